@@ -1,0 +1,1 @@
+//! agent — laid down by its issue.

@@ -1,0 +1,1 @@
+//! client — laid down by its issue.

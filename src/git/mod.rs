@@ -1,0 +1,1 @@
+//! git — laid down by its issue.

@@ -1,0 +1,30 @@
+//! patina: a terminal cockpit for AI-assisted coding.
+//!
+//! Module rules (docs/ARCHITECTURE.md): `commands/` and `tui/` sit on top; the domain
+//! (`project`, `session`, `belief`, `layer`, `git`, `scry`, `secrets`, `mother`, `transcript`,
+//! `agent`) knows nothing of ratatui or HTTP; `serve/` and `client/` share `proto/`; `store/`
+//! holds the durable-write primitives everything uses.
+
+pub mod cli;
+pub mod commands;
+pub mod logging;
+pub mod output;
+pub mod paths;
+pub mod store;
+pub mod user_config;
+
+pub mod agent;
+pub mod belief;
+pub mod git;
+pub mod layer;
+pub mod mother;
+pub mod project;
+pub mod scry;
+pub mod secrets;
+pub mod session;
+pub mod transcript;
+
+pub mod client;
+pub mod proto;
+pub mod serve;
+pub mod tui;

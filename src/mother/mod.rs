@@ -1,0 +1,1 @@
+//! mother — laid down by its issue.

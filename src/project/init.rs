@@ -1,0 +1,111 @@
+//! `patina init`: lay out a project without ever overwriting what the user has.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::Project;
+use crate::store;
+
+/// What `init` did, for the human and JSON output.
+#[derive(Debug, Serialize)]
+pub struct InitReport {
+    pub root: PathBuf,
+    pub sessions_dir: PathBuf,
+    /// Paths created by this run (relative to the root).
+    pub created: Vec<String>,
+    /// Paths that already existed and were left untouched.
+    pub kept: Vec<String>,
+}
+
+const GITIGNORE_LINE: &str = ".patina/local/";
+
+/// Initialise the project that `cwd` belongs to. Idempotent.
+pub fn init(cwd: &Path, llm: Option<&str>) -> Result<InitReport> {
+    let root = super::find_root(cwd)?;
+    let mut report = InitReport {
+        root: root.clone(),
+        sessions_dir: PathBuf::new(),
+        created: vec![],
+        kept: vec![],
+    };
+    // Archive dir: keep patina 0.11's `layer/sessions/` when the repo already uses it.
+    let sessions_rel = if root.join("layer").join("sessions").is_dir() {
+        "layer/sessions"
+    } else {
+        "sessions"
+    };
+    let config_path = root.join(".patina").join("config.toml");
+    if config_path.exists() {
+        report.kept.push(".patina/config.toml".into());
+    } else {
+        let llm = llm.unwrap_or("claude");
+        let text = format!(
+            "# patina project configuration (tracked in git).\n\
+             [project]\n\
+             llm = \"{llm}\"\n\
+             sessions_dir = \"{sessions_rel}\"\n\
+             \n\
+             [session]\n\
+             # hours without activity after which an active session counts as stale\n\
+             stale_hours = 8\n\
+             \n\
+             [scry]\n\
+             # globs (gitignore syntax) added to or removed from the indexed source files\n\
+             include = []\n\
+             exclude = []\n"
+        );
+        store::atomic_write(&config_path, text.as_bytes(), 0o644)?;
+        report.created.push(".patina/config.toml".into());
+    }
+    for rel in [
+        "layer/core",
+        "layer/surface/epistemic/beliefs",
+        sessions_rel,
+        ".patina/local",
+    ] {
+        let dir = root.join(rel);
+        if dir.is_dir() {
+            report.kept.push(rel.into());
+        } else {
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            report.created.push(rel.into());
+        }
+    }
+    ensure_gitignored(&root, &mut report)?;
+    let project = Project::open(&root)?;
+    report.sessions_dir = project.sessions_dir();
+    Ok(report)
+}
+
+fn ensure_gitignored(root: &Path, report: &mut InitReport) -> Result<()> {
+    let path = root.join(".gitignore");
+    let current = match std::fs::read_to_string(&path) {
+        Ok(s) => Some(s),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let already = current.as_deref().is_some_and(|s| {
+        s.lines()
+            .map(str::trim)
+            .any(|l| l == GITIGNORE_LINE || l == "/.patina/local/" || l == ".patina/local")
+    });
+    if already {
+        report.kept.push(".gitignore".into());
+        return Ok(());
+    }
+    let mut next = current.clone().unwrap_or_default();
+    if !next.is_empty() && !next.ends_with('\n') {
+        next.push('\n');
+    }
+    next.push_str(GITIGNORE_LINE);
+    next.push('\n');
+    store::atomic_write(&path, next.as_bytes(), 0o644)?;
+    report.created.push(if current.is_some() {
+        ".gitignore (added .patina/local/)".into()
+    } else {
+        ".gitignore".into()
+    });
+    Ok(())
+}

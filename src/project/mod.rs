@@ -1,0 +1,164 @@
+//! A patina project: its root, its layout and its tracked configuration.
+//!
+//! Root discovery (DESIGN §3): the nearest ancestor of the working directory that has `.patina/`,
+//! else the git work-tree root. Never the bare cwd: a command run from `src/deep/dir` acts on the
+//! root and creates nothing in the subdirectory.
+
+mod config;
+mod init;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+pub use config::ProjectConfig;
+pub use init::{InitReport, init};
+
+/// Where a project lives and what its layout is.
+#[derive(Debug, Clone)]
+pub struct Project {
+    root: PathBuf,
+    config: ProjectConfig,
+}
+
+/// Why no project could be found from a directory.
+#[derive(Debug, thiserror::Error)]
+pub enum DiscoverError {
+    #[error(
+        "{0} is not inside a patina project or a git repository; run `git init` and `patina init` first"
+    )]
+    NotAProject(PathBuf),
+}
+
+impl Project {
+    /// Find the project that `cwd` belongs to (see the module docs).
+    pub fn discover(cwd: &Path) -> Result<Project> {
+        let root = find_root(cwd)?;
+        Project::open(&root)
+    }
+
+    /// Open the project rooted exactly at `root` (no search upwards).
+    pub fn open(root: &Path) -> Result<Project> {
+        let root = root
+            .canonicalize()
+            .with_context(|| format!("resolving project root {}", root.display()))?;
+        let config = ProjectConfig::load(&root.join(".patina").join("config.toml"))?;
+        Ok(Project { root, config })
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn config(&self) -> &ProjectConfig {
+        &self.config
+    }
+
+    /// True when `.patina/` exists (the project was initialised).
+    pub fn is_initialized(&self) -> bool {
+        self.root.join(".patina").is_dir()
+    }
+
+    /// `.patina/`
+    pub fn patina_dir(&self) -> PathBuf {
+        self.root.join(".patina")
+    }
+
+    /// `.patina/local/` — git-ignored per-checkout state.
+    pub fn local_dir(&self) -> PathBuf {
+        self.root.join(".patina").join("local")
+    }
+
+    /// `.patina/local/active-session.md`
+    pub fn active_session_path(&self) -> PathBuf {
+        self.local_dir().join("active-session.md")
+    }
+
+    /// `.patina/local/session.lock` — serialises every writer of the active session.
+    pub fn session_lock_path(&self) -> PathBuf {
+        self.local_dir().join("session.lock")
+    }
+
+    /// `.patina/local/last-session.md` — pointer to the last ended session.
+    pub fn last_session_path(&self) -> PathBuf {
+        self.local_dir().join("last-session.md")
+    }
+
+    /// `.patina/local/index/` — scry's index.
+    pub fn index_dir(&self) -> PathBuf {
+        self.local_dir().join("index")
+    }
+
+    /// The sessions archive: the configured dir, else `layer/sessions/` when it exists (patina
+    /// 0.11 layout), else `sessions/`.
+    pub fn sessions_dir(&self) -> PathBuf {
+        if let Some(dir) = self.config.sessions_dir() {
+            return self.root.join(dir);
+        }
+        let legacy = self.root.join("layer").join("sessions");
+        if legacy.is_dir() {
+            legacy
+        } else {
+            self.root.join("sessions")
+        }
+    }
+
+    /// `layer/`
+    pub fn layer_dir(&self) -> PathBuf {
+        self.root.join("layer")
+    }
+
+    /// `layer/core/`
+    pub fn core_dir(&self) -> PathBuf {
+        self.layer_dir().join("core")
+    }
+
+    /// `layer/surface/`
+    pub fn surface_dir(&self) -> PathBuf {
+        self.layer_dir().join("surface")
+    }
+
+    /// `layer/surface/epistemic/beliefs/`
+    pub fn beliefs_dir(&self) -> PathBuf {
+        self.surface_dir().join("epistemic").join("beliefs")
+    }
+}
+
+fn find_root(cwd: &Path) -> Result<PathBuf> {
+    let cwd = cwd
+        .canonicalize()
+        .with_context(|| format!("resolving {}", cwd.display()))?;
+    for dir in cwd.ancestors() {
+        if dir.join(".patina").is_dir() {
+            return Ok(dir.to_path_buf());
+        }
+    }
+    match git2::Repository::discover(&cwd) {
+        Ok(repo) => match repo.workdir() {
+            Some(wd) => Ok(wd.to_path_buf()),
+            None => Err(DiscoverError::NotAProject(cwd).into()),
+        },
+        Err(_) => Err(DiscoverError::NotAProject(cwd).into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn discovers_patina_dir_from_subdirectory() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".patina")).unwrap();
+        std::fs::create_dir_all(dir.path().join("a/b")).unwrap();
+        let p = Project::discover(&dir.path().join("a/b")).unwrap();
+        assert_eq!(p.root(), dir.path().canonicalize().unwrap());
+    }
+
+    #[test]
+    fn outside_git_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Project::discover(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("not inside a patina project"), "{err}");
+    }
+}

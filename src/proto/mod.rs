@@ -1,0 +1,1 @@
+//! proto — laid down by its issue.

@@ -1,0 +1,1 @@
+//! scry — laid down by its issue.

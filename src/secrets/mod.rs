@@ -1,0 +1,1 @@
+//! secrets — laid down by its issue.

@@ -1,0 +1,1 @@
+//! serve — laid down by its issue.

@@ -1,0 +1,294 @@
+//! Durable file primitives shared by every domain module.
+//!
+//! Why one place: the previous implementation overwrote files in place, chmodded secrets after
+//! creating them (a window at umask permissions) and had no locks where two writers meet. Every
+//! write that matters goes through here: temp file in the same directory, fsync, rename, fsync of
+//! the directory; files holding secrets are created 0600 from the first byte; read-modify-write
+//! cycles run under an exclusive advisory lock on a sidecar lock file.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+/// Mode for files that may hold secrets or tokens.
+pub const PRIVATE_FILE: u32 = 0o600;
+/// Mode for directories that hold private files or sockets.
+pub const PRIVATE_DIR: u32 = 0o700;
+
+/// Atomically replace `path` with `bytes`.
+///
+/// The temp file is created in the same directory (so the rename cannot cross filesystems) with
+/// `mode` set at creation, fsynced, renamed over the target, and the directory fsynced so the
+/// rename itself survives a crash. A reader sees the old or the new content, never a mix.
+pub fn atomic_write(path: &Path, bytes: &[u8], mode: u32) -> Result<()> {
+    let dir = parent_dir(path);
+    fs::create_dir_all(&dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(
+            ".{}.",
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or("patina")
+        ))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(mode))
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating temp file in {}", dir.display()))?;
+    // tempfile applies the mode at open(2), but umask could only remove bits; make sure the
+    // final mode is exactly what was asked for without ever widening it in between.
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file()
+        .sync_all()
+        .with_context(|| format!("syncing {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    sync_dir(&dir);
+    Ok(())
+}
+
+/// Create a new file with 0600 from the first byte; refuses to overwrite an existing file.
+pub fn create_private_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = parent_dir(path);
+    fs::create_dir_all(&dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    // Write to a private temp file first, then hard-link it into place: link(2) fails when the
+    // target exists, so there is never a half-written or wider-mode file under the final name.
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".patina-new.")
+        .permissions(fs::Permissions::from_mode(PRIVATE_FILE))
+        .tempfile_in(&dir)
+        .with_context(|| format!("creating temp file in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.as_file().sync_all()?;
+    match fs::hard_link(tmp.path(), path) {
+        Ok(()) => {
+            sync_dir(&dir);
+            Ok(())
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            bail!(
+                "{} already exists; refusing to overwrite it",
+                path.display()
+            )
+        }
+        Err(e) => Err(e).with_context(|| format!("creating {}", path.display())),
+    }
+}
+
+/// Read a file to a string, naming the file in the error.
+pub fn read_to_string(path: &Path) -> Result<String> {
+    let mut s = String::new();
+    File::open(path)
+        .and_then(|mut f| f.read_to_string(&mut s))
+        .with_context(|| format!("reading {}", path.display()))?;
+    Ok(s)
+}
+
+/// An exclusive advisory lock on a sidecar lock file, released on drop.
+///
+/// Uses flock(2) through `std::fs::File::lock`, so a process that dies (even by SIGKILL) releases
+/// it: a crashed writer never wedges the next one.
+#[derive(Debug)]
+pub struct FileLock {
+    file: File,
+    path: PathBuf,
+}
+
+impl FileLock {
+    /// Block until the exclusive lock on `lock_path` is held (the file is created if missing).
+    pub fn acquire(lock_path: &Path) -> Result<FileLock> {
+        let file = open_lock_file(lock_path)?;
+        file.lock()
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+        Ok(FileLock {
+            file,
+            path: lock_path.to_path_buf(),
+        })
+    }
+
+    /// Take the lock only if nobody holds it; `Ok(None)` when it is held elsewhere.
+    pub fn try_acquire(lock_path: &Path) -> Result<Option<FileLock>> {
+        let file = open_lock_file(lock_path)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(FileLock {
+                file,
+                path: lock_path.to_path_buf(),
+            })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => {
+                Err(e).with_context(|| format!("locking {}", lock_path.display()))
+            }
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The open lock file, e.g. to record a pid in it while the lock is held.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+}
+
+fn open_lock_file(lock_path: &Path) -> Result<File> {
+    let dir = parent_dir(lock_path);
+    fs::create_dir_all(&dir).with_context(|| format!("creating directory {}", dir.display()))?;
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(PRIVATE_FILE)
+        .open(lock_path)
+        .with_context(|| format!("opening lock file {}", lock_path.display()))
+}
+
+/// Read-modify-write `path` under the exclusive lock `lock_path`, replacing it atomically.
+///
+/// `edit` receives the current content (`None` when the file does not exist) and returns the new
+/// content, or `None` to leave the file as it is. Writers in different processes serialise on the
+/// lock, so none of them loses another's change.
+pub fn update_locked<T>(
+    path: &Path,
+    lock_path: &Path,
+    mode: u32,
+    edit: impl FnOnce(Option<String>) -> Result<(Option<String>, T)>,
+) -> Result<T> {
+    let _lock = FileLock::acquire(lock_path)?;
+    let current = match fs::read_to_string(path) {
+        Ok(s) => Some(s),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
+    };
+    let (next, out) = edit(current)?;
+    if let Some(next) = next {
+        atomic_write(path, next.as_bytes(), mode)?;
+    }
+    Ok(out)
+}
+
+/// Create `dir` (and parents) as a private directory: mode 0700, owned by us, not a symlink.
+///
+/// The final component is created with mode 0700 by mkdir(2) itself (no chmod window). An
+/// existing directory is accepted only when it is a real directory owned by the current user
+/// with no group/other bits; anything else is refused with the reason.
+pub fn ensure_private_dir(dir: &Path) -> Result<()> {
+    if let Some(parent) = dir.parent() {
+        fs::create_dir_all(parent)
+            .with_context(|| format!("creating directory {}", parent.display()))?;
+    }
+    let mut builder = fs::DirBuilder::new();
+    builder.mode(PRIVATE_DIR);
+    match builder.create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+    }
+    let meta =
+        fs::symlink_metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
+    if meta.file_type().is_symlink() {
+        bail!("{} is a symlink; refusing to use it", dir.display());
+    }
+    if !meta.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let uid = current_uid();
+    if meta.uid() != uid {
+        bail!(
+            "{} is owned by uid {}, not by the current user (uid {uid}); refusing to use it",
+            dir.display(),
+            meta.uid()
+        );
+    }
+    let mode = meta.mode() & 0o777;
+    if mode & 0o077 != 0 {
+        bail!(
+            "{} has mode {:o}; it must not be accessible to group or others (expected 700)",
+            dir.display(),
+            mode
+        );
+    }
+    Ok(())
+}
+
+/// The real uid of this process.
+pub fn current_uid() -> u32 {
+    // SAFETY: getuid(2) has no preconditions and cannot fail.
+    unsafe { libc::getuid() }
+}
+
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn sync_dir(dir: &Path) {
+    // Best effort: some filesystems refuse fsync on directories; the data itself is synced.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_sets_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.txt");
+        atomic_write(&p, b"one", 0o600).unwrap();
+        atomic_write(&p, b"two", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&p).unwrap(), "two");
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        // no temp files left behind
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn create_private_new_refuses_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("token");
+        create_private_new(&p, b"x").unwrap();
+        assert_eq!(fs::metadata(&p).unwrap().mode() & 0o777, 0o600);
+        let err = create_private_new(&p, b"y").unwrap_err().to_string();
+        assert!(err.contains("already exists"), "{err}");
+        assert_eq!(fs::read_to_string(&p).unwrap(), "x");
+    }
+
+    #[test]
+    fn private_dir_refuses_symlink_and_wide_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real");
+        ensure_private_dir(&real).unwrap();
+        assert_eq!(fs::metadata(&real).unwrap().mode() & 0o777, 0o700);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        assert!(ensure_private_dir(&link).is_err());
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o755)).unwrap();
+        let err = ensure_private_dir(&real).unwrap_err().to_string();
+        assert!(err.contains("mode 755"), "{err}");
+    }
+
+    #[test]
+    fn update_locked_sees_previous_content() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log.md");
+        let l = dir.path().join("log.lock");
+        for i in 0..3 {
+            update_locked(&p, &l, 0o644, |cur| {
+                Ok((Some(format!("{}{i}", cur.unwrap_or_default())), ()))
+            })
+            .unwrap();
+        }
+        assert_eq!(fs::read_to_string(&p).unwrap(), "012");
+    }
+}

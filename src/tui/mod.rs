@@ -1,0 +1,1 @@
+//! tui — laid down by its issue.
