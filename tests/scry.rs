@@ -22,10 +22,18 @@ const VARS: [&str; 3] = [
 fn model_files() -> Option<[PathBuf; 3]> {
     let from_env: Vec<PathBuf> = VARS
         .iter()
-        .filter_map(|v| std::env::var_os(v).filter(|s| !s.is_empty()).map(PathBuf::from))
+        .filter_map(|v| {
+            std::env::var_os(v)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
         .collect();
     if from_env.len() == 3 && from_env.iter().all(|p| p.is_file()) {
-        return Some([from_env[0].clone(), from_env[1].clone(), from_env[2].clone()]);
+        return Some([
+            from_env[0].clone(),
+            from_env[1].clone(),
+            from_env[2].clone(),
+        ]);
     }
     let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scry-model/pkg");
     let files = [
@@ -117,7 +125,15 @@ fn fixture(env: &Env) -> PathBuf {
     )
     .unwrap();
     env.git(&p, &["add", "-A"]);
-    env.git(&p, &["commit", "-q", "-m", "Add layer, belief, session and helpers"]);
+    env.git(
+        &p,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "Add layer, belief, session and helpers",
+        ],
+    );
     p
 }
 
@@ -169,7 +185,11 @@ fn embedder_matches_python_reference() {
     assert!(worst < 1e-5, "max abs difference {worst}");
     // Batch composition must not change a vector (padding is masked out).
     let alone = e.embed(&sentences[..1]).unwrap();
-    let d: f32 = alone[0].iter().zip(&got[0]).map(|(a, b)| (a - b).abs()).fold(0.0, f32::max);
+    let d: f32 = alone[0]
+        .iter()
+        .zip(&got[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
     assert!(d < 1e-5, "batching changed the vector by {d}");
     // Semantics sanity: cat/kitten close, cat/revenue far.
     let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
@@ -198,14 +218,23 @@ fn verify_refuses_a_flipped_byte_and_scry_falls_back() {
     let p = fixture(&env);
     let v = run_json(&env, &p, None, &["model", "verify"]);
     assert_eq!(v["verified"], true, "{v}");
-    assert!(v["files"].as_array().unwrap().iter().all(|f| f["source"] == "home"));
+    assert!(
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["source"] == "home")
+    );
 
     // Flip one byte of the tokenizer.
     let tok = dir.join("tokenizer.json");
     let mut bytes = std::fs::read(&tok).unwrap();
     bytes[100] ^= 0x01;
     std::fs::write(&tok, &bytes).unwrap();
-    let out = cmd(&env, &p, None).args(["model", "verify"]).output().unwrap();
+    let out = cmd(&env, &p, None)
+        .args(["model", "verify"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
     let err = common::stderr(&out);
     assert!(
@@ -224,8 +253,14 @@ fn verify_refuses_a_flipped_byte_and_scry_falls_back() {
     let a: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(a["mode"], "lexical", "{a}");
     let e = a["errors"].to_string();
-    assert!(e.contains("failed verification") && e.contains(&actual), "{e}");
-    assert!(common::stderr(&out).contains("lexical"), "one-line notice expected");
+    assert!(
+        e.contains("failed verification") && e.contains(&actual),
+        "{e}"
+    );
+    assert!(
+        common::stderr(&out).contains("lexical"),
+        "one-line notice expected"
+    );
 
     // An env override that differs is refused unless --allow-unpinned is explicit.
     let mut c = cmd(&env, &p, Some(&m));
@@ -258,10 +293,21 @@ fn model_status_without_model_and_pull_without_python() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(5));
-    assert!(common::stderr(&out).contains("python3"), "{}", common::stderr(&out));
-    let out = cmd(&env, &p, None).args(["model", "verify"]).output().unwrap();
+    assert!(
+        common::stderr(&out).contains("python3"),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = cmd(&env, &p, None)
+        .args(["model", "verify"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(5));
-    assert!(common::stderr(&out).contains("missing"), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("missing"),
+        "{}",
+        common::stderr(&out)
+    );
 }
 
 #[test]
@@ -323,7 +369,11 @@ fn incremental_index_reembeds_only_changed_chunks_and_drops_deleted_files() {
 
     // Scry finds it by its marker; after deletion it is gone (scry refreshes first).
     let a = run_json(&env, &p, Some(&m), &["scry", "zebracorn", "--kind", "code"]);
-    assert_eq!(paths(&a).first().map(String::as_str), Some("colors.py"), "{a}");
+    assert_eq!(
+        paths(&a).first().map(String::as_str),
+        Some("colors.py"),
+        "{a}"
+    );
     std::fs::remove_file(p.join("colors.py")).unwrap();
     let a = run_json(&env, &p, Some(&m), &["scry", "zebracorn palette"]);
     assert!(!paths(&a).contains(&"colors.py".to_string()), "{a}");
@@ -341,24 +391,65 @@ fn hybrid_search_finds_paraphrases_across_kinds() {
         &env,
         &p,
         Some(&m),
-        &["scry", "what happens to a crash during saving a file", "--limit", "3"],
+        &[
+            "scry",
+            "what happens to a crash during saving a file",
+            "--limit",
+            "3",
+        ],
     );
     assert_eq!(a["mode"], "hybrid", "{a}");
     assert_eq!(a["errors"].as_array().unwrap().len(), 0, "{a}");
     assert_eq!(paths(&a)[0], "layer/core/durability.md", "{a}");
     let r = &a["results"][0];
-    for k in ["doc_id", "kind", "project", "title", "snippet", "score", "line_start", "line_end", "ranks"] {
+    for k in [
+        "doc_id",
+        "kind",
+        "project",
+        "title",
+        "snippet",
+        "score",
+        "line_start",
+        "line_end",
+        "ranks",
+    ] {
         assert!(!r[k].is_null(), "{k} missing in {r}");
     }
     assert!(a["query_id"].is_string() && a["took_ms"].is_u64());
 
-    let a = run_json(&env, &p, Some(&m), &["scry", "when may an old daemon socket be deleted", "--kind", "session"]);
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &[
+            "scry",
+            "when may an old daemon socket be deleted",
+            "--kind",
+            "session",
+        ],
+    );
     let top = &a["results"][0];
     assert_eq!(top["kind"], "session");
     assert!(top["title"].as_str().unwrap().contains("Note"), "{top}");
-    assert!(a["results"].as_array().unwrap().iter().all(|r| r["kind"] == "session"));
+    assert!(
+        a["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "session")
+    );
 
-    let a = run_json(&env, &p, Some(&m), &["scry", "profile before making things faster", "--kind", "belief"]);
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &[
+            "scry",
+            "profile before making things faster",
+            "--kind",
+            "belief",
+        ],
+    );
     assert_eq!(a["results"][0]["doc_id"], "belief:measure-first", "{a}");
 
     // Human output: kind, path:line, title, snippet, score.
@@ -387,7 +478,10 @@ fn lexical_fallback_without_model() {
     assert_eq!(a["errors"][0]["source"], "semantic", "{a}");
     let notice = common::stderr(&out);
     assert_eq!(notice.lines().count(), 1, "{notice}");
-    assert!(notice.contains("lexical") && notice.contains("model pull"), "{notice}");
+    assert!(
+        notice.contains("lexical") && notice.contains("model pull"),
+        "{notice}"
+    );
     let idx = run_json(&env, &p, None, &["index"]);
     assert_eq!(idx["mode"], "lexical");
 }
@@ -396,7 +490,13 @@ fn lexical_fallback_without_model() {
 fn query_text_is_never_parsed_as_syntax() {
     let env = Env::new();
     let p = fixture(&env);
-    for q in ["\"unbalanced", "a::b AND (", "title:foo*", "-", "NOT OR ~2 ^3 [x TO"] {
+    for q in [
+        "\"unbalanced",
+        "a::b AND (",
+        "title:foo*",
+        "-",
+        "NOT OR ~2 ^3 [x TO",
+    ] {
         let out = cmd(&env, &p, None)
             .args(["scry", "--json", "--", q])
             .output()
@@ -408,7 +508,12 @@ fn query_text_is_never_parsed_as_syntax() {
             common::stderr(&out)
         );
     }
-    let a = run_json(&env, &p, None, &["scry", "token_matches(a:", "--limit", "1"]);
+    let a = run_json(
+        &env,
+        &p,
+        None,
+        &["scry", "token_matches(a:", "--limit", "1"],
+    );
     assert_eq!(paths(&a), vec!["src_tokens.rs"]);
     let out = cmd(&env, &p, None)
         .args(["scry", "x", "--limit", "1001"])
@@ -430,7 +535,13 @@ fn corrupt_or_foreign_index_is_rebuilt_not_used() {
     std::fs::write(gen_dir.join("chunks.json"), "[{").unwrap();
     let r = run_json(&env, &p, None, &["index"]);
     assert_eq!(r["changed"], true, "{r}");
-    assert!(r["rebuilt_because"].as_str().unwrap().contains("chunks.json"), "{r}");
+    assert!(
+        r["rebuilt_because"]
+            .as_str()
+            .unwrap()
+            .contains("chunks.json"),
+        "{r}"
+    );
     let a = run_json(&env, &p, None, &["scry", "zebracorn"]);
     assert_eq!(paths(&a)[0], "colors.py");
     // A manifest from another schema version: rebuilt.
@@ -439,7 +550,10 @@ fn corrupt_or_foreign_index_is_rebuilt_not_used() {
     m["schema_version"] = 999.into();
     std::fs::write(idx.join("manifest.json"), m.to_string()).unwrap();
     let r = run_json(&env, &p, None, &["index"]);
-    assert!(r["rebuilt_because"].as_str().unwrap().contains("schema"), "{r}");
+    assert!(
+        r["rebuilt_because"].as_str().unwrap().contains("schema"),
+        "{r}"
+    );
     // Garbage manifest: rebuilt; only one generation left behind.
     std::fs::write(idx.join("manifest.json"), "not json").unwrap();
     let r = run_json(&env, &p, None, &["index"]);
