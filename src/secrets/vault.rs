@@ -765,16 +765,16 @@ mod tests {
     #[test]
     fn plaintext_errors_never_quote_values() {
         let err = parse_plain("[values]\nx = \"hunter2\"\ny = 5\n", Path::new("v"))
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let err = format!("{err:#}");
         assert!(!err.contains("hunter2"), "{err}");
         let err = parse_plain("[values]\nBad = \"hunter2\"\n", Path::new("v"))
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let err = format!("{err:#}");
         assert!(!err.contains("hunter2"), "{err}");
         let err = parse_plain("[values]\nx = \"hun\nter2", Path::new("v"))
-            .unwrap_err()
-            .to_string();
+            .unwrap_err();
+        let err = format!("{err:#}");
         assert!(!err.contains("hun"), "{err}");
     }
 
@@ -784,8 +784,8 @@ mod tests {
             "[meta.env]\na = \"X\"\nb = \"X\"\n[values]\na = \"1\"\nb = \"2\"\n",
             Path::new("v"),
         )
-        .unwrap_err()
-        .to_string();
+        .unwrap_err();
+        let err = format!("{err:#}");
         assert!(err.contains("both map"), "{err}");
     }
 
