@@ -43,10 +43,14 @@ pub struct Args {
 #[derive(Debug, clap::Subcommand)]
 enum Cmd {
     /// Create your age identity (passphrase-encrypted in PATINA_HOME/identity.age).
-    #[command(after_help = "Examples:\n  patina secrets init\n  PATINA_PASSPHRASE_FILE=~/.pp patina secrets init --json")]
+    #[command(
+        after_help = "Examples:\n  patina secrets init\n  PATINA_PASSPHRASE_FILE=~/.pp patina secrets init --json"
+    )]
     Init,
     /// Add or replace a secret (masked prompt on a terminal; `--stdin` for piped input).
-    #[command(after_help = "Examples:\n  patina secrets add github-token\n  patina secrets add api-key --env API_KEY --stdin < keyfile\n  patina secrets add db-pass --project\n\nA value given as an argument is refused: it would land in shell history and `ps`.")]
+    #[command(
+        after_help = "Examples:\n  patina secrets add github-token\n  patina secrets add api-key --env API_KEY --stdin < keyfile\n  patina secrets add db-pass --project\n\nA value given as an argument is refused: it would land in shell history and `ps`."
+    )]
     Add {
         /// Secret name: lower-case letters, digits and single hyphens (e.g. github-token).
         name: String,
@@ -64,7 +68,9 @@ enum Cmd {
         value: Vec<String>,
     },
     /// Remove a secret.
-    #[command(after_help = "Examples:\n  patina secrets rm github-token\n  patina secrets rm db-pass --project")]
+    #[command(
+        after_help = "Examples:\n  patina secrets rm github-token\n  patina secrets rm db-pass --project"
+    )]
     Rm {
         name: String,
         /// Use the project vault.
@@ -75,7 +81,9 @@ enum Cmd {
     #[command(after_help = "Examples:\n  patina secrets list\n  patina secrets list --json")]
     List,
     /// Run a command with the secrets in its environment (exit code passed through).
-    #[command(after_help = "Examples:\n  patina secrets run -- env\n  patina secrets run --only github-token -- gh release create v1\n  patina secrets run --ssh deploy@host -- ./deploy.sh --prod\n\nStatus lines go to stderr; stdout is the command's. A command killed by signal N exits 128+N.")]
+    #[command(
+        after_help = "Examples:\n  patina secrets run -- env\n  patina secrets run --only github-token -- gh release create v1\n  patina secrets run --ssh deploy@host -- ./deploy.sh --prod\n\nStatus lines go to stderr; stdout is the command's. A command killed by signal N exits 128+N."
+    )]
     Run {
         /// Run on HOST through ssh: the values travel in a script on ssh's stdin, never argv.
         #[arg(long, value_name = "HOST")]
@@ -84,7 +92,12 @@ enum Cmd {
         #[arg(long = "only", value_name = "NAME")]
         only: Vec<String>,
         /// The command and its arguments (after `--`).
-        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true, value_name = "CMD")]
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            required = true,
+            value_name = "CMD"
+        )]
         command: Vec<String>,
     },
     /// Decrypt the vaults once and cache them in the daemon (started if needed).
@@ -104,7 +117,9 @@ enum Cmd {
     #[command(subcommand)]
     Recipients(RecipientsCmd),
     /// Write your identity as a plain age key file (0600; refuses to overwrite).
-    #[command(after_help = "Examples:\n  patina secrets export-key --out ~/backup/patina.key\n  age -d -i ~/backup/patina.key ~/.patina/vault.age")]
+    #[command(
+        after_help = "Examples:\n  patina secrets export-key --out ~/backup/patina.key\n  age -d -i ~/backup/patina.key ~/.patina/vault.age"
+    )]
     ExportKey {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
@@ -133,7 +148,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             stdin,
             project,
             value,
-        } => add(ctx, &name, env.as_deref(), stdin, project, !value.is_empty()),
+        } => add(
+            ctx,
+            &name,
+            env.as_deref(),
+            stdin,
+            project,
+            !value.is_empty(),
+        ),
         Cmd::Rm { name, project } => rm(ctx, &name, project),
         Cmd::List => list(ctx),
         Cmd::Run { ssh, only, command } => run_cmd(ctx, ssh.as_deref(), &only, &command),
@@ -285,7 +307,9 @@ struct Plan {
 
 fn run_cmd(ctx: &Ctx, ssh: Option<&str>, only: &[String], command: &[String]) -> Result<()> {
     if command.is_empty() {
-        return Err(CmdError::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into());
+        return Err(
+            CmdError::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into(),
+        );
     }
     if let Some(h) = ssh {
         secrets::run::validate_host(h)?;
@@ -330,24 +354,22 @@ fn run_cmd(ctx: &Ctx, ssh: Option<&str>, only: &[String], command: &[String]) ->
         if let Some(d) = &daemon
             && plan.listing.state == RegistryState::Ok
         {
-            match d.resolve(
+            // `None`: not cached (locked, expired, vault changed): decrypt here instead.
+            if let Some(env) = d.resolve(
                 &plan.listing.vault_id,
                 &plan.names,
                 &requester,
                 project.as_ref().map(|p| p.root()),
             )? {
-                Some(env) => {
-                    // The daemon answers VAR → value; pair them back with names for the report.
-                    let mut v = Vec::new();
-                    for e in &plan.listing.secrets {
-                        if let Some(val) = env.get(&e.env) {
-                            v.push((e.name.clone(), e.env.clone(), val.clone()));
-                        }
+                // The daemon answers VAR → value; pair them back with names for the report.
+                let mut v = Vec::new();
+                for e in &plan.listing.secrets {
+                    if let Some(val) = env.get(&e.env) {
+                        v.push((e.name.clone(), e.env.clone(), val.clone()));
                     }
-                    via_daemon += v.len();
-                    got = Some(v);
                 }
-                None => {} // not cached: decrypt here
+                via_daemon += v.len();
+                got = Some(v);
             }
         }
         let got = match got {
@@ -395,24 +417,34 @@ fn run_cmd(ctx: &Ctx, ssh: Option<&str>, only: &[String], command: &[String]) ->
         }
     }
     if let Some(missing) = only.iter().find(|n| !found.contains(*n)) {
-        return Err(CmdError::not_found(format!("no secret named {missing:?} in the global or project vault")).into());
+        return Err(CmdError::not_found(format!(
+            "no secret named {missing:?} in the global or project vault"
+        ))
+        .into());
     }
 
     let vars: Vec<String> = released.keys().cloned().collect();
-    let env: EnvValues = released
-        .into_iter()
-        .map(|(k, (v, _, _))| (k, v))
-        .collect();
+    let env: EnvValues = released.into_iter().map(|(k, (v, _, _))| (k, v)).collect();
     let target = ssh.map(|h| format!(" on {h}")).unwrap_or_default();
     if vars.is_empty() {
-        ctx.notice(&format!("patina: no secrets to release; running {}{target}", command[0]));
+        ctx.notice(&format!(
+            "patina: no secrets to release; running {}{target}",
+            command[0]
+        ));
     } else {
         ctx.notice(&format!(
             "patina: running {}{target} with {} secret(s): {}{}",
             command[0],
             vars.len(),
-            vars.iter().map(|v| format!("${v}")).collect::<Vec<_>>().join(" "),
-            if via_daemon > 0 { " (from the daemon)" } else { "" }
+            vars.iter()
+                .map(|v| format!("${v}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            if via_daemon > 0 {
+                " (from the daemon)"
+            } else {
+                ""
+            }
         ));
     }
     let code = match ssh {
@@ -458,7 +490,10 @@ fn unlock(ctx: &Ctx, ttl: Option<u64>) -> Result<()> {
     }
     drop(identity);
     if unlocked.is_empty() {
-        return Err(CmdError::not_found("no vault to unlock: add a secret first (`patina secrets add NAME`)").into());
+        return Err(CmdError::not_found(
+            "no vault to unlock: add a secret first (`patina secrets add NAME`)",
+        )
+        .into());
     }
     let d = daemon::Daemon::ensure_running()?;
     let mut out = Vec::new();
@@ -471,18 +506,24 @@ fn unlock(ctx: &Ctx, ttl: Option<u64>) -> Result<()> {
         });
     }
     drop(unlocked);
-    ctx.emit(&UnlockJson { vaults: out, ttl_secs }, |j| {
-        let mut s = String::new();
-        for v in &j.vaults {
-            s.push_str(&format!(
-                "unlocked the {} vault ({} secret(s)) for {} s (sliding)\n",
-                v.vault.as_str(),
-                v.names.len(),
-                j.ttl_secs
-            ));
-        }
-        s
-    });
+    ctx.emit(
+        &UnlockJson {
+            vaults: out,
+            ttl_secs,
+        },
+        |j| {
+            let mut s = String::new();
+            for v in &j.vaults {
+                s.push_str(&format!(
+                    "unlocked the {} vault ({} secret(s)) for {} s (sliding)\n",
+                    v.vault.as_str(),
+                    v.names.len(),
+                    j.ttl_secs
+                ));
+            }
+            s
+        },
+    );
     Ok(())
 }
 
@@ -556,7 +597,9 @@ fn status(ctx: &Ctx) -> Result<()> {
     for p in secrets::vaults(project.as_ref(), false) {
         let listing = secrets::list(&p)?;
         warn_out_of_sync(ctx, &listing);
-        let c = cached.iter().find(|c| c.vault_id == listing.vault_id && !listing.vault_id.is_empty());
+        let c = cached
+            .iter()
+            .find(|c| c.vault_id == listing.vault_id && !listing.vault_id.is_empty());
         vaults.push(VaultStatusJson {
             locked: c.is_none(),
             expires_in_secs: c.map(|c| c.expires_in_secs),
@@ -584,7 +627,11 @@ fn status(ctx: &Ctx) -> Result<()> {
         }
         s.push_str(&format!(
             "daemon: {}\n",
-            if j.daemon.running { "running" } else { "not running" }
+            if j.daemon.running {
+                "running"
+            } else {
+                "not running"
+            }
         ));
         for v in &j.vaults {
             let state = match (v.listing.state, v.locked) {
@@ -638,7 +685,11 @@ fn recipients(ctx: &Ctx, cmd: RecipientsCmd) -> Result<()> {
                 format!(
                     "{} recipient(s){}",
                     r.recipients.len(),
-                    if r.reencrypted { "; project vault re-encrypted for all" } else { "" }
+                    if r.reencrypted {
+                        "; project vault re-encrypted for all"
+                    } else {
+                        ""
+                    }
                 )
             });
         }
@@ -650,7 +701,11 @@ fn recipients(ctx: &Ctx, cmd: RecipientsCmd) -> Result<()> {
                 format!(
                     "{} recipient(s) left{}",
                     r.recipients.len(),
-                    if r.reencrypted { "; project vault re-encrypted" } else { "" }
+                    if r.reencrypted {
+                        "; project vault re-encrypted"
+                    } else {
+                        ""
+                    }
                 )
             });
         }

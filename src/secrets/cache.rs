@@ -164,7 +164,12 @@ impl SecretCache {
     }
 
     /// Check that `names` can be released from `vault_id`, without releasing them.
-    pub fn check(&mut self, now: Instant, vault_id: &str, names: &[String]) -> Result<(), ResolveError> {
+    pub fn check(
+        &mut self,
+        now: Instant,
+        vault_id: &str,
+        names: &[String],
+    ) -> Result<(), ResolveError> {
         self.expire(now);
         let c = self.vaults.get(vault_id).ok_or(ResolveError::Locked)?;
         for n in names {
@@ -284,7 +289,10 @@ mod tests {
             c.resolve(t, ID, &["zz".into()]).unwrap_err(),
             ResolveError::UnknownName("zz".into())
         );
-        assert_eq!(c.resolve(t, ID2, &["a".into()]).unwrap_err(), ResolveError::Locked);
+        assert_eq!(
+            c.resolve(t, ID2, &["a".into()]).unwrap_err(),
+            ResolveError::Locked
+        );
     }
 
     #[test]
@@ -297,7 +305,10 @@ mod tests {
         assert!(c.resolve(t + s(18), ID, &["a".into()]).is_ok());
         // slides to 28 but the cap is 25
         assert_eq!(c.status(t + s(20))[0].expires_in_secs, 5);
-        assert_eq!(c.resolve(t + s(25), ID, &["a".into()]).unwrap_err(), ResolveError::Locked);
+        assert_eq!(
+            c.resolve(t + s(25), ID, &["a".into()]).unwrap_err(),
+            ResolveError::Locked
+        );
         assert!(c.is_empty());
     }
 
@@ -316,7 +327,10 @@ mod tests {
         let t = Instant::now();
         c.insert(t, ID, Some("/v".into()), input(), None).unwrap();
         c.insert(t, ID2, Some("/v".into()), input(), None).unwrap();
-        assert_eq!(c.resolve(t, ID, &["a".into()]).unwrap_err(), ResolveError::Locked);
+        assert_eq!(
+            c.resolve(t, ID, &["a".into()]).unwrap_err(),
+            ResolveError::Locked
+        );
         assert!(c.resolve(t, ID2, &["a".into()]).is_ok());
     }
 
@@ -339,7 +353,10 @@ mod tests {
         let mut bad = input();
         bad.insert(
             "x".into(),
-            ("A;rm".into(), SecretValue::new(Zeroizing::new("v".into())).unwrap()),
+            (
+                "A;rm".into(),
+                SecretValue::new(Zeroizing::new("v".into())).unwrap(),
+            ),
         );
         assert!(c.insert(t, ID, None, bad, None).is_err());
     }

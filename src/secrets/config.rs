@@ -81,13 +81,19 @@ impl SecretsConfig {
             ttl_secs,
             max_ttl_secs,
             confirm: confirm.unwrap_or_default(),
-            confirm_timeout_secs: timeout.unwrap_or(DEFAULT_CONFIRM_TIMEOUT_SECS).clamp(1, 600),
+            confirm_timeout_secs: timeout
+                .unwrap_or(DEFAULT_CONFIRM_TIMEOUT_SECS)
+                .clamp(1, 600),
         }
     }
 
     /// A requested TTL (e.g. `unlock --ttl`), clamped to 1 ..= max_ttl_secs.
     pub fn ttl_for(&self, requested: Option<u64>) -> Duration {
-        Duration::from_secs(requested.unwrap_or(self.ttl_secs).clamp(1, self.max_ttl_secs))
+        Duration::from_secs(
+            requested
+                .unwrap_or(self.ttl_secs)
+                .clamp(1, self.max_ttl_secs),
+        )
     }
 
     pub fn max_ttl(&self) -> Duration {

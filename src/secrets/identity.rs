@@ -37,7 +37,9 @@ impl IdentitySource {
     pub fn describe(&self) -> String {
         match self {
             IdentitySource::Env => format!("${ENV_IDENTITY}"),
-            IdentitySource::EnvFile { path } => format!("${ENV_IDENTITY_FILE} ({})", path.display()),
+            IdentitySource::EnvFile { path } => {
+                format!("${ENV_IDENTITY_FILE} ({})", path.display())
+            }
             IdentitySource::Home { path } => path.display().to_string(),
         }
     }
@@ -162,8 +164,7 @@ pub fn load() -> Result<Identity> {
 
 fn from_env() -> Result<Identity> {
     let raw = Zeroizing::new(
-        std::env::var(ENV_IDENTITY)
-            .map_err(|_| anyhow!("{ENV_IDENTITY} is not valid UTF-8"))?,
+        std::env::var(ENV_IDENTITY).map_err(|_| anyhow!("{ENV_IDENTITY} is not valid UTF-8"))?,
     );
     let key = parse_plain(&raw, Path::new(&format!("${ENV_IDENTITY}")))?;
     Ok(Identity {
@@ -214,16 +215,14 @@ fn from_file(path: &Path) -> Result<age::x25519::Identity> {
     }
     let passphrase = passphrase(&format!("Passphrase for {}: ", path.display()), false)?;
     let identity = age::scrypt::Identity::new(passphrase);
-    let plain = Zeroizing::new(
-        age::decrypt(&identity, &bytes).map_err(|e| match e {
-            age::DecryptError::DecryptionFailed
-            | age::DecryptError::KeyDecryptionFailed
-            | age::DecryptError::NoMatchingKeys => {
-                anyhow!("{}: wrong passphrase", path.display())
-            }
-            other => anyhow!("{}: cannot decrypt the identity: {other}", path.display()),
-        })?,
-    );
+    let plain = Zeroizing::new(age::decrypt(&identity, &bytes).map_err(|e| match e {
+        age::DecryptError::DecryptionFailed
+        | age::DecryptError::KeyDecryptionFailed
+        | age::DecryptError::NoMatchingKeys => {
+            anyhow!("{}: wrong passphrase", path.display())
+        }
+        other => anyhow!("{}: cannot decrypt the identity: {other}", path.display()),
+    })?);
     let text = std::str::from_utf8(&plain)
         .map_err(|_| anyhow!("{}: decrypted identity is not text", path.display()))?;
     parse_plain(text, path)
@@ -234,8 +233,8 @@ fn from_file(path: &Path) -> Result<age::x25519::Identity> {
 pub fn passphrase(prompt: &str, confirm: bool) -> Result<SecretString> {
     if let Some(p) = env_nonempty(ENV_PASSPHRASE_FILE) {
         let path = PathBuf::from(p);
-        let mut s = read_secret_file(&path)
-            .with_context(|| format!("reading {ENV_PASSPHRASE_FILE}"))?;
+        let mut s =
+            read_secret_file(&path).with_context(|| format!("reading {ENV_PASSPHRASE_FILE}"))?;
         strip_one_newline(&mut s);
         if s.is_empty() {
             bail!("{}: the passphrase file is empty", path.display());

@@ -28,7 +28,9 @@ pub use identity::{
     configured_source, identity_path, prompt_masked, recipient_path,
 };
 pub use names::{default_env, validate_env, validate_name};
-pub use vault::{Entry, Listing, RegistryState, Scope, SecretValue, Unlocked, VaultPaths, list, unlock};
+pub use vault::{
+    Entry, Listing, RegistryState, Scope, SecretValue, Unlocked, VaultPaths, list, unlock,
+};
 
 use crate::output::CmdError;
 use crate::project::Project;
@@ -117,7 +119,12 @@ pub fn add(
         values.insert(name.to_string(), value);
         Ok(replaced)
     })?;
-    tracing::info!(name, vault = paths.scope.as_str(), replaced, "secrets: added");
+    tracing::info!(
+        name,
+        vault = paths.scope.as_str(),
+        replaced,
+        "secrets: added"
+    );
     Ok(AddReport {
         name: name.to_string(),
         env,
@@ -200,7 +207,11 @@ pub struct RecipientsReport {
 
 /// Add a recipient and re-encrypt the project vault for all of them. A missing list starts
 /// with our own recipient, so the one adding a teammate does not lock themselves out.
-pub fn recipients_add(paths: &VaultPaths, identity: &Identity, recipient: &str) -> Result<RecipientsReport> {
+pub fn recipients_add(
+    paths: &VaultPaths,
+    identity: &Identity,
+    recipient: &str,
+) -> Result<RecipientsReport> {
     let file = recipients_file(paths)?.to_path_buf();
     let new = identity::parse_recipient(recipient)?;
     let mut list = vault::read_recipients(&file)?;
@@ -219,14 +230,22 @@ pub fn recipients_add(paths: &VaultPaths, identity: &Identity, recipient: &str) 
 }
 
 /// Remove a recipient and re-encrypt; the last one cannot be removed.
-pub fn recipients_remove(paths: &VaultPaths, identity: &Identity, recipient: &str) -> Result<RecipientsReport> {
+pub fn recipients_remove(
+    paths: &VaultPaths,
+    identity: &Identity,
+    recipient: &str,
+) -> Result<RecipientsReport> {
     let file = recipients_file(paths)?.to_path_buf();
     let gone = identity::parse_recipient(recipient)?.to_string();
     let mut list = vault::read_recipients(&file)?;
     let before = list.len();
     list.retain(|r| r.to_string() != gone);
     if list.len() == before {
-        return Err(CmdError::not_found(format!("{gone} is not a recipient in {}", file.display())).into());
+        return Err(CmdError::not_found(format!(
+            "{gone} is not a recipient in {}",
+            file.display()
+        ))
+        .into());
     }
     if list.is_empty() {
         return Err(CmdError::conflict(format!(
@@ -253,7 +272,11 @@ fn change_recipients(
         (String::new(), String::new(), false)
     };
     vault::write_recipients(file, &list)?;
-    tracing::info!(count = names.len(), reencrypted, "secrets: project recipients changed");
+    tracing::info!(
+        count = names.len(),
+        reencrypted,
+        "secrets: project recipients changed"
+    );
     Ok(RecipientsReport {
         recipients: names,
         reencrypted,
@@ -304,7 +327,12 @@ pub struct Requester {
 
 /// Record a release in the active session's log (if the project has one) and in the tracing
 /// log: names and requester only.
-pub fn log_release(project_root: Option<&Path>, names: &[String], requester: &Requester, via: &str) {
+pub fn log_release(
+    project_root: Option<&Path>,
+    names: &[String],
+    requester: &Requester,
+    via: &str,
+) {
     tracing::info!(
         names = %names.join(","),
         pid = requester.pid,
@@ -313,7 +341,9 @@ pub fn log_release(project_root: Option<&Path>, names: &[String], requester: &Re
         "secrets: released"
     );
     let Some(root) = project_root else { return };
-    let Ok(project) = Project::open(root) else { return };
+    let Ok(project) = Project::open(root) else {
+        return;
+    };
     let command: String = requester.command.chars().take(120).collect();
     let body = format!(
         "Released {} to pid {} (`{}`) via {via}.",

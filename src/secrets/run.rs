@@ -120,10 +120,22 @@ extern "C" fn ignore_signal(_sig: libc::c_int) {}
 fn install_handlers() {
     // SAFETY: the handlers only touch an atomic and call kill(2), both async-signal-safe.
     unsafe {
-        libc::signal(libc::SIGINT, ignore_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGQUIT, ignore_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGTERM, forward_signal as *const () as libc::sighandler_t);
-        libc::signal(libc::SIGHUP, forward_signal as *const () as libc::sighandler_t);
+        libc::signal(
+            libc::SIGINT,
+            ignore_signal as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGQUIT,
+            ignore_signal as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGTERM,
+            forward_signal as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGHUP,
+            forward_signal as *const () as libc::sighandler_t,
+        );
     }
 }
 
@@ -139,7 +151,9 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// Run `command` locally with `released` in its environment; returns the exit code to pass on.
 pub fn run_local(command: &[String], released: &EnvValues) -> Result<u8> {
     let Some((program, args)) = command.split_first() else {
-        return Err(CmdError::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into());
+        return Err(
+            CmdError::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into(),
+        );
     };
     let env = child_env(std::env::vars_os(), released);
     let mut cmd = Command::new(program);
@@ -164,7 +178,10 @@ pub fn run_local(command: &[String], released: &EnvValues) -> Result<u8> {
 pub fn run_ssh(host: &str, command: &[String], released: &EnvValues) -> Result<u8> {
     validate_host(host)?;
     if command.is_empty() {
-        return Err(CmdError::usage("no command: use `patina secrets run --ssh HOST -- CMD [ARGS...]`").into());
+        return Err(CmdError::usage(
+            "no command: use `patina secrets run --ssh HOST -- CMD [ARGS...]`",
+        )
+        .into());
     }
     let script = ssh_script(released, command)?;
     let mut cmd = Command::new("ssh");
@@ -179,7 +196,9 @@ pub fn run_ssh(host: &str, command: &[String], released: &EnvValues) -> Result<u
         .map_err(|e| CmdError::unavailable(format!("cannot run ssh: {e}")))?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
     let mut stdin = child.stdin.take().expect("piped stdin");
-    let wrote = stdin.write_all(script.as_bytes()).and_then(|_| stdin.flush());
+    let wrote = stdin
+        .write_all(script.as_bytes())
+        .and_then(|_| stdin.flush());
     drop(script);
     if wrote.is_ok() {
         // The remote command reads the rest of ssh's stdin: pass ours through until EOF.

@@ -103,7 +103,9 @@ impl SecretValue {
             bail!("empty secret value refused");
         }
         if value.contains('\0') {
-            bail!("secret value contains a NUL byte; it cannot be passed in an environment variable");
+            bail!(
+                "secret value contains a NUL byte; it cannot be passed in an environment variable"
+            );
         }
         Ok(SecretValue(value))
     }
@@ -440,12 +442,20 @@ fn serialize_plain(entries: &[Entry], values: &BTreeMap<String, SecretValue>) ->
     text
 }
 
-fn decrypt_bytes(bytes: &[u8], identity: &Identity, paths: &VaultPaths) -> Result<Zeroizing<String>> {
+fn decrypt_bytes(
+    bytes: &[u8],
+    identity: &Identity,
+    paths: &VaultPaths,
+) -> Result<Zeroizing<String>> {
     let origin = paths.vault.display();
-    let decryptor = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(bytes))
-        .map_err(|e| anyhow!("{origin}: not a readable age file ({e}); was it tampered with or truncated?"))?;
+    let decryptor =
+        age::Decryptor::new_buffered(age::armor::ArmoredReader::new(bytes)).map_err(|e| {
+            anyhow!("{origin}: not a readable age file ({e}); was it tampered with or truncated?")
+        })?;
     if decryptor.is_scrypt() {
-        bail!("{origin}: encrypted with a passphrase, not to recipients; re-encrypt it to your recipient (age -r)");
+        bail!(
+            "{origin}: encrypted with a passphrase, not to recipients; re-encrypt it to your recipient (age -r)"
+        );
     }
     let mut reader = decryptor
         .decrypt(std::iter::once(&identity.key as &dyn age::Identity))
@@ -463,18 +473,19 @@ fn decrypt_bytes(bytes: &[u8], identity: &Identity, paths: &VaultPaths) -> Resul
                     identity.recipient()
                 )))
             }
-            other => anyhow!("{origin}: cannot decrypt ({other}); the file was tampered with or is corrupted"),
+            other => anyhow!(
+                "{origin}: cannot decrypt ({other}); the file was tampered with or is corrupted"
+            ),
         })?;
     let mut plain = Zeroizing::new(Vec::new());
-    reader
-        .read_to_end(&mut plain)
-        .map_err(|e| anyhow!("{origin}: cannot decrypt ({e}); the file was tampered with or is corrupted"))?;
-    let text = String::from_utf8(std::mem::take(&mut *plain))
-        .map_err(|e| {
-            // Wipe the bytes we are about to drop.
-            drop(Zeroizing::new(e.into_bytes()));
-            anyhow!("{origin}: the decrypted vault is not UTF-8 text")
-        })?;
+    reader.read_to_end(&mut plain).map_err(|e| {
+        anyhow!("{origin}: cannot decrypt ({e}); the file was tampered with or is corrupted")
+    })?;
+    let text = String::from_utf8(std::mem::take(&mut *plain)).map_err(|e| {
+        // Wipe the bytes we are about to drop.
+        drop(Zeroizing::new(e.into_bytes()));
+        anyhow!("{origin}: the decrypted vault is not UTF-8 text")
+    })?;
     Ok(Zeroizing::new(text))
 }
 
@@ -573,7 +584,10 @@ fn final_registry(hash: &str, entries: &[Entry]) -> RegistryFile {
 
 /// The recipients a vault is encrypted to: the project's `recipients.txt` (created with our own
 /// recipient when missing) or our own recipient for the global vault.
-pub(crate) fn recipients_for(paths: &VaultPaths, identity: &Identity) -> Result<Vec<age::x25519::Recipient>> {
+pub(crate) fn recipients_for(
+    paths: &VaultPaths,
+    identity: &Identity,
+) -> Result<Vec<age::x25519::Recipient>> {
     match &paths.recipients {
         None => Ok(vec![identity.recipient()]),
         Some(file) => {
@@ -636,14 +650,25 @@ pub(crate) fn modify<T>(
     validate_entries(&current.entries)?;
     let recipients = match recipients_override {
         Some(r) => r,
-        None => recipients_for(paths, identity)?,
+        None => {
+            let r = recipients_for(paths, identity)?;
+            // The first project secret records who it is encrypted to.
+            if let Some(file) = &paths.recipients
+                && read_recipients(file)?.is_empty()
+            {
+                write_recipients(file, &r)?;
+            }
+            r
+        }
     };
     if recipients.is_empty() {
         bail!("no recipients to encrypt {} to", paths.vault.display());
     }
     let plain = serialize_plain(&current.entries, &current.values);
-    let dyn_recipients: Vec<&dyn age::Recipient> =
-        recipients.iter().map(|r| r as &dyn age::Recipient).collect();
+    let dyn_recipients: Vec<&dyn age::Recipient> = recipients
+        .iter()
+        .map(|r| r as &dyn age::Recipient)
+        .collect();
     let armored = identity::encrypt_armored(&dyn_recipients, plain.as_bytes())?;
     drop(plain);
     let new_id = hex::encode(Sha256::digest(armored.as_bytes()));
@@ -764,16 +789,13 @@ mod tests {
 
     #[test]
     fn plaintext_errors_never_quote_values() {
-        let err = parse_plain("[values]\nx = \"hunter2\"\ny = 5\n", Path::new("v"))
-            .unwrap_err();
+        let err = parse_plain("[values]\nx = \"hunter2\"\ny = 5\n", Path::new("v")).unwrap_err();
         let err = format!("{err:#}");
         assert!(!err.contains("hunter2"), "{err}");
-        let err = parse_plain("[values]\nBad = \"hunter2\"\n", Path::new("v"))
-            .unwrap_err();
+        let err = parse_plain("[values]\nBad = \"hunter2\"\n", Path::new("v")).unwrap_err();
         let err = format!("{err:#}");
         assert!(!err.contains("hunter2"), "{err}");
-        let err = parse_plain("[values]\nx = \"hun\nter2", Path::new("v"))
-            .unwrap_err();
+        let err = parse_plain("[values]\nx = \"hun\nter2", Path::new("v")).unwrap_err();
         let err = format!("{err:#}");
         assert!(!err.contains("hun"), "{err}");
     }
