@@ -323,4 +323,31 @@ mod tests {
             "[pasted text]"
         );
     }
+
+    #[test]
+    fn window_end_and_project_bound_the_selection() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = |ms: i64, project: &str, text: &str| {
+            serde_json::json!({"display": text, "timestamp": ms, "project": project}).to_string()
+        };
+        let start = 1_773_527_400_000; // 2026-03-14T22:30:00Z
+        let lines = [
+            line(start - 1, "/p", "before"),
+            line(start, "/p", "at start"),
+            line(start + 3_600_000, "/p/sub", "inside"),
+            line(start + 7_200_000, "/p", "at end"),
+            line(start + 7_200_001, "/p", "after"),
+            line(start + 60_000, "/q", "other project"),
+        ];
+        std::fs::write(dir.path().join("history.jsonl"), lines.join("\n")).unwrap();
+        let t = |ms| chrono::DateTime::from_timestamp_millis(ms).unwrap();
+        let scope = Scope {
+            root: PathBuf::from("/p"),
+            start: t(start),
+            end: t(start + 7_200_000),
+        };
+        let found = read(dir.path(), &scope);
+        let texts: Vec<&str> = found.prompts.iter().map(|p| p.text.as_str()).collect();
+        assert_eq!(texts, vec!["at start", "inside", "at end"]);
+    }
 }
