@@ -21,6 +21,7 @@ mod hybrid;
 mod index;
 mod lexical;
 pub mod model;
+mod service;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use corpus::ScryConfig;
 pub use embed::Embedder;
 pub use index::{IndexManifest, IndexReport, Phase};
+pub use service::{IndexStatus, ScryService};
 
 use crate::output::CmdError;
 use crate::project::Project;
