@@ -379,6 +379,32 @@ fn incremental_index_reembeds_only_changed_chunks_and_drops_deleted_files() {
     assert!(!paths(&a).contains(&"colors.py".to_string()), "{a}");
     let report = run_json(&env, &p, Some(&m), &["index", "--rebuild"]);
     assert_eq!(report["embedded"].as_u64().unwrap(), total - 1, "{report}");
+
+    // A flipped byte in the vectors (same size) is caught by the checksum on load: the next
+    // query rebuilds instead of ranking with garbage.
+    let idx = p.join(".patina/local/index");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    let vp = idx
+        .join(manifest["generation"].as_str().unwrap())
+        .join("vectors.f32");
+    let mut raw = std::fs::read(&vp).unwrap();
+    raw[17] ^= 0x40;
+    std::fs::write(&vp, &raw).unwrap();
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &["scry", "constant time token comparison"],
+    );
+    assert_eq!(a["mode"], "hybrid", "{a}");
+    assert_eq!(paths(&a)[0], "src_tokens.rs", "{a}");
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    assert_ne!(
+        after["generation"], manifest["generation"],
+        "index was not rebuilt"
+    );
 }
 
 #[test]

@@ -24,7 +24,7 @@ use crate::project::Project;
 use crate::store;
 
 /// Bump when the layout or chunking changes: older indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IndexManifest {
@@ -39,6 +39,9 @@ pub struct IndexManifest {
     pub built_at: String,
     pub chunks_bytes: u64,
     pub vectors_bytes: u64,
+    /// SHA-256 of `chunks.json` and `vectors.f32` (empty when absent), checked on every load.
+    pub chunks_sha256: String,
+    pub vectors_sha256: String,
 }
 
 /// A loaded, validated index.
@@ -146,6 +149,9 @@ pub fn load(dir: &Path) -> Result<Option<LoadedIndex>> {
             m.chunks_bytes
         );
     }
+    if sha256(&bytes) != m.chunks_sha256 {
+        bail!("{} does not match its checksum", chunks_path.display());
+    }
     let chunks: Vec<Chunk> = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: corrupt", chunks_path.display()))?;
     if chunks.len() != m.chunks {
@@ -158,6 +164,9 @@ pub fn load(dir: &Path) -> Result<Option<LoadedIndex>> {
         let want = (m.chunks * m.dims * 4) as u64;
         if raw.len() as u64 != want || m.vectors_bytes != want {
             bail!("{} has {} bytes, expected {want}", vp.display(), raw.len());
+        }
+        if sha256(&raw) != m.vectors_sha256 {
+            bail!("{} does not match its checksum", vp.display());
         }
         vectors = raw
             .chunks_exact(4)
@@ -224,17 +233,12 @@ pub fn refresh(
         "lexical"
     };
 
-    let (previous, rebuilt_because) = match load(&dir) {
-        Ok(p) => (p, None),
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), "index unusable, rebuilding: {e:#}");
-            (None, Some(format!("{e:#}")))
-        }
-    };
+    // Nothing changed: answer from the manifest alone (no need to read the old index).
     if !rebuild
-        && let Some(prev) = &previous
-        && prev.manifest.corpus_digest == digest
-        && prev.manifest.model_hash == want_hash
+        && let Ok(Some(m)) = read_manifest(&dir)
+        && m.corpus_digest == digest
+        && m.model_hash == want_hash
+        && looks_intact(&dir, &m)
     {
         return Ok(IndexReport {
             root: project.root().to_path_buf(),
@@ -249,7 +253,13 @@ pub fn refresh(
             took_ms: started.elapsed().as_millis() as u64,
         });
     }
-
+    let (previous, rebuilt_because) = match load(&dir) {
+        Ok(p) => (p, None),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "index unusable, rebuilding: {e:#}");
+            (None, Some(format!("{e:#}")))
+        }
+    };
     // Reuse vectors by content hash when they came from the same model.
     let mut known: HashMap<&str, &[f32]> = HashMap::new();
     let mut removed = 0;
@@ -318,24 +328,26 @@ pub fn refresh(
         rand_u32()
     );
     let gen_dir = dir.join(&generation);
-    let write = || -> Result<(u64, u64)> {
+    let write = || -> Result<(u64, u64, String, String)> {
         std::fs::create_dir_all(&gen_dir)
             .with_context(|| format!("creating {}", gen_dir.display()))?;
         let chunk_bytes = serde_json::to_vec(&chunks)?;
         write_synced(&gen_dir.join("chunks.json"), &chunk_bytes)?;
         let mut vbytes = 0;
+        let mut vsha = String::new();
         if vectors.is_some() {
             let mut raw = Vec::with_capacity(flat.len() * 4);
             for x in &flat {
                 raw.extend_from_slice(&x.to_le_bytes());
             }
             vbytes = raw.len() as u64;
+            vsha = sha256(&raw);
             write_synced(&gen_dir.join("vectors.f32"), &raw)?;
         }
         lexical::build(&gen_dir.join("lexical"), &chunks)?;
-        Ok((chunk_bytes.len() as u64, vbytes))
+        Ok((chunk_bytes.len() as u64, vbytes, sha256(&chunk_bytes), vsha))
     };
-    let (chunks_bytes, vectors_bytes) = match write() {
+    let (chunks_bytes, vectors_bytes, chunks_sha256, vectors_sha256) = match write() {
         Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&gen_dir);
@@ -353,6 +365,8 @@ pub fn refresh(
         built_at: chrono::Local::now().to_rfc3339(),
         chunks_bytes,
         vectors_bytes,
+        chunks_sha256,
+        vectors_sha256,
     };
     drop(previous);
     store::atomic_write(
@@ -381,6 +395,23 @@ pub fn refresh(
         rebuilt_because,
         took_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Cheap structural check for the no-change path: the generation's files exist with the sizes
+/// the manifest records (full checksums are verified whenever the index is loaded).
+fn looks_intact(dir: &Path, m: &IndexManifest) -> bool {
+    if m.schema_version != SCHEMA_VERSION || m.generation.contains('/') || m.generation.is_empty() {
+        return false;
+    }
+    let g = dir.join(&m.generation);
+    let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).ok();
+    size(g.join("chunks.json")) == Some(m.chunks_bytes)
+        && (m.model_hash.is_none() || size(g.join("vectors.f32")) == Some(m.vectors_bytes))
+        && g.join("lexical").join("meta.json").is_file()
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

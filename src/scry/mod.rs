@@ -399,7 +399,10 @@ impl Scry {
         let idx = match self.loaded(project) {
             Some(i) => i,
             None => {
-                self.index(project, false, &mut |_| {})?;
+                // A manifest that names an index we could not load means a corrupt index:
+                // rebuild it rather than trusting the no-change check.
+                let corrupt = index::current_generation(&project.index_dir()).is_some();
+                self.index(project, corrupt, &mut |_| {})?;
                 self.loaded(project).ok_or_else(|| {
                     anyhow::anyhow!(
                         "the index of {} could not be loaded",
