@@ -650,15 +650,81 @@ fn layer_completion_ranks_prefix_before_substring() {
 }
 
 #[test]
-fn captured_since_through_the_session_contract_is_documented() {
-    // `belief::captured_since` is exercised at the library level in the unit tests; here the
-    // binary's view: a belief written after a commit shows up as untracked for git too.
+fn since_lists_beliefs_committed_staged_untracked_or_changed_after_a_commit() {
     let env = Env::new();
     let repo = env.project("cap");
     env.ok(
         &repo,
-        &["belief", "new", "--id", "fresh", "--statement", "fresh"],
+        &["belief", "new", "--id", "kept", "--statement", "kept"],
     );
-    let status = env.git(&repo, &["status", "--porcelain", "--untracked-files=all"]);
-    assert!(status.contains("fresh.md"), "{status}");
+    env.ok(
+        &repo,
+        &["belief", "new", "--id", "edited", "--statement", "edited"],
+    );
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "beliefs before the session"]);
+    let start = env.git(&repo, &["rev-parse", "HEAD"]);
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "committed",
+            "--statement",
+            "committed after",
+        ],
+    );
+    env.git(&repo, &["add", "-A"]);
+    env.git(
+        &repo,
+        &["commit", "-q", "-m", "a belief during the session"],
+    );
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "staged",
+            "--statement",
+            "staged now",
+        ],
+    );
+    env.git(&repo, &["add", "-A"]);
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "untracked",
+            "--statement",
+            "untracked now",
+        ],
+    );
+    env.ok(
+        &repo,
+        &["belief", "revise", "edited", "changed during the session"],
+    );
+    let v = env.json(&repo, &["belief", "list", "--since", &start]);
+    let ids: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, vec!["committed", "edited", "staged", "untracked"]);
+    assert_eq!(v[0]["statement"], "committed after");
+    // git agrees on what changed since the start
+    let changed = env.git(&repo, &["diff", "--name-only", &start]);
+    assert!(
+        changed.contains("committed.md")
+            && changed.contains("edited.md")
+            && !changed.contains("kept.md"),
+        "{changed}"
+    );
+    let o = env.patina(&repo, &["belief", "list", "--since", "no-such-rev"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("no-such-rev"), "{}", stderr(&o));
 }

@@ -66,6 +66,8 @@ pub struct Finding {
 pub struct CheckReport {
     /// Belief files examined.
     pub beliefs: usize,
+    /// `[[links]]` examined (outside code and comments).
+    pub links: usize,
     /// Findings, by path then line.
     pub findings: Vec<Finding>,
     /// Number of findings per kind (only kinds that occur).
@@ -104,6 +106,7 @@ pub(crate) fn check(project: &Project) -> Result<CheckReport> {
     paths.sort();
     let mut findings = Vec::new();
     let mut ids: HashMap<String, PathBuf> = HashMap::new();
+    let mut links = 0;
     for path in &paths {
         let rel = rel_path(project, path);
         let text = crate::store::read_to_string(path)?;
@@ -122,6 +125,7 @@ pub(crate) fn check(project: &Project) -> Result<CheckReport> {
             }
         };
         findings.extend(validate_doc(&doc, &rel));
+        links += doc.links().len();
         findings.extend(link_findings(&doc, &rel, &targets));
         if let Some(id) = doc.get_str("id") {
             match ids.get(id) {
@@ -146,6 +150,7 @@ pub(crate) fn check(project: &Project) -> Result<CheckReport> {
     }
     Ok(CheckReport {
         beliefs: paths.len(),
+        links,
         ok: findings.is_empty(),
         findings,
         counts,

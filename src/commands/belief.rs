@@ -46,7 +46,8 @@ gets \"Belief captured: <id> — <statement>\".")]
     #[command(after_help = "\
 Examples:
   patina belief list
-  patina belief list --status active --facet rust --json")]
+  patina belief list --status active --facet rust --json
+  patina belief list --since HEAD~3")]
     List {
         /// Only beliefs with this status (active, scoped, defeated, archived).
         #[arg(long)]
@@ -54,6 +55,10 @@ Examples:
         /// Only beliefs with this facet.
         #[arg(long)]
         facet: Option<String>,
+        /// Only beliefs added or changed since this commit (committed, staged or untracked),
+        /// as `session end` counts them.
+        #[arg(long, value_name = "COMMIT")]
+        since: Option<String>,
     },
     /// Show one belief.
     #[command(
@@ -167,7 +172,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
     match args.command {
         Sub::New(a) => new(&project, a, ctx),
-        Sub::List { status, facet } => list(&project, status, facet, ctx),
+        Sub::List {
+            status,
+            facet,
+            since,
+        } => list(&project, status, facet, since, ctx),
         Sub::Show { id } => {
             let b = belief::load(&project, &id)?;
             ctx.emit(&b, |b| show_human(&project, b));
@@ -310,7 +319,13 @@ struct Summary<'a> {
     path: String,
 }
 
-fn list(project: &Project, status: Option<String>, facet: Option<String>, ctx: &Ctx) -> Result<()> {
+fn list(
+    project: &Project,
+    status: Option<String>,
+    facet: Option<String>,
+    since: Option<String>,
+    ctx: &Ctx,
+) -> Result<()> {
     if let Some(s) = &status
         && !belief::STATUSES.contains(&s.as_str())
     {
@@ -320,6 +335,15 @@ fn list(project: &Project, status: Option<String>, facet: Option<String>, ctx: &
         ))
         .into());
     }
+    let captured: Option<Vec<std::path::PathBuf>> = match &since {
+        Some(rev) => Some(
+            belief::captured_since(project, Some(rev))?
+                .into_iter()
+                .map(|c| c.path)
+                .collect(),
+        ),
+        None => None,
+    };
     let all = belief::list(project)?;
     for e in &all.errors {
         ctx.notice(&format!("warning: skipped {}", e.error));
@@ -337,6 +361,7 @@ fn list(project: &Project, status: Option<String>, facet: Option<String>, ctx: &
                 .as_deref()
                 .is_none_or(|f| b.facets.iter().any(|x| x == f))
         })
+        .filter(|b| captured.as_ref().is_none_or(|c| c.contains(&b.path)))
         .collect();
     let rows: Vec<Summary> = shown
         .iter()
