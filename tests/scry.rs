@@ -652,3 +652,27 @@ fn relevance_hybrid_beats_lexical_and_vector() {
         "{r:?}"
     );
 }
+
+#[test]
+fn lexical_only_refresh_keeps_the_vectors_for_later() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    let first = run_json(&env, &p, Some(&m), &["index"]);
+    let total = first["chunks"].as_u64().unwrap();
+    // Without the model and nothing changed: the hybrid index stays as it is.
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(r["changed"], false, "{r}");
+    let a = run_json(&env, &p, Some(&m), &["scry", "zebracorn"]);
+    assert_eq!(a["mode"], "hybrid");
+    // An edit indexed without the model, then with it: only the edited chunk is embedded.
+    std::fs::write(p.join("colors.py"), "# zebracorn palette, now with plum\n").unwrap();
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(
+        (r["changed"].as_bool(), r["mode"].as_str()),
+        (Some(true), Some("lexical"))
+    );
+    let r = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(r["embedded"], 1, "{r}");
+    assert_eq!(r["reused"].as_u64().unwrap(), total - 1, "{r}");
+}
