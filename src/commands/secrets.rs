@@ -573,6 +573,11 @@ struct IdentityJson {
 #[derive(Serialize)]
 struct DaemonJson {
     running: bool,
+    /// Release policy when a cockpit is attached: never | first | always (daemon running only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cockpit_attached: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -589,10 +594,11 @@ fn status(ctx: &Ctx) -> Result<()> {
     let source = secrets::configured_source();
     let recipient = secrets::own_recipient().ok();
     let daemon = daemon::Daemon::connect();
-    let cached = match &daemon {
-        Some(d) => d.status()?,
-        None => vec![],
+    let view = match &daemon {
+        Some(d) => Some(d.status()?),
+        None => None,
     };
+    let cached = view.as_ref().map(|v| v.vaults.clone()).unwrap_or_default();
     let mut vaults = Vec::new();
     for p in secrets::vaults(project.as_ref(), false) {
         let listing = secrets::list(&p)?;
@@ -611,6 +617,8 @@ fn status(ctx: &Ctx) -> Result<()> {
         identity: IdentityJson { source, recipient },
         daemon: DaemonJson {
             running: daemon.is_some(),
+            confirm: view.as_ref().map(|v| v.confirm.clone()),
+            cockpit_attached: view.as_ref().map(|v| v.cockpit_attached),
         },
         vaults,
     };

@@ -11,6 +11,13 @@ use anyhow::Result;
 use crate::output::CmdError;
 use crate::secrets::{Requester, SecretValue, Unlocked, cache::VaultStatus};
 
+/// What the daemon holds (names and TTLs only) and how it releases.
+pub struct DaemonView {
+    pub vaults: Vec<VaultStatus>,
+    pub confirm: String,
+    pub cockpit_attached: bool,
+}
+
 pub struct Daemon {
     _private: (),
 }
@@ -41,12 +48,16 @@ impl Daemon {
         Ok(None)
     }
 
-    pub fn lock(&self, _vault_id: Option<&str>) -> Result<()> {
-        Ok(())
+    pub fn lock(&self, _vault_id: Option<&str>) -> Result<usize> {
+        Ok(0)
     }
 
-    pub fn status(&self) -> Result<Vec<VaultStatus>> {
-        Ok(vec![])
+    pub fn status(&self) -> Result<DaemonView> {
+        Ok(DaemonView {
+            vaults: vec![],
+            confirm: String::new(),
+            cockpit_attached: false,
+        })
     }
 }
 
