@@ -245,7 +245,7 @@ impl SecretCache {
             .flat_map(|c| c.secrets.iter().map(|(n, (_, v))| (n.as_str(), v.expose())))
             .filter(|(_, v)| v.chars().count() >= REDACT_MIN_CHARS)
             .collect();
-        pairs.sort_by(|a, b| b.1.len().cmp(&a.1.len()));
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
         let mut out = text.to_string();
         let mut count = 0;
         for (name, value) in pairs {
