@@ -1030,6 +1030,11 @@ const SCENARIOS: &[Scenario] = &[
         "registry_rebuilt_after_loss",
         scenario_registry_rebuilt_after_loss,
     ),
+    (
+        "masked_prompt_on_a_terminal",
+        scenario_masked_prompt_on_a_terminal,
+    ),
+    // DAEMON SCENARIOS
 ];
 
 /// Runs every scenario and scans everything each one produced: all stdout and stderr of every

@@ -61,12 +61,14 @@ impl Daemon {
     }
 }
 
-/// Best effort: drop a vault id the daemon may hold (the vault just changed).
-pub fn forget(vault_id: &str) {
+/// Best effort: drop a vault id the daemon may hold (the vault just changed). True when the
+/// daemon had it cached.
+pub fn forget(vault_id: &str) -> bool {
     if vault_id.is_empty() {
-        return;
+        return false;
     }
-    if let Some(d) = Daemon::connect() {
-        let _ = d.lock(Some(vault_id));
+    match Daemon::connect() {
+        Some(d) => d.lock(Some(vault_id)).unwrap_or(0) > 0,
+        None => false,
     }
 }
