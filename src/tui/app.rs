@@ -130,7 +130,7 @@ pub fn id_problem(id: &str, known: &[String]) -> Option<String> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
     {
-        return Some("lowercase letters, digits and '-', starting with a letter".into());
+        return Some("use a-z, 0-9 and -, starting with a letter".into());
     }
     if known.iter().any(|k| k == id) {
         return Some(format!("`{id}` already exists"));

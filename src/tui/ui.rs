@@ -224,7 +224,6 @@ fn draw_summary(app: &App, f: &mut Frame, area: Rect) {
             let mut spans = vec![
                 Span::styled("● ", t.fg(t.ok)),
                 Span::styled(s.title.clone(), t.title()),
-                Span::styled(format!("  {}", s.id), t.dim()),
             ];
             if let Some(st) = s.started {
                 spans.push(Span::styled(format!("  {}", elapsed(app.now, st)), t.dim()));
@@ -236,6 +235,7 @@ fn draw_summary(app: &App, f: &mut Frame, area: Rect) {
                     t.dim(),
                 ));
             }
+            spans.push(Span::styled(format!("  {}", s.id), t.dim()));
             Line::from(spans)
         }
         (_, Feed::Ready(None)) => Line::styled(
@@ -642,48 +642,60 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
     let t = app.theme();
     let base = Style::default().fg(t.status_fg).bg(t.status_bg);
     f.render_widget(Block::default().style(base), area);
+    // Narrow screens get the short forms so the left side keeps room for messages.
+    let short = area.width < WIDE_MIN_WIDTH;
+    let on = |c| Style::default().fg(c).bg(t.status_bg);
     let mut right: Vec<Span> = vec![];
-    let sep = || Span::styled(" │ ", base.fg(t.border));
-    let (dtext, dstyle) = match &app.daemon {
-        DaemonState::Unknown => ("daemon …".to_string(), t.dim()),
-        DaemonState::Starting => ("daemon starting".to_string(), t.fg(t.warn)),
-        DaemonState::Up { protocol, .. } => (format!("daemon ● p{protocol}"), t.fg(t.ok)),
-        DaemonState::Down(_) => ("daemon ○ down".to_string(), t.fg(t.warn)),
+    let sep = || Span::styled(if short { " " } else { " │ " }, base.fg(t.border));
+    let (dtext, dcolor) = match &app.daemon {
+        DaemonState::Unknown => ("daemon …".to_string(), t.dim),
+        DaemonState::Starting => ("daemon starting".to_string(), t.warn),
+        DaemonState::Up { protocol, .. } if short => (format!("d● p{protocol}"), t.ok),
+        DaemonState::Up { protocol, .. } => (format!("daemon ● p{protocol}"), t.ok),
+        DaemonState::Down(_) if short => ("d○".to_string(), t.warn),
+        DaemonState::Down(_) => ("daemon ○ down".to_string(), t.warn),
     };
-    right.push(Span::styled(dtext, dstyle.bg(t.status_bg)));
+    right.push(Span::styled(dtext, on(dcolor)));
     right.push(sep());
-    let (mtext, mstyle) = match &app.model {
-        ModelState::Unknown => ("model …".to_string(), t.dim()),
-        ModelState::Ready => ("model ready".to_string(), t.fg(t.ok)),
-        ModelState::Lexical(_) => ("lexical".to_string(), t.fg(t.warn)),
-        ModelState::Installing(p) => (format!("model {p}"), t.fg(t.info)),
+    let (mtext, mcolor) = match &app.model {
+        ModelState::Unknown => ("model …".to_string(), t.dim),
+        ModelState::Ready if short => ("model".to_string(), t.ok),
+        ModelState::Ready => ("model ready".to_string(), t.ok),
+        ModelState::Lexical(_) if short => ("lex".to_string(), t.warn),
+        ModelState::Lexical(_) => ("lexical".to_string(), t.warn),
+        ModelState::Installing(p) => (
+            format!("model {}", text::truncate(p, if short { 10 } else { 24 })),
+            t.info,
+        ),
     };
-    right.push(Span::styled(mtext, mstyle.bg(t.status_bg)));
+    right.push(Span::styled(mtext, on(mcolor)));
     if let IndexState::Building { done, total, .. } = &app.index {
-        right.push(Span::styled(
-            format!(" idx {done}/{total}"),
-            t.fg(t.info).bg(t.status_bg),
-        ));
+        let s = if *total > 0 {
+            format!(" idx {done}/{total}")
+        } else {
+            " idx…".to_string()
+        };
+        right.push(Span::styled(s, on(t.info)));
     }
     right.push(sep());
-    let (stext, sstyle) = match &app.secrets {
+    let (stext, scolor) = match &app.secrets {
         Feed::Ready(v) => match v.iter().find(|v| !v.locked) {
             Some(open) => {
                 let left = open
                     .expires_at
                     .map(|e| (e - app.now).num_seconds().max(0))
                     .unwrap_or(0);
-                (
-                    format!("secrets 🔓 {}:{:02}", left / 60, left % 60),
-                    t.fg(t.warn),
-                )
+                let label = if short { "open" } else { "secrets open" };
+                (format!("{label} {}:{:02}", left / 60, left % 60), t.warn)
             }
-            None => ("secrets 🔒".to_string(), t.fg(t.ok)),
+            None if short => ("locked".to_string(), t.ok),
+            None => ("secrets locked".to_string(), t.ok),
         },
-        Feed::Loading => ("secrets …".to_string(), t.dim()),
-        Feed::Unavailable(_) => ("secrets n/a".to_string(), t.dim()),
+        Feed::Loading => ("secrets …".to_string(), t.dim),
+        Feed::Unavailable(_) if short => ("s n/a".to_string(), t.dim),
+        Feed::Unavailable(_) => ("secrets n/a".to_string(), t.dim),
     };
-    right.push(Span::styled(stext, sstyle.bg(t.status_bg)));
+    right.push(Span::styled(stext, on(scolor)));
     let agent = match app.agent {
         AgentState::Unknown => None,
         AgentState::Busy => Some(("agent busy", t.warn)),
@@ -692,16 +704,18 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
     };
     if let Some((a, c)) = agent {
         right.push(sep());
-        right.push(Span::styled(a, Style::default().fg(c).bg(t.status_bg)));
+        right.push(Span::styled(if short { &a[6..] } else { a }, on(c)));
     }
     right.push(sep());
+    let help = app.keymap.hint(Command::Help);
     right.push(Span::styled(
-        format!("{} help", app.keymap.hint(Command::Help)),
+        if short { help } else { format!("{help} help") },
         base.fg(t.key),
     ));
     let right_line = Line::from(right);
-    let rw = right_line.width() as u16;
-    let left_w = area.width.saturating_sub(rw + 1);
+    // The left side keeps at least a third of the row.
+    let rw = (right_line.width() as u16).min(area.width.saturating_sub(area.width / 3));
+    let left_w = area.width.saturating_sub(rw + 1) as usize;
     let left: Line = match &app.toast {
         Some(toast) => {
             let c = match toast.level {
@@ -711,7 +725,7 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
                 Level::Error => t.error,
             };
             Line::styled(
-                format!(" {}", text::truncate(&toast.text, left_w as usize)),
+                format!(" {}", text::truncate(&toast.text, left_w.saturating_sub(1))),
                 base.fg(c).add_modifier(Modifier::BOLD),
             )
         }
@@ -722,20 +736,17 @@ fn draw_status(app: &App, f: &mut Frame, area: Rect) {
                 ProjectState::NoGit { .. } => "no git repository".into(),
                 ProjectState::Loading => "loading".into(),
             };
-            let mut s = format!(" patina · {name}");
-            if app.scry_editing {
-                s.push_str(" · typing in scry (Esc leaves)");
-            }
-            Line::styled(text::truncate(&s, left_w as usize), base)
+            let s = if app.scry_editing {
+                " typing in scry · Esc leaves".to_string()
+            } else {
+                format!(" patina · {name}")
+            };
+            Line::styled(text::truncate(&s, left_w), base)
         }
     };
-    if rw < area.width {
-        let [l, r] = RLayout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
-        f.render_widget(Paragraph::new(left), l);
-        f.render_widget(Paragraph::new(right_line), r);
-    } else {
-        f.render_widget(Paragraph::new(left), area);
-    }
+    let [l, r] = RLayout::horizontal([Constraint::Min(0), Constraint::Length(rw)]).areas(area);
+    f.render_widget(Paragraph::new(left), l);
+    f.render_widget(Paragraph::new(right_line), r);
 }
 
 /// A rectangle of at most `w`×`h` centred in `area`.
@@ -798,12 +809,16 @@ fn draw_popup(app: &App, p: &Popup, f: &mut Frame, area: Rect) {
     match p {
         Popup::Help { scroll } => {
             let mut lines = vec![];
+            let wide = area.width >= 80;
             for (keys, name, desc) in app.keymap.help() {
-                lines.push(Line::from(vec![
-                    Span::styled(format!("{keys:>16} "), t.fg(t.key)),
-                    Span::raw(format!("{desc}")),
-                    Span::styled(format!("  {name}"), t.dim()),
-                ]));
+                let mut spans = vec![
+                    Span::styled(format!("{keys:>12} "), t.fg(t.key)),
+                    Span::raw(desc.to_string()),
+                ];
+                if wide {
+                    spans.push(Span::styled(format!("  [{name}]"), t.dim()));
+                }
+                lines.push(Line::from(spans));
             }
             lines.push(Line::raw(""));
             lines.push(Line::styled(
@@ -815,17 +830,31 @@ fn draw_popup(app: &App, p: &Popup, f: &mut Frame, area: Rect) {
                 t.dim(),
             ));
             let h = (lines.len() as u16).min(area.height.saturating_sub(4));
-            let inner = popup_frame(app, f, area, "Keys · Esc closes", width.max(60), h);
-            f.render_widget(Paragraph::new(lines).scroll((*scroll, 0)), inner);
+            let inner = popup_frame(
+                app,
+                f,
+                area,
+                "Keys · j/k scroll · Esc closes",
+                width.max(60),
+                h,
+            );
+            f.render_widget(
+                Paragraph::new(lines)
+                    .wrap(Wrap { trim: false })
+                    .scroll((*scroll, 0)),
+                inner,
+            );
         }
         Popup::Message { title, lines } => {
             let ls: Vec<Line> = lines.iter().map(|l| Line::raw(l.clone())).collect();
-            let h = (ls.len() as u16 + 2).min(area.height.saturating_sub(2));
-            let inner = popup_frame(app, f, area, title, width, h);
-            let mut ls = ls;
-            ls.push(Line::raw(""));
-            ls.push(Line::styled("Enter or Esc closes", t.dim()));
-            f.render_widget(Paragraph::new(ls).wrap(Wrap { trim: false }), inner);
+            simple_popup(
+                app,
+                f,
+                area,
+                title,
+                ls,
+                Line::styled("Enter or Esc closes", t.dim()),
+            );
         }
         Popup::Start {
             title,
@@ -874,16 +903,13 @@ fn draw_popup(app: &App, p: &Popup, f: &mut Frame, area: Rect) {
                 }
                 Feed::Ready(ls) => lines.extend(ls.iter().map(|l| Line::raw(l.clone()))),
             }
-            lines.push(Line::raw(""));
-            lines.push(status_line(
+            let status = status_line(
                 t,
                 *busy,
                 error.as_deref(),
                 "y or Enter ends (tag, classify, archive) · n or Esc keeps it",
-            ));
-            let h = (lines.len() as u16).min(area.height.saturating_sub(2));
-            let inner = popup_frame(app, f, area, "End the session?", width, h);
-            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            );
+            simple_popup(app, f, area, "End the session?", lines, status);
         }
         Popup::Recover { id, busy, error } => {
             let what = if id.is_empty() {
@@ -896,35 +922,33 @@ fn draw_popup(app: &App, p: &Popup, f: &mut Frame, area: Rect) {
                 Line::raw(
                     "Recovering ends it with an end tag and classification, and archives it.",
                 ),
-                Line::raw(""),
-                status_line(
-                    t,
-                    *busy,
-                    error.as_deref(),
-                    "y or Enter recovers · n or Esc keeps it",
-                ),
             ];
-            let inner = popup_frame(app, f, area, "Recover", width, lines.len() as u16);
-            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            let status = status_line(
+                t,
+                *busy,
+                error.as_deref(),
+                "y or Enter recovers · n or Esc keeps it",
+            );
+            simple_popup(app, f, area, "Recover", lines, status);
         }
         Popup::Init { root, busy, error } => {
             let lines = vec![
-                Line::raw(format!("{} is a git repository,", root.display())),
-                Line::raw("but not a patina project yet. Set it up now?"),
+                Line::raw(format!(
+                    "{} is a git repository, but not a patina project yet. Set it up now?",
+                    root.display()
+                )),
                 Line::styled(
-                    "(creates .patina/config.toml, layer/, sessions/; touches none of your files)",
+                    "Creates .patina/config.toml, layer/ and sessions/; touches none of your files.",
                     t.dim(),
                 ),
-                Line::raw(""),
-                status_line(
-                    t,
-                    *busy,
-                    error.as_deref(),
-                    "y or Enter runs `patina init` · n or Esc browses without",
-                ),
             ];
-            let inner = popup_frame(app, f, area, "patina init", width, lines.len() as u16);
-            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            let status = status_line(
+                t,
+                *busy,
+                error.as_deref(),
+                "y or Enter runs `patina init` · n or Esc browses without",
+            );
+            simple_popup(app, f, area, "patina init", lines, status);
         }
         Popup::Release(r) => {
             let lines = vec![
@@ -941,14 +965,12 @@ fn draw_popup(app: &App, p: &Popup, f: &mut Frame, area: Rect) {
                     Span::styled("  command  ", t.dim()),
                     Span::raw(r.command.clone()),
                 ]),
-                Line::raw(""),
-                Line::styled(
-                    "y releases them into its environment · n or Esc refuses",
-                    t.dim(),
-                ),
             ];
-            let inner = popup_frame(app, f, area, "Release secrets?", width, lines.len() as u16);
-            f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+            let status = Line::styled(
+                "y releases them into its environment · n or Esc refuses",
+                t.dim(),
+            );
+            simple_popup(app, f, area, "Release secrets?", lines, status);
         }
         Popup::Belief(form) => {
             let label_w = 12;
@@ -1008,6 +1030,31 @@ fn draw_popup(app: &App, p: &Popup, f: &mut Frame, area: Rect) {
             }
         }
     }
+}
+
+/// Rows `lines` take when wrapped to `width` (an estimate by cells; words may need one more).
+fn wrapped_height(lines: &[Line], width: u16) -> u16 {
+    let w = width.max(1) as usize;
+    lines
+        .iter()
+        .map(|l| l.width().div_ceil(w).max(1) as u16)
+        .sum()
+}
+
+/// A popup of wrapped text with a status/hint line pinned to its last row.
+fn simple_popup(app: &App, f: &mut Frame, area: Rect, title: &str, lines: Vec<Line>, status: Line) {
+    let width = 72.min(area.width.saturating_sub(2)).max(10);
+    let body_h = wrapped_height(&lines, width.saturating_sub(2));
+    let h = (body_h + 2).min(area.height.saturating_sub(2));
+    let inner = popup_frame(app, f, area, title, width, h);
+    let [body, _, foot] = RLayout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .areas(inner);
+    f.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    f.render_widget(Paragraph::new(status), foot);
 }
 
 fn status_line<'a>(t: &Theme, busy: bool, error: Option<&str>, hint: &str) -> Line<'a> {
