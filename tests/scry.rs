@@ -584,3 +584,45 @@ fn config_exclude_and_include_globs() {
     let a = run_json(&env, &p, None, &["scry", "quokkafruit wombatstone"]);
     assert_eq!(paths(&a), vec!["build/gen.txt"], "{a}");
 }
+
+mod relevance;
+
+#[test]
+fn relevance_hybrid_beats_lexical_and_vector() {
+    let Some(m) = require_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    relevance::setup_fixture(dir.path());
+    // The engine reads the model from the env; the test process sets it for itself.
+    for (v, p) in VARS.iter().zip(m.iter()) {
+        // SAFETY: set before any thread of this test reads the environment for the model.
+        unsafe { std::env::set_var(v, p) };
+    }
+    let project = patina::project::Project::open(dir.path()).unwrap();
+    let engine = patina::scry::Scry::new(patina::scry::Options {
+        threads: 2,
+        ..Default::default()
+    });
+    if let Err(e) = engine.embedder() {
+        panic!("model: {e}");
+    }
+    let report = engine.index(&project, false, &mut |_| {}).unwrap();
+    assert_eq!(report.mode, "hybrid");
+    let queries = relevance::load_queries(
+        &relevance::manifest_dir().join("tests/fixtures/scry-relevance-queries.json"),
+    );
+    assert!(queries.len() >= 30);
+    let r = relevance::evaluate(&engine, &project, &queries);
+    eprintln!(
+        "{}\nmisses: {:#?}",
+        relevance::table("fixture", &r),
+        r.misses
+    );
+    assert!(
+        r.hybrid.mrr > r.lexical.mrr && r.hybrid.mrr > r.semantic.mrr,
+        "{r:?}"
+    );
+    assert!(
+        r.hybrid.recall3 >= r.lexical.recall3 && r.hybrid.recall3 >= r.semantic.recall3,
+        "{r:?}"
+    );
+}

@@ -104,7 +104,10 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
         };
         let rel = rel_path(root, &abs);
         match doc.kind {
-            DocKind::Session => session_chunks(&rel, &doc.id, &text, &mut chunks),
+            DocKind::Session => {
+                let id = doc.id.strip_prefix("session-").unwrap_or(&doc.id);
+                session_chunks(&rel, id, &text, &mut chunks)
+            }
             DocKind::Belief => belief_chunk(&rel, &doc.id, &text, &mut chunks),
             DocKind::Core | DocKind::Surface => layer_chunks(&rel, &text, &mut chunks),
         }

@@ -4,6 +4,9 @@
 //! the same arithmetic as the Python reference (benches/scry_reference.py), which the unit test
 //! `reference_vectors` checks to 1e-5.
 
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
 use anyhow::{Result, anyhow};
 use ort::session::Session;
 use ort::value::Tensor;
@@ -42,11 +45,7 @@ impl Embedder {
 
     /// Load files that `model::verified` has just checked.
     pub fn load_verified(v: &VerifiedModel, threads: usize) -> Result<Embedder> {
-        let env = ort::init_from(&v.runtime)
-            .map_err(|e| anyhow!("loading ONNX Runtime from {}: {e}", v.runtime.display()))?
-            .with_name("patina")
-            .build()
-            .map_err(|e| anyhow!("starting ONNX Runtime: {e}"))?;
+        let env = environment(&v.runtime)?;
         let mut builder = Session::builder(&env).map_err(|e| anyhow!("ONNX session: {e}"))?;
         if threads > 0 {
             builder = builder
@@ -175,6 +174,34 @@ impl Embedder {
             vecs.push(acc);
         }
         Ok(vecs)
+    }
+}
+
+/// ONNX Runtime allows one environment per process: it is created on the first load (from the
+/// first verified library) and shared by every embedder after that.
+fn environment(runtime: &Path) -> Result<ort::environment::Environment> {
+    static ENV: OnceLock<Result<(ort::environment::Environment, PathBuf), String>> =
+        OnceLock::new();
+    let got = ENV.get_or_init(|| {
+        let env = ort::init_from(runtime)
+            .map_err(|e| format!("loading ONNX Runtime from {}: {e}", runtime.display()))?
+            .with_name("patina")
+            .build()
+            .map_err(|e| format!("starting ONNX Runtime: {e}"))?;
+        Ok((env, runtime.to_path_buf()))
+    });
+    match got {
+        Ok((env, path)) => {
+            if path != runtime {
+                tracing::warn!(
+                    loaded = %path.display(),
+                    requested = %runtime.display(),
+                    "ONNX Runtime already loaded from another file in this process"
+                );
+            }
+            Ok(env.clone())
+        }
+        Err(e) => Err(anyhow!("{e}")),
     }
 }
 

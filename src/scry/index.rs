@@ -24,7 +24,7 @@ use crate::project::Project;
 use crate::store;
 
 /// Bump when the layout or chunking changes: older indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IndexManifest {

@@ -12,11 +12,45 @@ use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
     FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
-use tantivy::tokenizer::TokenStream;
+use tantivy::tokenizer::{
+    Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
+    TokenStream,
+};
 use tantivy::{Index, IndexReader, Term, doc};
 
 use super::Kind;
 use super::corpus::Chunk;
+
+/// Name of our analyzer: words, lower-cased, English stop words dropped, stemmed. Tokenizers are
+/// not stored in the index, so it is registered on every create and open.
+const ANALYZER: &str = "patina_en";
+
+/// Function words that carry no topic (Lucene's English list plus question and pronoun words,
+/// which are most of a natural-language query).
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+    "no", "not", "of", "on", "or", "such", "that", "the", "their", "then", "there", "these",
+    "they", "this", "to", "was", "will", "with", "how", "what", "why", "when", "where", "which",
+    "who", "whom", "whose", "do", "does", "did", "done", "we", "our", "us", "you", "your", "i",
+    "me", "my", "he", "she", "its", "them", "can", "could", "should", "would", "shall", "may",
+    "might", "must", "has", "have", "had", "been", "being", "were", "am", "so", "than", "too",
+    "very", "just", "about", "from", "up", "out", "over", "any", "all", "some", "each", "every",
+    "other", "more", "most", "only", "own", "same", "also", "get", "got", "make", "made", "after",
+    "before", "again", "once", "here", "those", "between", "both", "few", "nor", "off", "while",
+    "there's", "it's", "don't", "s", "t",
+];
+
+fn register(index: &Index) {
+    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+        .filter(RemoveLongFilter::limit(40))
+        .filter(LowerCaser)
+        .filter(StopWordFilter::remove(
+            STOP_WORDS.iter().map(|w| w.to_string()),
+        ))
+        .filter(Stemmer::new(Language::English))
+        .build();
+    index.tokenizers().register(ANALYZER, analyzer);
+}
 
 struct Fields {
     ord: Field,
@@ -29,7 +63,7 @@ fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
     let text = TextOptions::default().set_indexing_options(
         TextFieldIndexing::default()
-            .set_tokenizer("en_stem")
+            .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
     let ord = b.add_u64_field("ord", FAST | STORED);
@@ -53,6 +87,7 @@ pub fn build(dir: &Path, chunks: &[Chunk]) -> Result<()> {
     let (schema, f) = schema();
     let index = Index::create_in_dir(dir, schema)
         .map_err(|e| anyhow!("creating lexical index in {}: {e}", dir.display()))?;
+    register(&index);
     let mut w: tantivy::IndexWriter = index
         .writer_with_num_threads(1, 50_000_000)
         .map_err(|e| anyhow!("lexical index writer: {e}"))?;
@@ -83,6 +118,7 @@ impl Lexical {
     pub fn open(dir: &Path) -> Result<Lexical> {
         let index = Index::open_in_dir(dir)
             .map_err(|e| anyhow!("opening lexical index {}: {e}", dir.display()))?;
+        register(&index);
         let (_, fields) = schema();
         let reader = index
             .reader_builder()
@@ -118,22 +154,32 @@ impl Lexical {
     }
 
     /// BM25 top `limit` chunk ordinals with scores, best first, restricted to `kinds` when given.
-    pub fn search(&self, text: &str, kinds: &[Kind], limit: usize) -> Result<Vec<(usize, f32)>> {
+    pub fn search(
+        &self,
+        text: &str,
+        kinds: &[Kind],
+        limit: usize,
+        min_share: f64,
+    ) -> Result<Vec<(usize, f32)>> {
         let terms = self.terms(text)?;
         if terms.is_empty() || limit == 0 {
             return Ok(vec![]);
         }
         let mut should: Vec<(Occur, Box<dyn Query>)> = vec![];
         for t in &terms {
+            let mut either: Vec<(Occur, Box<dyn Query>)> = vec![];
             for (field, boost) in [(self.fields.title, 1.5f32), (self.fields.body, 1.0)] {
                 let q = TermQuery::new(
                     Term::from_field_text(field, t),
                     IndexRecordOption::WithFreqs,
                 );
-                should.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
+                either.push((Occur::Should, Box::new(BoostQuery::new(Box::new(q), boost))));
             }
+            should.push((Occur::Should, Box::new(BooleanQuery::new(either))));
         }
-        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(should));
+        let min = min_match(terms.len(), min_share);
+        let text_query: Box<dyn Query> =
+            Box::new(BooleanQuery::with_minimum_required_clauses(should, min));
         let query: Box<dyn Query> = if kinds.is_empty() {
             text_query
         } else {
@@ -169,5 +215,23 @@ impl Lexical {
             out.push((ord as usize, score));
         }
         Ok(out)
+    }
+}
+
+/// How many of `n` query terms a document must contain: at least one, and `share` of them.
+pub(crate) fn min_match(n: usize, share: f64) -> usize {
+    ((n as f64 * share).ceil() as usize).clamp(1, n.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::min_match;
+
+    #[test]
+    fn more_than_a_third_of_the_terms() {
+        let got: Vec<usize> = (1..=8).map(|n| min_match(n, 0.34)).collect();
+        assert_eq!(got, vec![1, 1, 2, 2, 2, 3, 3, 3]);
+        assert_eq!(min_match(5, 0.0), 1);
+        assert_eq!(min_match(0, 0.5), 1);
     }
 }

@@ -41,6 +41,9 @@ use crate::project::Project;
 pub const MAX_LIMIT: usize = 1000;
 /// Default number of results.
 pub const DEFAULT_LIMIT: usize = 10;
+/// Share of the query's content terms a document must exceed to enter the lexical list in hybrid
+/// mode ("more than a third": 1 of 2, 2 of 3-5, 3 of 6-8 ...).
+const HYBRID_MIN_SHARE: f64 = 0.34;
 /// How long a failed model load is remembered before the next attempt.
 const MODEL_RETRY: Duration = Duration::from_secs(30);
 
@@ -182,6 +185,30 @@ impl ScryAnswer {
             .map(|e| e.message.as_str())
             .unwrap_or("no embedding model");
         Some(format!("notice: lexical results only — {why}"))
+    }
+}
+
+/// Each source's ranking separately (see [`Scry::rankings`]).
+#[derive(Debug, Clone)]
+pub struct Rankings {
+    pub semantic: Vec<Hit>,
+    pub lexical: Vec<Hit>,
+    pub hybrid: Vec<Hit>,
+    pub errors: Vec<SourceError>,
+}
+
+fn hit(c: &corpus::Chunk, root: &str, words: &[String], score: f64, ranks: Ranks) -> Hit {
+    Hit {
+        doc_id: c.doc_id.clone(),
+        kind: c.kind,
+        project: root.to_string(),
+        path: c.path.clone(),
+        title: c.title.clone(),
+        line_start: c.line_start,
+        line_end: c.line_end,
+        snippet: snippet(&c.text, words),
+        score: (score * 1e6).round() / 1e6,
+        ranks,
     }
 }
 
@@ -379,12 +406,51 @@ impl Scry {
                 })?
             }
         };
-        let pool = limit.max(50);
+        let (semantic, lexical, errors) = self.sources(&idx, q, limit.max(50));
+        let mode = if semantic.is_some() {
+            "hybrid"
+        } else {
+            "lexical"
+        };
+        let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
+        let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
+        let words = query_words(&q.query);
+        let root = project.root().to_string_lossy().into_owned();
+        let results = fused
+            .into_iter()
+            .take(limit)
+            .map(|f| {
+                hit(
+                    &idx.chunks[f.ord],
+                    &root,
+                    &words,
+                    f.score,
+                    Ranks {
+                        semantic: f.semantic,
+                        lexical: f.lexical,
+                    },
+                )
+            })
+            .collect();
+        Ok(ScryAnswer {
+            query_id: query_id(),
+            took_ms: started.elapsed().as_millis() as u64,
+            mode: mode.into(),
+            results,
+            errors,
+        })
+    }
+
+    /// Both sources' rankings (chunk ordinals, best first, ties by doc_id) and their failures.
+    fn sources(
+        &self,
+        idx: &index::LoadedIndex,
+        q: &Query,
+        pool: usize,
+    ) -> (Option<Vec<usize>>, Vec<usize>, Vec<SourceError>) {
         let mut errors = vec![];
         let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
-
-        // Semantic source.
-        let semantic: Option<Vec<usize>> = match self.semantic(&idx, q, pool) {
+        let semantic = match self.semantic(idx, q, pool) {
             Ok(list) => Some(
                 hybrid::rank_scored(list, pool, doc_id)
                     .into_iter()
@@ -399,8 +465,16 @@ impl Scry {
                 None
             }
         };
-        // Lexical source.
-        let lexical: Vec<usize> = match idx.lexical.search(&q.query, &q.kinds, pool) {
+        // Beside a semantic ranking, lexical evidence must be real: a document has to contain more
+        // than a third of the query's content words, or a paraphrase's incidental common word would
+        // lift unrelated documents over the semantic answer (RRF rewards presence in both lists).
+        // Alone, lexical ranks every match. See docs/ARCHITECTURE.md (Scry) for the measurements.
+        let share = if semantic.is_some() {
+            HYBRID_MIN_SHARE
+        } else {
+            0.0
+        };
+        let lexical = match idx.lexical.search(&q.query, &q.kinds, pool, share) {
             Ok(list) => hybrid::rank_scored(list, pool, doc_id)
                 .into_iter()
                 .map(|x| x.0)
@@ -413,41 +487,47 @@ impl Scry {
                 vec![]
             }
         };
-        let mode = if semantic.is_some() {
-            "hybrid"
-        } else {
-            "lexical"
-        };
+        (semantic, lexical, errors)
+    }
+
+    /// Semantic-only, lexical-only and fused rankings of the current index, `pool` deep each —
+    /// for relevance evaluation (benches/scry_relevance.rs). The index must exist.
+    pub fn rankings(&self, project: &Project, q: &Query, pool: usize) -> Result<Rankings> {
+        let idx = self
+            .loaded(project)
+            .ok_or_else(|| anyhow::anyhow!("no index; run `patina index`"))?;
+        let (semantic, lexical, mut errors) = self.sources(&idx, q, pool);
+        let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
         let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
+        // Lexical as it ranks alone (no model): every match.
+        let lexical_alone: Vec<usize> = match idx.lexical.search(&q.query, &q.kinds, pool, 0.0) {
+            Ok(list) => hybrid::rank_scored(list, pool, doc_id)
+                .into_iter()
+                .map(|x| x.0)
+                .collect(),
+            Err(e) => {
+                errors.push(SourceError {
+                    source: "lexical".into(),
+                    message: format!("{e:#}"),
+                });
+                vec![]
+            }
+        };
         let words = query_words(&q.query);
-        let project_root = project.root().to_string_lossy().into_owned();
-        let results = fused
-            .into_iter()
-            .take(limit)
-            .map(|f| {
-                let c = &idx.chunks[f.ord];
-                Hit {
-                    doc_id: c.doc_id.clone(),
-                    kind: c.kind,
-                    project: project_root.clone(),
-                    path: c.path.clone(),
-                    title: c.title.clone(),
-                    line_start: c.line_start,
-                    line_end: c.line_end,
-                    snippet: snippet(&c.text, &words),
-                    score: (f.score * 1e6).round() / 1e6,
-                    ranks: Ranks {
-                        semantic: f.semantic,
-                        lexical: f.lexical,
-                    },
-                }
-            })
-            .collect();
-        Ok(ScryAnswer {
-            query_id: query_id(),
-            took_ms: started.elapsed().as_millis() as u64,
-            mode: mode.into(),
-            results,
+        let root = project.root().to_string_lossy().into_owned();
+        let mk = |ords: &[usize]| -> Vec<Hit> {
+            ords.iter()
+                .map(|&o| hit(&idx.chunks[o], &root, &words, 0.0, Ranks::default()))
+                .collect()
+        };
+        Ok(Rankings {
+            semantic: mk(semantic.as_deref().unwrap_or(&[])),
+            lexical: mk(&lexical_alone),
+            hybrid: fused
+                .iter()
+                .take(pool)
+                .map(|f| hit(&idx.chunks[f.ord], &root, &words, f.score, Ranks::default()))
+                .collect(),
             errors,
         })
     }
