@@ -701,3 +701,221 @@ mod snapshots {
         }
     }
 }
+
+/// The real binary in a real terminal: a private tmux server per test, killed on drop.
+mod tmux {
+    use std::path::Path;
+    use std::process::Command;
+    use std::time::{Duration, Instant};
+
+    use super::common;
+
+    pub struct Tmux {
+        socket: String,
+    }
+
+    impl Tmux {
+        /// Start `script` (run by `sh -c`) in a `w`×`h` window with the env's isolated dirs.
+        pub fn start(env: &common::Env, cwd: &Path, script: &str, w: u16, h: u16) -> Tmux {
+            let socket = format!(
+                "patina-tui-{}-{}",
+                std::process::id(),
+                env.root.path().file_name().unwrap().to_string_lossy()
+            );
+            let full = format!(
+                "cd '{}' && env PATINA_HOME='{}' XDG_CONFIG_HOME='{}' HOME='{}' GIT_CONFIG_NOSYSTEM=1 \
+                 PATINA_BIN='{}' EDITOR=true TERM=xterm-256color sh -c '{}'",
+                cwd.display(),
+                env.patina_home().display(),
+                env.xdg().display(),
+                env.home().display(),
+                env!("CARGO_BIN_EXE_patina"),
+                script.replace('\'', "'\\''"),
+            );
+            let st = Command::new("tmux")
+                .args([
+                    "-L",
+                    &socket,
+                    "-f",
+                    "/dev/null",
+                    "new-session",
+                    "-d",
+                    "-s",
+                    "t",
+                ])
+                .args(["-x", &w.to_string(), "-y", &h.to_string(), &full])
+                .status()
+                .expect("running tmux");
+            assert!(st.success(), "tmux new-session failed");
+            Tmux { socket }
+        }
+
+        pub fn screen(&self) -> String {
+            let out = Command::new("tmux")
+                .args(["-L", &self.socket, "capture-pane", "-p", "-t", "t"])
+                .output()
+                .expect("tmux capture-pane");
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+
+        pub fn display(&self, format: &str) -> String {
+            let out = Command::new("tmux")
+                .args([
+                    "-L",
+                    &self.socket,
+                    "display-message",
+                    "-p",
+                    "-t",
+                    "t",
+                    format,
+                ])
+                .output()
+                .expect("tmux display-message");
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        }
+
+        /// Poll the screen until `pred` holds (a generous deadline guards against hangs; no
+        /// fixed sleeps).
+        pub fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+            let deadline = Instant::now() + Duration::from_secs(30);
+            loop {
+                let s = self.screen();
+                if pred(&s) {
+                    return s;
+                }
+                if Instant::now() > deadline {
+                    panic!("timed out waiting for {what}; screen:\n{s}");
+                }
+                std::thread::sleep(Duration::from_millis(40));
+            }
+        }
+
+        pub fn wait_for(&self, text: &str) -> String {
+            self.wait(&format!("{text:?}"), |s| s.contains(text))
+        }
+
+        /// Send keys (tmux key names or literal text with `-l`).
+        pub fn keys(&self, keys: &[&str]) {
+            let st = Command::new("tmux")
+                .args(["-L", &self.socket, "send-keys", "-t", "t"])
+                .args(keys)
+                .status()
+                .expect("tmux send-keys");
+            assert!(st.success());
+        }
+
+        #[allow(dead_code)]
+        pub fn text(&self, text: &str) {
+            self.keys(&["-l", text]);
+        }
+    }
+
+    impl Drop for Tmux {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["-L", &self.socket, "kill-server"])
+                .status();
+        }
+    }
+}
+
+mod real_terminal {
+    use super::common;
+    use super::tmux::Tmux;
+
+    fn no_auto_pull(env: &common::Env) {
+        let dir = env.xdg().join("patina");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), "[scry]\nauto_pull = false\n").unwrap();
+    }
+
+    #[test]
+    fn panic_restores_the_terminal() {
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.project("p");
+        let t = Tmux::start(
+            &env,
+            &repo,
+            "RUST_BACKTRACE=0 PATINA_TUI_PANIC_TEST=1 \"$PATINA_BIN\" tui; echo \"EXIT=$?\"; stty -a | tr ' ' '\\n' | grep -E '^-?(icanon|echo|isig)$' | tr '\\n' ' '; echo; exec sleep 600",
+            100,
+            30,
+        );
+        let s = t.wait("the exit line", |s| {
+            s.contains("EXIT=") && s.contains("icanon")
+        });
+        assert!(s.contains("EXIT=101"), "a panic exits 101:\n{s}");
+        assert!(
+            s.contains("deliberate panic"),
+            "the panic message is shown:\n{s}"
+        );
+        // Raw mode undone: canonical input, echo and signals are back on.
+        assert!(s.contains("icanon") && !s.contains("-icanon"), "{s}");
+        assert!(!s.contains("-echo ") && !s.contains("-isig"), "{s}");
+        assert_eq!(
+            t.display("#{alternate_on}"),
+            "0",
+            "left the alternate screen"
+        );
+    }
+
+    #[test]
+    fn offers_init_in_a_plain_git_repo_and_quits_with_zero() {
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.repo("plain");
+        let t = Tmux::start(
+            &env,
+            &repo,
+            "\"$PATINA_BIN\" tui; echo \"EXIT=$?\"; exec sleep 600",
+            100,
+            30,
+        );
+        t.wait_for("not a patina project yet");
+        t.keys(&["y"]);
+        t.wait_for("patina project initialised");
+        assert!(repo.join(".patina/config.toml").is_file());
+        t.keys(&["q"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+        assert_eq!(t.display("#{alternate_on}"), "0");
+    }
+
+    #[test]
+    fn outside_git_says_what_is_needed() {
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let dir = env.work().join("nogit");
+        std::fs::create_dir_all(&dir).unwrap();
+        let t = Tmux::start(
+            &env,
+            &dir,
+            "\"$PATINA_BIN\" tui; echo \"EXIT=$?\"; exec sleep 600",
+            80,
+            24,
+        );
+        t.wait_for("git init && patina init");
+        t.keys(&["q"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+        assert!(!dir.join(".patina").exists());
+    }
+
+    #[test]
+    fn no_terminal_is_a_usage_error() {
+        let env = common::Env::new();
+        let repo = env.project("p");
+        let out = env.patina(&repo, &["tui"]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(common::stderr(&out).contains("needs a terminal"));
+    }
+}

@@ -11,7 +11,6 @@ use super::model::*;
 use crate::project::Project;
 
 const NO_SESSION_ENGINE: &str = "the session engine is not in this build yet";
-const NO_BELIEF_ENGINE: &str = "the belief engine is not in this build yet";
 
 /// The active session, parsed.
 pub fn load_session(_p: &Project) -> Feed<Option<SessionView>> {
@@ -26,9 +25,46 @@ pub fn load_commits(_p: &Project, session: Option<&SessionView>) -> Feed<Vec<Com
     Feed::Unavailable(NO_SESSION_ENGINE.into())
 }
 
-/// This session's beliefs first, then the others (newest first).
-pub fn load_beliefs(_p: &Project, _session: Option<&SessionView>) -> Feed<Vec<BeliefRow>> {
-    Feed::Unavailable(NO_BELIEF_ENGINE.into())
+/// This session's beliefs first, then the others, most recently revised or extracted first.
+pub fn load_beliefs(p: &Project, session: Option<&SessionView>) -> Feed<Vec<BeliefRow>> {
+    let all = match crate::belief::list(p) {
+        Ok(b) => b,
+        Err(e) => return Feed::Unavailable(format!("{e:#}")),
+    };
+    let mine: Vec<String> = match session {
+        Some(s) => crate::belief::captured_since(p, s.starting_commit.as_deref())
+            .map(|c| c.into_iter().map(|b| b.id).collect())
+            .unwrap_or_default(),
+        None => vec![],
+    };
+    let mut rows: Vec<(String, BeliefRow)> = all
+        .beliefs
+        .into_iter()
+        .map(|b| {
+            let when = b
+                .revised
+                .clone()
+                .or(b.extracted.clone())
+                .unwrap_or_default();
+            (
+                when,
+                BeliefRow {
+                    this_session: mine.contains(&b.id),
+                    id: b.id,
+                    statement: b.statement,
+                    entrenchment: b.entrenchment.unwrap_or_default(),
+                    path: b.path,
+                },
+            )
+        })
+        .collect();
+    rows.sort_by(|(wa, a), (wb, b)| {
+        b.this_session
+            .cmp(&a.this_session)
+            .then_with(|| wb.cmp(wa))
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Feed::Ready(rows.into_iter().map(|(_, r)| r).collect())
 }
 
 pub fn start_session(_p: &Project, _title: &str, _llm: Option<&str>) -> Result<String> {
@@ -63,8 +99,26 @@ pub fn recover(_p: &Project) -> Result<String> {
     Err(anyhow!(NO_SESSION_ENGINE))
 }
 
-pub fn create_belief(_p: &Project, _d: &BeliefDraft) -> Result<String> {
-    Err(anyhow!(NO_BELIEF_ENGINE))
+pub fn create_belief(p: &Project, d: &BeliefDraft) -> Result<String> {
+    let new = crate::belief::NewBelief {
+        id: d.id.clone(),
+        statement: d.statement.clone(),
+        evidence: d.evidence.clone(),
+        supports: d.supports.clone(),
+        attacks: d.attacks.clone(),
+        facets: d.facets.clone(),
+        entrenchment: if d.entrenchment.is_empty() {
+            "medium".into()
+        } else {
+            d.entrenchment.clone()
+        },
+        ..Default::default()
+    };
+    let created = crate::belief::create(p, &new, None)?;
+    Ok(match created.session {
+        Some(s) => format!("belief {} captured (linked to session {s})", d.id),
+        None => format!("belief {} captured", d.id),
+    })
 }
 
 pub fn complete_link(p: &Project, prefix: &str) -> Vec<String> {
