@@ -84,11 +84,7 @@ fn read_doc(kind: DocKind, path: &Path) -> Result<LayerDoc> {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     let head = Head::read(&text);
-    let base = head.id.clone().unwrap_or_else(|| stem.clone());
-    let id = match kind {
-        DocKind::Session => format!("session-{base}"),
-        _ => base,
-    };
+    let id = head.id.clone().unwrap_or_else(|| stem.clone());
     let title = match kind {
         DocKind::Belief => head.first_line_after_h1.or(head.title).or(head.h1),
         _ => head.title.or(head.h1),
@@ -167,6 +163,53 @@ fn scalar_string(v: &serde_yaml::Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn documents_cover_core_surface_beliefs_and_legacy_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = dir.path();
+        let w = |rel: &str, text: &str| {
+            let p = r.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        std::fs::create_dir_all(r.join(".patina")).unwrap();
+        w(
+            "layer/core/dependable-rust.md",
+            "---\nid: dependable-rust\n---\n# Dependable Rust\n",
+        );
+        w(
+            "layer/surface/epistemic/rules/r.md",
+            "---\nid: rule-x\n---\n# rule: x\n",
+        );
+        w(
+            "layer/surface/epistemic/beliefs/b.md",
+            "---\nid: b\n---\n\n# b\n\nThe statement.\n",
+        );
+        w("layer/surface/.hidden/h.md", "# hidden\n");
+        w(
+            "layer/sessions/20260101-000000.md",
+            "---\nid: 20260101-000000\ntitle: T\n---\n",
+        );
+        w("layer/sessions/20250728-notes.md", "# Legacy notes\n");
+        let p = Project::open(r).unwrap();
+        let docs = documents(&p).unwrap();
+        let got: Vec<(DocKind, &str, &str)> = docs
+            .iter()
+            .map(|d| (d.kind, d.id.as_str(), d.title.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (DocKind::Core, "dependable-rust", "Dependable Rust"),
+                (DocKind::Surface, "rule-x", "rule: x"),
+                (DocKind::Belief, "b", "The statement."),
+                (DocKind::Session, "20250728-notes", "Legacy notes"),
+                (DocKind::Session, "20260101-000000", "T"),
+            ]
+        );
+        assert_eq!(docs[4].link_id(), "session-20260101-000000");
+    }
 
     #[test]
     fn head_reads_frontmatter_and_h1() {

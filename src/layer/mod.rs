@@ -4,9 +4,9 @@
 //! `layer/surface/epistemic/beliefs/*.md`, kind `belief`) and the sessions archive
 //! (`Project::sessions_dir()`, kind `session`). Hidden files and directories are skipped.
 //!
-//! Ids (what a `[[link]]` names): a document's frontmatter `id` (else its file stem); an archived
-//! session is named `session-<id>` (its frontmatter id, else its file stem), which is also its
-//! [`LayerDoc::id`]. Titles: frontmatter `title`, else the first `# heading`, else the id; a
+//! Ids: a document's frontmatter `id` (else its file stem); for a session that is the bare
+//! session id (`20260204-074557`). A `[[link]]` names a session as `session-<id>`
+//! ([`LayerDoc::link_id`]); everything else by its id. Titles: frontmatter `title`, else the first `# heading`, else the id; a
 //! belief's title is its one-line statement.
 //!
 //! Link resolution (used by `belief check`, documented in docs/ARCHITECTURE.md): a target
@@ -49,6 +49,16 @@ pub struct LayerDoc {
     pub id: String,
     pub title: String,
     pub path: PathBuf,
+}
+
+impl LayerDoc {
+    /// What a `[[link]]` to this document says: `session-<id>` for sessions, else the id.
+    pub fn link_id(&self) -> String {
+        match self.kind {
+            DocKind::Session => format!("session-{}", self.id),
+            _ => self.id.clone(),
+        }
+    }
 }
 
 /// Every document of layer/core, layer/surface (beliefs included) and the sessions archive,

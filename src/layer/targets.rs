@@ -46,7 +46,7 @@ impl LinkTargets {
     pub(crate) fn from_docs(project: &Project, docs: &[LayerDoc], active: Option<&str>) -> Self {
         let mut ids = HashMap::new();
         for d in docs {
-            ids.entry(d.id.clone()).or_insert(d.kind);
+            ids.entry(d.link_id()).or_insert(d.kind);
             // A file is also reachable by its stem when its frontmatter id differs.
             if let Some(stem) = d.path.file_stem().map(|s| s.to_string_lossy().into_owned()) {
                 let alias = match d.kind {
@@ -119,12 +119,13 @@ fn kind_rank(k: DocKind) -> u8 {
 pub(crate) fn complete(docs: &[LayerDoc], prefix: &str, limit: usize) -> Vec<String> {
     let needle = prefix.trim().to_lowercase();
     let mut seen = HashSet::new();
-    let mut cands: Vec<(u8, usize, u8, &LayerDoc)> = Vec::new();
+    let mut cands: Vec<(u8, usize, u8, String)> = Vec::new();
     for d in docs {
-        if !seen.insert(d.id.as_str()) {
+        let id = d.link_id();
+        if !seen.insert(id.clone()) {
             continue;
         }
-        let hay = d.id.to_lowercase();
+        let hay = id.to_lowercase();
         let class = if hay.starts_with(&needle) {
             0
         } else if hay.contains(&needle) {
@@ -132,22 +133,18 @@ pub(crate) fn complete(docs: &[LayerDoc], prefix: &str, limit: usize) -> Vec<Str
         } else {
             continue;
         };
-        cands.push((class, d.id.chars().count(), kind_rank(d.kind), d));
+        cands.push((class, id.chars().count(), kind_rank(d.kind), id));
     }
     cands.sort_by(|a, b| {
         (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)).then_with(|| {
-            if a.3.kind == DocKind::Session && b.3.kind == DocKind::Session {
-                b.3.id.cmp(&a.3.id) // newest session first
+            if a.2 == kind_rank(DocKind::Session) {
+                b.3.cmp(&a.3) // same length sessions: newest first
             } else {
-                a.3.id.cmp(&b.3.id)
+                a.3.cmp(&b.3)
             }
         })
     });
-    cands
-        .into_iter()
-        .take(limit)
-        .map(|c| c.3.id.clone())
-        .collect()
+    cands.into_iter().take(limit).map(|c| c.3).collect()
 }
 
 #[cfg(test)]
@@ -169,8 +166,8 @@ mod tests {
             doc(DocKind::Belief, "measure-the-measurement"),
             doc(DocKind::Belief, "measure-first"),
             doc(DocKind::Core, "dont-measure"),
-            doc(DocKind::Session, "session-20260101-000000"),
-            doc(DocKind::Session, "session-20260202-000000"),
+            doc(DocKind::Session, "20260101-000000"),
+            doc(DocKind::Session, "20260202-000000"),
         ];
         assert_eq!(
             complete(&docs, "measure", 10),
