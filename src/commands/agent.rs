@@ -192,6 +192,9 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         None => read_stdin_briefly(),
     };
     let input = agent::parse_hook_input(&text);
+    let Some(state) = agent::refine_state(requested, &input) else {
+        return Ok(()); // a notification that says nothing about the agent's state
+    };
     let cwd = input
         .cwd
         .as_deref()
@@ -208,7 +211,7 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         .unwrap_or_else(|| "unknown".into());
     let ev = agent::Event {
         agent: agent_name,
-        state: Some(agent::refine_state(requested, &input)),
+        state: Some(state),
         event: input.event,
         session_id: input.session_id,
     };
