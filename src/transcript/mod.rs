@@ -444,6 +444,64 @@ fn git_changed_since(root: &Path, start: DateTime<Utc>) -> Option<HashSet<PathBu
     Some(set)
 }
 
+/// What `session update --prompts` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refreshed {
+    pub id: String,
+    pub prompts: usize,
+    /// False when nothing was found (the sections are then removed, not written empty).
+    pub written: bool,
+    pub redacted_total: usize,
+    pub malformed_lines: usize,
+}
+
+/// Write the current `## User Prompts (N)` / `## Agent Activity` into the active session file,
+/// replacing earlier copies (under the session lock, atomically). `None` when no session is
+/// active; with capture off nothing is touched.
+pub fn refresh_active(project: &Project) -> Result<Option<Refreshed>> {
+    let Some(active) = active_session(project)? else {
+        return Ok(None);
+    };
+    let cap = capture(project, &active.llm, &active.window)?;
+    let mut out = Refreshed {
+        id: active.id,
+        prompts: cap.prompts.len(),
+        written: false,
+        redacted_total: cap.redacted_total,
+        malformed_lines: cap.malformed_lines,
+    };
+    if !cap.enabled {
+        return Ok(Some(out));
+    }
+    let path = project.active_session_path();
+    let mode = {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o644)
+    };
+    let md = cap.markdown.clone();
+    let ended = crate::store::update_locked(&path, &project.session_lock_path(), mode, |cur| {
+        // The session may have ended between the read above and the lock.
+        let Some(text) = cur else {
+            return Ok((None, true));
+        };
+        let next = render::replace_sections(&text, md.as_deref());
+        Ok(((next != text).then_some(next), false))
+    })?;
+    if ended {
+        return Ok(None);
+    }
+    out.written = md.is_some();
+    Ok(Some(out))
+}
+
+/// `text` (a session file) with any earlier `## User Prompts (…)` / `## Agent Activity` sections
+/// removed and `sections` appended: for writers that must not duplicate them (end, recover).
+pub fn replace_sections(text: &str, sections: Option<&str>) -> String {
+    render::replace_sections(text, sections)
+}
+
 /// The active session as far as transcripts care: its id, agent and window (start .. now).
 #[derive(Debug, Clone)]
 pub struct ActiveSession {
