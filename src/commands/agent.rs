@@ -175,12 +175,8 @@ fn run_event(args: EventArgs, ctx: &Ctx) {
 }
 
 fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
-    let requested = match args.state.to_ascii_lowercase().as_str() {
-        "busy" => agent::State::Busy,
-        "waiting" => agent::State::Waiting,
-        "idle" => agent::State::Idle,
-        other => anyhow::bail!("unknown state {other:?}"),
-    };
+    let requested = agent::State::parse(&args.state)
+        .ok_or_else(|| anyhow::anyhow!("unknown state {:?}", args.state))?;
     // The payload: a trailing JSON argument (Codex notify), else stdin when it is not a terminal.
     let arg_json = args
         .payload
