@@ -843,6 +843,110 @@ fn scenario_registry_rebuilt_after_loss(s: &mut S) {
     assert!(stray.is_empty());
 }
 
+fn scenario_masked_prompt_on_a_terminal(s: &mut S) {
+    if !common::require_tool("tmux") {
+        return;
+    }
+    let work = s.env.work();
+    let v = s.value("typed");
+    let keyfile = s.inputs().join("id.key");
+    std::fs::write(&keyfile, format!("{}\n", s.key)).unwrap();
+    let done = s.inputs().join("done");
+    // The pane runs patina with a real terminal; the identity comes from a file, not argv.
+    let script = s.inputs().join("pane.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "export PATINA_HOME='{}' XDG_CONFIG_HOME='{}' HOME='{}' PATINA_IDENTITY_FILE='{}'\n\
+             unset PATINA_IDENTITY PATINA_PASSPHRASE_FILE\n\
+             cd '{}'\n'{}' secrets add typed-secret --env TYPED\necho \"rc=$?\" > '{}'\nsleep 30\n",
+            s.home().display(),
+            s.env.xdg().display(),
+            s.env.home().display(),
+            keyfile.display(),
+            work.display(),
+            env!("CARGO_BIN_EXE_patina"),
+            done.display()
+        ),
+    )
+    .unwrap();
+    let mut r = [0u8; 4];
+    getrandom::fill(&mut r).unwrap();
+    let sock = format!("patina-secrets-{}-{}", std::process::id(), hex::encode(r));
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &sock])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["-L", &self.0, "kill-server"])
+                .output();
+        }
+    }
+    let _kill = Kill(sock.clone());
+    let out = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "120",
+        "-y",
+        "20",
+        "sh",
+        script.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let capture = |s: &mut S| {
+        let out = tmux(&["capture-pane", "-p", "-t", "t"]);
+        s.record(&["tmux capture-pane"], &out);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let mut screen = String::new();
+    for _ in 0..100 {
+        screen = capture(s);
+        if screen.contains("Value for typed-secret:") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        screen.contains("Value for typed-secret:"),
+        "no prompt:\n{screen}"
+    );
+    tmux(&["send-keys", "-t", "t", "-l", &v]);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let typed = capture(s);
+    assert!(typed.contains("****"), "input not masked:\n{typed}");
+    tmux(&["send-keys", "-t", "t", "Enter"]);
+    for _ in 0..100 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let screen = capture(s);
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap().trim(),
+        "rc=0",
+        "{screen}"
+    );
+    assert!(screen.contains("added typed-secret"), "{screen}");
+    let envfile = s.inputs().join("child-env");
+    let sh = format!("printenv TYPED > '{}'", envfile.display());
+    s.ok(&work, &["secrets", "run", "--", "sh", "-c", &sh]);
+    assert_eq!(std::fs::read_to_string(&envfile).unwrap(), format!("{v}\n"));
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tests
 
@@ -896,6 +1000,11 @@ fn registry_rebuilt_after_loss() {
     scenario_registry_rebuilt_after_loss(&mut S::new());
 }
 
+#[test]
+fn masked_prompt_on_a_terminal() {
+    scenario_masked_prompt_on_a_terminal(&mut S::new());
+}
+
 type Scenario = (&'static str, fn(&mut S));
 
 const SCENARIOS: &[Scenario] = &[
@@ -921,6 +1030,11 @@ const SCENARIOS: &[Scenario] = &[
         "registry_rebuilt_after_loss",
         scenario_registry_rebuilt_after_loss,
     ),
+    (
+        "masked_prompt_on_a_terminal",
+        scenario_masked_prompt_on_a_terminal,
+    ),
+    // DAEMON SCENARIOS
 ];
 
 /// Runs every scenario and scans everything each one produced: all stdout and stderr of every

@@ -228,7 +228,7 @@ fn add(
     let identity = secrets::load_identity()?;
     let report = secrets::add(&paths, &identity, name, env, value)?;
     // The old vault's cached values are stale now: forget them (the new id is not cached).
-    daemon::forget(&report.old_vault_id);
+    forget_stale(ctx, &report.old_vault_id);
     ctx.emit(&report, |r| {
         format!(
             "{} {} → ${} in the {} vault ({})",
@@ -242,12 +242,19 @@ fn add(
     Ok(())
 }
 
+/// The vault changed: the daemon must not serve the old values.
+fn forget_stale(ctx: &Ctx, old_vault_id: &str) {
+    if daemon::forget(old_vault_id) {
+        ctx.notice("patina: the daemon's copy of the old vault was dropped; run `patina secrets unlock` to cache the new one");
+    }
+}
+
 fn rm(ctx: &Ctx, name: &str, project: bool) -> Result<()> {
     secrets::validate_name(name).map_err(|e| CmdError::usage(e.to_string()))?;
     let paths = vault_paths(ctx, project)?;
     let identity = secrets::load_identity()?;
     let report = secrets::remove(&paths, &identity, name)?;
-    daemon::forget(&report.old_vault_id);
+    forget_stale(ctx, &report.old_vault_id);
     ctx.emit(&report, |r| {
         format!("removed {} from the {} vault", r.name, r.vault.as_str())
     });
@@ -573,6 +580,11 @@ struct IdentityJson {
 #[derive(Serialize)]
 struct DaemonJson {
     running: bool,
+    /// Release policy when a cockpit is attached: never | first | always (daemon running only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    confirm: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cockpit_attached: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -589,10 +601,11 @@ fn status(ctx: &Ctx) -> Result<()> {
     let source = secrets::configured_source();
     let recipient = secrets::own_recipient().ok();
     let daemon = daemon::Daemon::connect();
-    let cached = match &daemon {
-        Some(d) => d.status()?,
-        None => vec![],
+    let view = match &daemon {
+        Some(d) => Some(d.status()?),
+        None => None,
     };
+    let cached = view.as_ref().map(|v| v.vaults.clone()).unwrap_or_default();
     let mut vaults = Vec::new();
     for p in secrets::vaults(project.as_ref(), false) {
         let listing = secrets::list(&p)?;
@@ -611,6 +624,8 @@ fn status(ctx: &Ctx) -> Result<()> {
         identity: IdentityJson { source, recipient },
         daemon: DaemonJson {
             running: daemon.is_some(),
+            confirm: view.as_ref().map(|v| v.confirm.clone()),
+            cockpit_attached: view.as_ref().map(|v| v.cockpit_attached),
         },
         vaults,
     };
@@ -680,7 +695,7 @@ fn recipients(ctx: &Ctx, cmd: RecipientsCmd) -> Result<()> {
         RecipientsCmd::Add { recipient } => {
             let identity = secrets::load_identity()?;
             let r = secrets::recipients_add(&paths, &identity, &recipient)?;
-            daemon::forget(&r.old_vault_id);
+            forget_stale(ctx, &r.old_vault_id);
             ctx.emit(&r, |r| {
                 format!(
                     "{} recipient(s){}",
@@ -696,7 +711,7 @@ fn recipients(ctx: &Ctx, cmd: RecipientsCmd) -> Result<()> {
         RecipientsCmd::Rm { recipient } => {
             let identity = secrets::load_identity()?;
             let r = secrets::recipients_remove(&paths, &identity, &recipient)?;
-            daemon::forget(&r.old_vault_id);
+            forget_stale(ctx, &r.old_vault_id);
             ctx.emit(&r, |r| {
                 format!(
                     "{} recipient(s) left{}",

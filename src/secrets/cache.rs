@@ -75,6 +75,9 @@ pub struct VaultStatus {
     pub max_expires_in_secs: u64,
 }
 
+/// Shorter values are not redacted (they would mask ordinary words).
+pub const REDACT_MIN_CHARS: usize = 4;
+
 /// What to cache: name → (env var, value).
 pub type CacheInput = BTreeMap<String, (String, SecretValue)>;
 
@@ -232,13 +235,27 @@ impl SecretCache {
             .collect()
     }
 
-    /// Every cached value (for redaction of transcripts). Names never leave with them.
-    pub fn all_values(&mut self, now: Instant) -> Vec<SecretValue> {
+    /// Replace every cached value of at least [`REDACT_MIN_CHARS`] characters in `text` by
+    /// `[REDACTED:name]` (longest values first). Values never leave the cache for this.
+    pub fn redact(&mut self, now: Instant, text: &str) -> (String, usize) {
         self.expire(now);
-        self.vaults
+        let mut pairs: Vec<(&str, &str)> = self
+            .vaults
             .values()
-            .flat_map(|c| c.secrets.values().map(|(_, v)| v.clone()))
-            .collect()
+            .flat_map(|c| c.secrets.iter().map(|(n, (_, v))| (n.as_str(), v.expose())))
+            .filter(|(_, v)| v.chars().count() >= REDACT_MIN_CHARS)
+            .collect();
+        pairs.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
+        let mut out = text.to_string();
+        let mut count = 0;
+        for (name, value) in pairs {
+            let n = out.matches(value).count();
+            if n > 0 {
+                count += n;
+                out = out.replace(value, &format!("[REDACTED:{name}]"));
+            }
+        }
+        (out, count)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -359,6 +376,30 @@ mod tests {
             ),
         );
         assert!(c.insert(t, ID, None, bad, None).is_err());
+    }
+
+    #[test]
+    fn redacts_longest_first() {
+        let mut c = SecretCache::new(cfg(600, 7200));
+        let t = Instant::now();
+        let mut m = CacheInput::new();
+        for (n, e, v) in [
+            ("short", "S", "abcd"),
+            ("long", "L", "abcdefgh"),
+            ("tiny", "T", "ab"),
+        ] {
+            m.insert(
+                n.into(),
+                (
+                    e.into(),
+                    SecretValue::new(Zeroizing::new(v.into())).unwrap(),
+                ),
+            );
+        }
+        c.insert(t, ID, None, m, None).unwrap();
+        let (text, n) = c.redact(t, "x abcdefgh y abcd z ab");
+        assert_eq!(text, "x [REDACTED:long] y [REDACTED:short] z ab");
+        assert_eq!(n, 2);
     }
 
     #[test]

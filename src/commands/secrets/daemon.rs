@@ -11,6 +11,13 @@ use anyhow::Result;
 use crate::output::CmdError;
 use crate::secrets::{Requester, SecretValue, Unlocked, cache::VaultStatus};
 
+/// What the daemon holds (names and TTLs only) and how it releases.
+pub struct DaemonView {
+    pub vaults: Vec<VaultStatus>,
+    pub confirm: String,
+    pub cockpit_attached: bool,
+}
+
 pub struct Daemon {
     _private: (),
 }
@@ -41,21 +48,27 @@ impl Daemon {
         Ok(None)
     }
 
-    pub fn lock(&self, _vault_id: Option<&str>) -> Result<()> {
-        Ok(())
+    pub fn lock(&self, _vault_id: Option<&str>) -> Result<usize> {
+        Ok(0)
     }
 
-    pub fn status(&self) -> Result<Vec<VaultStatus>> {
-        Ok(vec![])
+    pub fn status(&self) -> Result<DaemonView> {
+        Ok(DaemonView {
+            vaults: vec![],
+            confirm: String::new(),
+            cockpit_attached: false,
+        })
     }
 }
 
-/// Best effort: drop a vault id the daemon may hold (the vault just changed).
-pub fn forget(vault_id: &str) {
+/// Best effort: drop a vault id the daemon may hold (the vault just changed). True when the
+/// daemon had it cached.
+pub fn forget(vault_id: &str) -> bool {
     if vault_id.is_empty() {
-        return;
+        return false;
     }
-    if let Some(d) = Daemon::connect() {
-        let _ = d.lock(Some(vault_id));
+    match Daemon::connect() {
+        Some(d) => d.lock(Some(vault_id)).unwrap_or(0) > 0,
+        None => false,
     }
 }
