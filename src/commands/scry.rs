@@ -150,11 +150,14 @@ pub fn render_answer(a: &ScryAnswer) -> String {
         } else {
             format!("{}:{}", h.path, h.line_start)
         };
+        let title = if h.title == h.path {
+            String::new()
+        } else {
+            format!("  {}", h.title)
+        };
         out.push_str(&format!(
-            "{:<7} {}  {}  ({:.4})\n        {}\n",
+            "{:<7} {loc}{title}  ({:.4})\n        {}\n",
             h.kind.as_str(),
-            loc,
-            h.title,
             h.score,
             h.snippet
         ));
