@@ -53,10 +53,12 @@ fn session() -> SessionView {
         starting_commit: Some("0dd3b9c".into()),
         goals: vec![
             Goal {
+                index: 1,
                 text: "fix bug 2".into(),
                 done: true,
             },
             Goal {
+                index: 2,
                 text: "review phase 3".into(),
                 done: false,
             },
@@ -449,7 +451,7 @@ mod state {
     fn space_toggles_the_selected_goal() {
         let mut app = full();
         app.update(code(KeyCode::Down));
-        assert_eq!(app.update(key(' ')), vec![Effect::ToggleGoal(1)]);
+        assert_eq!(app.update(key(' ')), vec![Effect::ToggleGoal(2)]);
         app.update(key('g'));
         typed(&mut app, "ship it");
         assert_eq!(
@@ -804,7 +806,6 @@ mod tmux {
             assert!(st.success());
         }
 
-        #[allow(dead_code)]
         pub fn text(&self, text: &str) {
             self.keys(&["-l", text]);
         }
@@ -908,6 +909,132 @@ mod real_terminal {
         let s = t.wait_for("EXIT=");
         assert!(s.contains("EXIT=0"), "{s}");
         assert!(!dir.join(".patina").exists());
+    }
+
+    /// Issue 7's end-to-end flow with the default keys, checked afterwards with the git CLI.
+    #[test]
+    fn session_note_belief_commit_scry_end_quit() {
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.project("e2e");
+        let _stop = StopDaemon(&env, repo.clone());
+        let t = Tmux::start(
+            &env,
+            &repo,
+            "\"$PATINA_BIN\" tui; echo \"EXIT=$?\"; exec sleep 600",
+            120,
+            40,
+        );
+        t.wait_for("No active session");
+
+        t.keys(&["S"]);
+        t.wait_for("Start a session");
+        t.text("tui e2e flow");
+        t.keys(&["Enter"]);
+        t.wait("the session pane", |s| {
+            s.contains("tui e2e flow")
+                && s.contains("Session Start")
+                && !s.contains("Start a session")
+        });
+
+        t.keys(&["n"]);
+        t.wait_for("Note for the activity log");
+        t.text("first note from the cockpit");
+        t.keys(&["Enter"]);
+        t.wait("the note in Activity", |s| {
+            s.contains("first note from the cockpit") && !s.contains("Note for the activity log")
+        });
+
+        t.keys(&["b"]);
+        t.wait_for("Capture a belief");
+        t.text("tui-e2e-belief");
+        t.keys(&["Tab"]);
+        t.text("The cockpit drives the belief engine");
+        t.keys(&["Enter"]);
+        t.wait("the belief in Beliefs", |s| {
+            s.contains("tui-e2e-belief") && !s.contains("Capture a belief")
+        });
+
+        env.commit_file(
+            &repo,
+            "src/outside.txt",
+            "x\n",
+            "outside commit from the agent pane",
+        );
+        t.wait_for("outside commit from the agent pane");
+
+        t.keys(&["/"]);
+        t.wait_for("typing in scry");
+        t.text("cockpit drives");
+        t.wait_for("beliefs/tui-e2e-belief.md");
+        t.keys(&["Escape"]);
+        t.wait("leaving the scry input", |s| !s.contains("typing in scry"));
+
+        t.keys(&["E"]);
+        t.wait_for("End the session?");
+        t.keys(&["y"]);
+        t.wait("the session to end", |s| {
+            s.contains("No active session") && !s.contains("End the session?")
+        });
+        t.keys(&["q"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+
+        // Both tags, annotated, with the git CLI.
+        let tags = env.git(&repo, &["tag", "-l", "session-*"]);
+        let start = tags
+            .lines()
+            .find(|l| l.ends_with("-start"))
+            .unwrap_or_else(|| panic!("{tags}"));
+        let end = tags
+            .lines()
+            .find(|l| l.ends_with("-end"))
+            .unwrap_or_else(|| panic!("{tags}"));
+        assert_eq!(env.git(&repo, &["cat-file", "-t", start]), "tag");
+        assert_eq!(env.git(&repo, &["cat-file", "-t", end]), "tag");
+        let id = start
+            .trim_start_matches("session-")
+            .split('-')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("-");
+        // The end tag points at the commit made from outside.
+        assert_eq!(
+            env.git(&repo, &["rev-parse", &format!("{end}^{{commit}}")]),
+            env.git(&repo, &["rev-parse", "HEAD"])
+        );
+        // The archived session has the note, the belief and the end.
+        let archived = std::fs::read_to_string(repo.join("sessions").join(format!("{id}.md")))
+            .unwrap_or_else(|e| panic!("archived session {id}: {e}"));
+        assert!(archived.contains("status: archived"), "{archived}");
+        assert!(
+            archived.contains("first note from the cockpit"),
+            "{archived}"
+        );
+        assert!(archived.contains("tui-e2e-belief"), "{archived}");
+        assert!(!repo.join(".patina/local/active-session.md").exists());
+        // The belief file, as git sees it.
+        let rel = "layer/surface/epistemic/beliefs/tui-e2e-belief.md";
+        let belief = std::fs::read_to_string(repo.join(rel)).unwrap();
+        assert!(
+            belief.contains("The cockpit drives the belief engine"),
+            "{belief}"
+        );
+        assert!(belief.contains(&format!("session-{id}")), "{belief}");
+        let status = env.git(&repo, &["status", "--porcelain", "--untracked-files=all"]);
+        assert!(status.contains(rel), "{status}");
+    }
+
+    /// Stops a daemon the cockpit may have started in this env's PATINA_HOME.
+    struct StopDaemon<'a>(&'a common::Env, std::path::PathBuf);
+
+    impl Drop for StopDaemon<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.patina(&self.1, &["serve", "stop"]);
+        }
     }
 
     #[test]

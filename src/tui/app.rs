@@ -839,12 +839,16 @@ impl App {
             }
             Command::ToggleGoal => {
                 if self.need_session() {
-                    let n = self.list_len(Pane::Session);
-                    if n == 0 {
-                        let k = self.keymap.hint(Command::Goal);
-                        self.toast(Level::Info, format!("no goals yet — press {k} to add one"));
-                    } else {
-                        fx.push(Effect::ToggleGoal(self.goal_sel));
+                    let goal = self
+                        .active_session()
+                        .and_then(|s| s.goals.get(self.goal_sel))
+                        .map(|g| g.index);
+                    match goal {
+                        Some(index) => fx.push(Effect::ToggleGoal(index)),
+                        None => {
+                            let k = self.keymap.hint(Command::Goal);
+                            self.toast(Level::Info, format!("no goals yet — press {k} to add one"));
+                        }
                     }
                 }
             }
