@@ -911,6 +911,54 @@ mod real_terminal {
         assert!(!dir.join(".patina").exists());
     }
 
+    /// Ctrl-Z in a job-control shell: the terminal is restored, the shell says "Stopped",
+    /// `fg` brings the cockpit back in its alternate screen.
+    #[test]
+    fn ctrl_z_restores_and_fg_comes_back() {
+        if !common::require_tool("tmux") || !common::require_tool("bash") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.project("z");
+        let _stop = StopDaemon(&env, repo.clone());
+        let t = Tmux::start(
+            &env,
+            &repo,
+            "PS1=\"ready> \" exec bash --norc --noprofile -i",
+            100,
+            30,
+        );
+        t.wait_for("ready>");
+        t.text("\"$PATINA_BIN\" tui");
+        t.keys(&["Enter"]);
+        t.wait_for("? help");
+        assert_eq!(t.display("#{alternate_on}"), "1");
+        t.keys(&["C-z"]);
+        t.wait_for("Stopped");
+        assert_eq!(t.display("#{alternate_on}"), "0");
+        t.text("stty -a | grep -o -- '-*icanon'");
+        t.keys(&["Enter"]);
+        let s = t.wait("stty output", |s| {
+            s.lines()
+                .any(|l| l.trim() == "icanon" || l.trim() == "-icanon")
+        });
+        assert!(
+            s.lines().any(|l| l.trim() == "icanon"),
+            "canonical mode is back:\n{s}"
+        );
+        t.text("fg");
+        t.keys(&["Enter"]);
+        t.wait("the cockpit to redraw", |s| s.contains("? help"));
+        assert_eq!(t.display("#{alternate_on}"), "1");
+        t.keys(&["q"]);
+        t.wait_for("ready>");
+        t.text("echo EXIT=$?");
+        t.keys(&["Enter"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+    }
+
     /// Issue 7's end-to-end flow with the default keys, checked afterwards with the git CLI.
     #[test]
     fn session_note_belief_commit_scry_end_quit() {
