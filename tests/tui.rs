@@ -428,6 +428,17 @@ mod state {
     }
 
     #[test]
+    fn esc_then_key_typed_fast_is_both_keys() {
+        let mut app = full();
+        app.update(key('/'));
+        typed(&mut app, "x");
+        let fx = app.update(Action::Key(KeyEvent::new(KeyCode::Char('q'), KeyModifiers::ALT)));
+        assert!(!app.scry_editing);
+        assert!(app.quit);
+        assert_eq!(fx, vec![Effect::Quit]);
+    }
+
+    #[test]
     fn end_previews_then_confirms_with_y() {
         let mut app = full();
         let fx = app.update(key('E'));
@@ -955,6 +966,74 @@ mod real_terminal {
         t.wait_for("ready>");
         t.text("echo EXIT=$?");
         t.keys(&["Enter"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+    }
+
+    /// `o` on a belief hands the terminal to $EDITOR at the file and line, then comes back.
+    #[test]
+    fn o_opens_the_editor_and_the_cockpit_comes_back() {
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.project("ed");
+        let _stop = StopDaemon(&env, repo.clone());
+        env.ok(
+            &repo,
+            &[
+                "belief",
+                "new",
+                "--id",
+                "edit-me",
+                "--statement",
+                "Open me in the editor",
+            ],
+        );
+        let args = env.root.path().join("editor-args");
+        let editor = env.root.path().join("editor.sh");
+        std::fs::write(
+            &editor,
+            format!(
+                "#!/bin/sh\n[ -t 0 ] && [ -t 1 ] && tty=tty || tty=notty\necho \"$tty $*\" > '{}'\n",
+                args.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let t = Tmux::start(
+            &env,
+            &repo,
+            &format!(
+                "VISUAL= EDITOR='{}' \"$PATINA_BIN\" tui; echo \"EXIT=$?\"; exec sleep 600",
+                editor.display()
+            ),
+            120,
+            40,
+        );
+        t.wait_for("edit-me");
+        t.keys(&["Tab"]);
+        t.keys(&["Tab"]);
+        t.keys(&["Tab"]);
+        t.wait_for("┏ Beliefs");
+        t.keys(&["o"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !args.exists() {
+            assert!(std::time::Instant::now() < deadline, "the editor never ran");
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
+        t.wait("the cockpit back", |s| {
+            s.contains("┏ Beliefs") && s.contains("? help")
+        });
+        let got = std::fs::read_to_string(&args).unwrap();
+        assert!(
+            got.starts_with("tty +1 ") && got.trim_end().ends_with("beliefs/edit-me.md"),
+            "{got}"
+        );
+        assert_eq!(t.display("#{alternate_on}"), "1");
+        t.keys(&["q"]);
         let s = t.wait_for("EXIT=");
         assert!(s.contains("EXIT=0"), "{s}");
     }

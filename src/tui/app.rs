@@ -593,6 +593,15 @@ impl App {
     }
 
     fn key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
+        // A fast "Esc x" arrives as Alt-x from most terminals: in a field, treat it as both keys.
+        if key.modifiers == KeyModifiers::ALT
+            && matches!(key.code, KeyCode::Char(_))
+            && (self.popup.is_some() || self.scry_editing)
+        {
+            self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), fx);
+            self.key(KeyEvent::new(key.code, KeyModifiers::NONE), fx);
+            return;
+        }
         if self.popup.is_some() {
             self.popup_key(key, fx);
             return;
