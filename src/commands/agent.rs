@@ -1,25 +1,283 @@
-//! `patina agent` and `patina adapter` — placeholder until the agents issue lands.
+//! `patina agent` (the coding agent's side: transcript, state events, context) and
+//! `patina adapter` (install an agent's command files and hooks).
+
+use std::io::Read as _;
+use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::agent;
 use crate::output::{CmdError, Ctx};
+use crate::project::Project;
+use crate::transcript;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    pub command: AgentCommand,
 }
+
+#[derive(Debug, clap::Subcommand)]
+pub enum AgentCommand {
+    /// Report the agent's state (busy, waiting, idle): for the agent's hooks. Prints nothing and
+    /// always exits 0; reads the hook's JSON from stdin when there is one.
+    #[command(after_help = EVENT_EXAMPLES)]
+    Event(EventArgs),
+    /// Show the project's agent state (what `GET /api/agent` answers).
+    #[command(after_help = "Examples:\n  patina agent status\n  patina agent status --json")]
+    Status,
+    /// A compact context bundle for the start of an agent conversation: previous session,
+    /// open goals, recent beliefs, related notes.
+    #[command(
+        after_help = "Examples:\n  patina agent context\n  patina agent context --json   (what /session-start feeds the agent)"
+    )]
+    Context,
+    /// Show what would be captured from the agents' logs for the active session (the same as
+    /// `patina session transcript`).
+    #[command(after_help = TRANSCRIPT_EXAMPLES)]
+    Transcript(TranscriptArgs),
+}
+
+pub const TRANSCRIPT_EXAMPLES: &str = "\
+Examples:
+  patina session transcript           the prompts and agent activity the session would record
+  patina session transcript --json    the same as data (prompts, activity, redactions, sources)
+
+Prompts come from the agents' own local logs (Claude Code, Codex CLI, Gemini CLI), limited to this
+project and the session's time window; secrets are redacted. `transcripts = false` in
+.patina/config.toml turns capture off. See docs/transcripts.md.";
+
+const EVENT_EXAMPLES: &str = "\
+Examples:
+  patina agent event busy --agent claude       from a UserPromptSubmit hook
+  patina agent event waiting --agent gemini    from a Notification hook
+  patina agent event idle --agent codex '{\"type\":\"agent-turn-complete\"}'   Codex notify
+
+Installed for you by `patina init --llm <agent>` / `patina adapter install <agent>`.";
+
+/// `agent event`: lenient by design — a hook must never fail or print, so nothing here is
+/// validated by clap (an unknown state is ignored silently).
+#[derive(Debug, clap::Args)]
+pub struct EventArgs {
+    /// busy | waiting | idle
+    pub state: String,
+    /// The agent reporting (claude, codex, gemini, opencode). Default: the project's llm.
+    #[arg(long)]
+    pub agent: Option<String>,
+    /// A trailing JSON payload (Codex `notify` passes one); other extra words are ignored.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub payload: Vec<String>,
+}
+
+/// Flags of `session transcript` / `agent transcript`.
+#[derive(Debug, clap::Args)]
+pub struct TranscriptArgs {}
 
 #[derive(Debug, clap::Args)]
 pub struct AdapterArgs {
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
-    rest: Vec<String>,
+    #[command(subcommand)]
+    pub command: AdapterCommand,
 }
 
-pub fn run(_args: Args, _ctx: &Ctx) -> Result<()> {
-    Err(CmdError::unavailable("`patina agent` is not built yet").into())
+#[derive(Debug, clap::Subcommand)]
+pub enum AdapterCommand {
+    /// Write the agent's command files (session-start, session-update, session-note,
+    /// session-end, belief) and its state hooks into this project. Idempotent; files you edited
+    /// are kept unless --force.
+    #[command(
+        after_help = "Examples:\n  patina adapter install claude      .claude/commands/*.md + hooks in .claude/settings.json\n  patina adapter install gemini      .gemini/commands/*.toml + hooks in .gemini/settings.json\n  patina adapter install codex       .agents/skills/patina-*/SKILL.md + .codex/hooks.json\n  patina adapter install opencode    .opencode/commands/*.md\n  patina adapter install claude --force   replace edited command files"
+    )]
+    Install {
+        #[arg(value_parser = ["claude", "gemini", "codex", "opencode"])]
+        agent: String,
+        /// Replace command files that differ from patina's.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
-pub fn run_adapter(_args: AdapterArgs, _ctx: &Ctx) -> Result<()> {
-    Err(CmdError::unavailable("`patina adapter` is not built yet").into())
+pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
+    match args.command {
+        AgentCommand::Event(a) => {
+            run_event(a, ctx);
+            Ok(())
+        }
+        AgentCommand::Status => {
+            let project = Project::discover(&ctx.cwd)?;
+            let st = agent::status(&project)?;
+            ctx.emit(&st, render_status);
+            Ok(())
+        }
+        AgentCommand::Context => {
+            let project = Project::discover(&ctx.cwd)?;
+            let c = agent::context(&project);
+            ctx.emit(&c, agent::context_markdown);
+            Ok(())
+        }
+        AgentCommand::Transcript(a) => run_transcript(a, ctx),
+    }
+}
+
+fn render_status(st: &agent::AgentStatus) -> String {
+    if st.agents.is_empty() {
+        return "no agent has reported yet (hooks: `patina adapter install <agent>`)\n".into();
+    }
+    let mut s = format!(
+        "{} ({})\n",
+        st.state.as_str(),
+        st.agent.as_deref().unwrap_or("-")
+    );
+    for a in &st.agents {
+        s.push_str(&format!(
+            "  {:<9} {:<8} since {}{}\n",
+            a.agent,
+            a.state.as_str(),
+            a.since.format("%Y-%m-%d %H:%M:%S"),
+            if a.stale { " (stale busy)" } else { "" }
+        ));
+    }
+    s
+}
+
+pub fn run_adapter(args: AdapterArgs, ctx: &Ctx) -> Result<()> {
+    match args.command {
+        AdapterCommand::Install { agent, force } => {
+            let project = Project::discover(&ctx.cwd)?;
+            let report = agent::install(project.root(), &agent, force)?;
+            ctx.emit(&report, render_install);
+            Ok(())
+        }
+    }
+}
+
+/// Human text of an adapter install (also used by `patina init --llm`).
+pub fn render_install(r: &agent::InstallReport) -> String {
+    let mut s = format!("{} adapter:\n", r.agent);
+    for f in &r.files {
+        s.push_str(&format!("  {:<11} {}\n", f.action, f.path));
+    }
+    for n in &r.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    s
+}
+
+/// Longest a hook's stdin is waited for: hook runners write the payload and close at once.
+const STDIN_WAIT: Duration = Duration::from_millis(500);
+const STDIN_MAX: u64 = 1 << 20;
+
+/// `agent event`: record the state; never print, never fail (problems go to the log).
+fn run_event(args: EventArgs, ctx: &Ctx) {
+    if let Err(e) = try_event(args, ctx) {
+        tracing::warn!("agent event ignored: {e:#}");
+    }
+}
+
+fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
+    let requested = agent::State::parse(&args.state)
+        .ok_or_else(|| anyhow::anyhow!("unknown state {:?}", args.state))?;
+    // The payload: a trailing JSON argument (Codex notify), else stdin when it is not a terminal.
+    let arg_json = args
+        .payload
+        .iter()
+        .rev()
+        .find(|a| a.trim_start().starts_with('{'));
+    let text = match arg_json {
+        Some(a) => a.clone(),
+        None => read_stdin_briefly(),
+    };
+    let input = agent::parse_hook_input(&text);
+    let Some(state) = agent::refine_state(requested, &input) else {
+        return Ok(()); // a notification that says nothing about the agent's state
+    };
+    let cwd = input
+        .cwd
+        .as_deref()
+        .map(Path::new)
+        .filter(|p| p.is_dir())
+        .unwrap_or(&ctx.cwd);
+    let project = Project::discover(cwd)?;
+    if !project.is_initialized() {
+        anyhow::bail!("{} is not a patina project", project.root().display());
+    }
+    let agent_name = args
+        .agent
+        .or_else(|| project.config().llm().map(String::from))
+        .unwrap_or_else(|| "unknown".into());
+    let ev = agent::Event {
+        agent: agent_name,
+        state: Some(state),
+        event: input.event,
+        session_id: input.session_id,
+    };
+    agent::record(&project, &ev)?;
+    Ok(())
+}
+
+fn read_stdin_briefly() -> String {
+    // SAFETY: isatty only inspects the descriptor.
+    if unsafe { libc::isatty(0) } == 1 {
+        return String::new();
+    }
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = std::io::stdin()
+            .lock()
+            .take(STDIN_MAX)
+            .read_to_end(&mut buf);
+        let _ = tx.send(buf);
+    });
+    // A runner that keeps stdin open without writing must not hang the hook: give up quickly
+    // (the reader thread ends with the process).
+    rx.recv_timeout(STDIN_WAIT)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default()
+}
+
+/// `session transcript`: what the active session would capture.
+pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
+    let project = Project::discover(&ctx.cwd)?;
+    let Some(active) = transcript::active_session(&project)? else {
+        return Err(CmdError::conflict(
+            "no active session; start one with `patina session start \"title\"`",
+        )
+        .into());
+    };
+    let cap = transcript::capture(&project, &active.llm, &active.window)?;
+    ctx.emit(&cap, |c| {
+        let mut s = String::new();
+        if !c.enabled {
+            return "transcript capture is off (`transcripts = false` in .patina/config.toml)\n"
+                .to_string();
+        }
+        match &c.markdown {
+            Some(md) => s.push_str(md),
+            None => s.push_str("nothing captured yet: no prompts or agent activity for this project since the session started\n"),
+        }
+        s.push_str(&format!(
+            "\n(session {} since {}",
+            active.id,
+            c.window.start.format("%Y-%m-%d %H:%M %:z")
+        ));
+        let read: Vec<String> = c
+            .sources
+            .iter()
+            .filter(|src| src.files > 0)
+            .map(|src| format!("{} {} file(s)", src.agent, src.files))
+            .collect();
+        if !read.is_empty() {
+            s.push_str(&format!("; read {}", read.join(", ")));
+        }
+        if c.malformed_lines > 0 {
+            s.push_str(&format!("; {} malformed line(s) skipped", c.malformed_lines));
+        }
+        s.push_str(")\n");
+        for n in &c.notes {
+            s.push_str(&format!("note: {n}\n"));
+        }
+        s
+    });
+    Ok(())
 }

