@@ -351,13 +351,13 @@ impl Client {
             .map_err(io_err)?;
         // A daemon that refuses early (503, 413) may close before taking the whole request:
         // still read its answer.
-        if let Err(e) = stream.write_all(request) {
-            if !matches!(
+        if let Err(e) = stream.write_all(request)
+            && !matches!(
                 e.kind(),
                 io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
-            ) {
-                return Err(io_err(e));
-            }
+            )
+        {
+            return Err(io_err(e));
         }
         let mut decoder = ResponseDecoder::new(Limits {
             max_head: MAX_HEADER_BYTES,

@@ -21,7 +21,7 @@ impl Token {
         }
         let mut raw = Zeroizing::new([0u8; 32]);
         getrandom::fill(raw.as_mut()).context("reading the OS random number generator")?;
-        let hex = Zeroizing::new(hex::encode(raw.as_ref()));
+        let hex = Zeroizing::new(hex::encode(&raw[..]));
         let mut bytes = Zeroizing::new(hex.as_bytes().to_vec());
         bytes.push(b'\n');
         if fs::symlink_metadata(path).is_ok() {
