@@ -46,6 +46,7 @@
 
 mod core;
 pub mod router;
+mod scry;
 mod server;
 mod session;
 pub mod state;
@@ -59,7 +60,7 @@ pub use state::DaemonState;
 const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
-    // scry::routes,
+    scry::routes,
     // secrets::routes,
     // agent::routes,
 ];
