@@ -178,6 +178,20 @@ pub fn search_all_in_process(
     search_all(here, q, local, &FanOut::from_user_config()?)
 }
 
+/// What the daemon's `POST /api/scry` with `scope: "all"` runs: `local` is its hot engine;
+/// `over_tcp` (the request came from another host) limits the fan-out to this host's local
+/// projects, so federation never loops and never relays onward.
+pub fn daemon_search(
+    here: Option<&Project>,
+    q: &Query,
+    local: LocalSearch,
+    over_tcp: bool,
+) -> Result<FederatedAnswer> {
+    let mut opts = FanOut::from_user_config()?;
+    opts.include_remotes = !over_tcp;
+    search_all(here, q, local, &opts)
+}
+
 /// Federated search over `reg` (see [`search_all`]).
 pub fn search_registry(
     reg: &Registry,
