@@ -647,6 +647,33 @@ fn layer_completion_ranks_prefix_before_substring() {
     );
     let v = env.json(&repo, &["belief", "complete", "session-", "--limit", "1"]);
     assert_eq!(v, serde_json::json!(["session-20260202-000000"]));
+    let docs = env.json(&repo, &["belief", "docs"]);
+    let got: Vec<(String, String, String)> = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().into(),
+                d["id"].as_str().unwrap().into(),
+                d["title"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = |k: &str, i: &str, t: &str| (k.to_string(), i.to_string(), t.to_string());
+    assert_eq!(
+        got,
+        vec![
+            want("core", "dont-measure", "Don't measure"),
+            want("surface", "measure-notes", "measure-notes"),
+            want("belief", "measure-first", "m"),
+            want("session", "20260101-000000", "fixture session"),
+            want("session", "20260202-000000", "fixture session"),
+        ]
+    );
+    assert_eq!(docs[0]["path"], "layer/core/dont-measure.md");
+    let core = env.json(&repo, &["belief", "docs", "--kind", "core"]);
+    assert_eq!(core.as_array().unwrap().len(), 1);
 }
 
 #[test]
