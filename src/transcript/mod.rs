@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Result;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::project::Project;
@@ -284,7 +284,8 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
         enabled: settings.enabled,
         window: WindowJson {
             start: window.start,
-            end,
+            // Shown to the second; the selection below uses the exact instant.
+            end: end.trunc_subsecs(0),
         },
         prompt_chars: settings.prompt_chars,
         prompts: vec![],
