@@ -53,10 +53,12 @@ fn session() -> SessionView {
         starting_commit: Some("0dd3b9c".into()),
         goals: vec![
             Goal {
+                index: 1,
                 text: "fix bug 2".into(),
                 done: true,
             },
             Goal {
+                index: 2,
                 text: "review phase 3".into(),
                 done: false,
             },
@@ -426,6 +428,20 @@ mod state {
     }
 
     #[test]
+    fn esc_then_key_typed_fast_is_both_keys() {
+        let mut app = full();
+        app.update(key('/'));
+        typed(&mut app, "x");
+        let fx = app.update(Action::Key(KeyEvent::new(
+            KeyCode::Char('q'),
+            KeyModifiers::ALT,
+        )));
+        assert!(!app.scry_editing);
+        assert!(app.quit);
+        assert_eq!(fx, vec![Effect::Quit]);
+    }
+
+    #[test]
     fn end_previews_then_confirms_with_y() {
         let mut app = full();
         let fx = app.update(key('E'));
@@ -449,7 +465,7 @@ mod state {
     fn space_toggles_the_selected_goal() {
         let mut app = full();
         app.update(code(KeyCode::Down));
-        assert_eq!(app.update(key(' ')), vec![Effect::ToggleGoal(1)]);
+        assert_eq!(app.update(key(' ')), vec![Effect::ToggleGoal(2)]);
         app.update(key('g'));
         typed(&mut app, "ship it");
         assert_eq!(
@@ -804,7 +820,6 @@ mod tmux {
             assert!(st.success());
         }
 
-        #[allow(dead_code)]
         pub fn text(&self, text: &str) {
             self.keys(&["-l", text]);
         }
@@ -908,6 +923,249 @@ mod real_terminal {
         let s = t.wait_for("EXIT=");
         assert!(s.contains("EXIT=0"), "{s}");
         assert!(!dir.join(".patina").exists());
+    }
+
+    /// Ctrl-Z in a job-control shell: the terminal is restored, the shell says "Stopped",
+    /// `fg` brings the cockpit back in its alternate screen.
+    #[test]
+    fn ctrl_z_restores_and_fg_comes_back() {
+        if !common::require_tool("tmux") || !common::require_tool("bash") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.project("z");
+        let _stop = StopDaemon(&env, repo.clone());
+        let t = Tmux::start(
+            &env,
+            &repo,
+            "PS1=\"ready> \" exec bash --norc --noprofile -i",
+            100,
+            30,
+        );
+        t.wait_for("ready>");
+        t.text("\"$PATINA_BIN\" tui");
+        t.keys(&["Enter"]);
+        t.wait_for("? help");
+        assert_eq!(t.display("#{alternate_on}"), "1");
+        t.keys(&["C-z"]);
+        t.wait_for("Stopped");
+        assert_eq!(t.display("#{alternate_on}"), "0");
+        t.text("stty -a | grep -o -- '-*icanon'");
+        t.keys(&["Enter"]);
+        let s = t.wait("stty output", |s| {
+            s.lines()
+                .any(|l| l.trim() == "icanon" || l.trim() == "-icanon")
+        });
+        assert!(
+            s.lines().any(|l| l.trim() == "icanon"),
+            "canonical mode is back:\n{s}"
+        );
+        t.text("fg");
+        t.keys(&["Enter"]);
+        t.wait("the cockpit to redraw", |s| s.contains("? help"));
+        assert_eq!(t.display("#{alternate_on}"), "1");
+        t.keys(&["q"]);
+        t.wait_for("ready>");
+        t.text("echo EXIT=$?");
+        t.keys(&["Enter"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+    }
+
+    /// `o` on a belief hands the terminal to $EDITOR at the file and line, then comes back.
+    #[test]
+    fn o_opens_the_editor_and_the_cockpit_comes_back() {
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.project("ed");
+        let _stop = StopDaemon(&env, repo.clone());
+        env.ok(
+            &repo,
+            &[
+                "belief",
+                "new",
+                "--id",
+                "edit-me",
+                "--statement",
+                "Open me in the editor",
+            ],
+        );
+        let args = env.root.path().join("editor-args");
+        let editor = env.root.path().join("editor.sh");
+        std::fs::write(
+            &editor,
+            format!(
+                "#!/bin/sh\n[ -t 0 ] && [ -t 1 ] && tty=tty || tty=notty\necho \"$tty $*\" > '{}'\n",
+                args.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&editor, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let t = Tmux::start(
+            &env,
+            &repo,
+            &format!(
+                "VISUAL= EDITOR='{}' \"$PATINA_BIN\" tui; echo \"EXIT=$?\"; exec sleep 600",
+                editor.display()
+            ),
+            120,
+            40,
+        );
+        t.wait_for("edit-me");
+        t.keys(&["Tab"]);
+        t.keys(&["Tab"]);
+        t.keys(&["Tab"]);
+        t.wait_for("┏ Beliefs");
+        t.keys(&["o"]);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        while !args.exists() {
+            assert!(std::time::Instant::now() < deadline, "the editor never ran");
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
+        t.wait("the cockpit back", |s| {
+            s.contains("┏ Beliefs") && s.contains("? help")
+        });
+        let got = std::fs::read_to_string(&args).unwrap();
+        assert!(
+            got.starts_with("tty +1 ") && got.trim_end().ends_with("beliefs/edit-me.md"),
+            "{got}"
+        );
+        assert_eq!(t.display("#{alternate_on}"), "1");
+        t.keys(&["q"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+    }
+
+    /// Issue 7's end-to-end flow with the default keys, checked afterwards with the git CLI.
+    #[test]
+    #[ignore = "needs the session engine in main (issue 2)"]
+    fn session_note_belief_commit_scry_end_quit() {
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        no_auto_pull(&env);
+        let repo = env.project("e2e");
+        let _stop = StopDaemon(&env, repo.clone());
+        let t = Tmux::start(
+            &env,
+            &repo,
+            "\"$PATINA_BIN\" tui; echo \"EXIT=$?\"; exec sleep 600",
+            120,
+            40,
+        );
+        t.wait_for("No active session");
+
+        t.keys(&["S"]);
+        t.wait_for("Start a session");
+        t.text("tui e2e flow");
+        t.keys(&["Enter"]);
+        t.wait("the session pane", |s| {
+            s.contains("tui e2e flow")
+                && s.contains("Session Start")
+                && !s.contains("Start a session")
+        });
+
+        t.keys(&["n"]);
+        t.wait_for("Note for the activity log");
+        t.text("first note from the cockpit");
+        t.keys(&["Enter"]);
+        t.wait("the note in Activity", |s| {
+            s.contains("first note from the cockpit") && !s.contains("Note for the activity log")
+        });
+
+        t.keys(&["b"]);
+        t.wait_for("Capture a belief");
+        t.text("tui-e2e-belief");
+        t.keys(&["Tab"]);
+        t.text("The cockpit drives the belief engine");
+        t.keys(&["Enter"]);
+        t.wait("the belief in Beliefs", |s| {
+            s.contains("tui-e2e-belief") && !s.contains("Capture a belief")
+        });
+
+        env.commit_file(
+            &repo,
+            "src/outside.txt",
+            "x\n",
+            "outside commit from the agent pane",
+        );
+        t.wait_for("outside commit from the agent pane");
+
+        t.keys(&["/"]);
+        t.wait_for("typing in scry");
+        t.text("cockpit drives");
+        t.wait_for("beliefs/tui-e2e-belief.md");
+        t.keys(&["Escape"]);
+        t.wait("leaving the scry input", |s| !s.contains("typing in scry"));
+
+        t.keys(&["E"]);
+        t.wait_for("End the session?");
+        t.keys(&["y"]);
+        t.wait("the session to end", |s| {
+            s.contains("No active session") && !s.contains("End the session?")
+        });
+        t.keys(&["q"]);
+        let s = t.wait_for("EXIT=");
+        assert!(s.contains("EXIT=0"), "{s}");
+
+        // Both tags, annotated, with the git CLI.
+        let tags = env.git(&repo, &["tag", "-l", "session-*"]);
+        let start = tags
+            .lines()
+            .find(|l| l.ends_with("-start"))
+            .unwrap_or_else(|| panic!("{tags}"));
+        let end = tags
+            .lines()
+            .find(|l| l.ends_with("-end"))
+            .unwrap_or_else(|| panic!("{tags}"));
+        assert_eq!(env.git(&repo, &["cat-file", "-t", start]), "tag");
+        assert_eq!(env.git(&repo, &["cat-file", "-t", end]), "tag");
+        let id = start
+            .trim_start_matches("session-")
+            .split('-')
+            .take(2)
+            .collect::<Vec<_>>()
+            .join("-");
+        // The end tag points at the commit made from outside.
+        assert_eq!(
+            env.git(&repo, &["rev-parse", &format!("{end}^{{commit}}")]),
+            env.git(&repo, &["rev-parse", "HEAD"])
+        );
+        // The archived session has the note, the belief and the end.
+        let archived = std::fs::read_to_string(repo.join("sessions").join(format!("{id}.md")))
+            .unwrap_or_else(|e| panic!("archived session {id}: {e}"));
+        assert!(archived.contains("status: archived"), "{archived}");
+        assert!(
+            archived.contains("first note from the cockpit"),
+            "{archived}"
+        );
+        assert!(archived.contains("tui-e2e-belief"), "{archived}");
+        assert!(!repo.join(".patina/local/active-session.md").exists());
+        // The belief file, as git sees it.
+        let rel = "layer/surface/epistemic/beliefs/tui-e2e-belief.md";
+        let belief = std::fs::read_to_string(repo.join(rel)).unwrap();
+        assert!(
+            belief.contains("The cockpit drives the belief engine"),
+            "{belief}"
+        );
+        assert!(belief.contains(&format!("session-{id}")), "{belief}");
+        let status = env.git(&repo, &["status", "--porcelain", "--untracked-files=all"]);
+        assert!(status.contains(rel), "{status}");
+    }
+
+    /// Stops a daemon the cockpit may have started in this env's PATINA_HOME.
+    struct StopDaemon<'a>(&'a common::Env, std::path::PathBuf);
+
+    impl Drop for StopDaemon<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.patina(&self.1, &["serve", "stop"]);
+        }
     }
 
     #[test]

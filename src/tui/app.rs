@@ -593,6 +593,15 @@ impl App {
     }
 
     fn key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
+        // A fast "Esc x" arrives as Alt-x from most terminals: in a field, treat it as both keys.
+        if key.modifiers == KeyModifiers::ALT
+            && matches!(key.code, KeyCode::Char(_))
+            && (self.popup.is_some() || self.scry_editing)
+        {
+            self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), fx);
+            self.key(KeyEvent::new(key.code, KeyModifiers::NONE), fx);
+            return;
+        }
         if self.popup.is_some() {
             self.popup_key(key, fx);
             return;
@@ -839,12 +848,16 @@ impl App {
             }
             Command::ToggleGoal => {
                 if self.need_session() {
-                    let n = self.list_len(Pane::Session);
-                    if n == 0 {
-                        let k = self.keymap.hint(Command::Goal);
-                        self.toast(Level::Info, format!("no goals yet — press {k} to add one"));
-                    } else {
-                        fx.push(Effect::ToggleGoal(self.goal_sel));
+                    let goal = self
+                        .active_session()
+                        .and_then(|s| s.goals.get(self.goal_sel))
+                        .map(|g| g.index);
+                    match goal {
+                        Some(index) => fx.push(Effect::ToggleGoal(index)),
+                        None => {
+                            let k = self.keymap.hint(Command::Goal);
+                            self.toast(Level::Info, format!("no goals yet — press {k} to add one"));
+                        }
                     }
                 }
             }

@@ -211,7 +211,7 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
                 }
             }
             if let Some(t0) = key_at.take() {
-                tracing::info!(
+                tracing::debug!(
                     target: "patina::tui::latency",
                     us = t0.elapsed().as_micros() as u64,
                     "key to frame"

@@ -44,6 +44,8 @@ impl<T> Feed<T> {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Goal {
+    /// 1-based position in the file (what the session engine's goal operations take).
+    pub index: usize,
     pub text: String,
     pub done: bool,
 }
