@@ -947,6 +947,42 @@ fn scenario_masked_prompt_on_a_terminal(s: &mut S) {
     assert_eq!(std::fs::read_to_string(&envfile).unwrap(), format!("{v}\n"));
 }
 
+fn scenario_concurrent_writers_lose_nothing(s: &mut S) {
+    let work = s.env.work();
+    let v = s.value("concurrent");
+    // Writers serialise on the vault lock: every add survives.
+    let mut children = Vec::new();
+    for i in 0..4 {
+        let name = format!("c{i}");
+        let args = ["secrets", "add", name.as_str(), "--stdin"];
+        let mut c = s.cmd(&work, &args);
+        c.stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{v}{i}").as_bytes())
+            .unwrap();
+        s.secrets.push(format!("{v}{i}"));
+        children.push(child);
+    }
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        s.record(&["secrets", "add", "(concurrent)"], &out);
+        assert_ok(&["concurrent add"], &out);
+    }
+    let list = s.json(&work, &["secrets", "list"]);
+    assert_eq!(list["vaults"][0]["state"], "ok");
+    assert_eq!(
+        list["vaults"][0]["secrets"].as_array().unwrap().len(),
+        4,
+        "{list}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tests
 
@@ -1005,6 +1041,11 @@ fn masked_prompt_on_a_terminal() {
     scenario_masked_prompt_on_a_terminal(&mut S::new());
 }
 
+#[test]
+fn concurrent_writers_lose_nothing() {
+    scenario_concurrent_writers_lose_nothing(&mut S::new());
+}
+
 type Scenario = (&'static str, fn(&mut S));
 
 const SCENARIOS: &[Scenario] = &[
@@ -1033,6 +1074,10 @@ const SCENARIOS: &[Scenario] = &[
     (
         "masked_prompt_on_a_terminal",
         scenario_masked_prompt_on_a_terminal,
+    ),
+    (
+        "concurrent_writers_lose_nothing",
+        scenario_concurrent_writers_lose_nothing,
     ),
     // DAEMON SCENARIOS
 ];
