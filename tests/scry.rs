@@ -379,6 +379,32 @@ fn incremental_index_reembeds_only_changed_chunks_and_drops_deleted_files() {
     assert!(!paths(&a).contains(&"colors.py".to_string()), "{a}");
     let report = run_json(&env, &p, Some(&m), &["index", "--rebuild"]);
     assert_eq!(report["embedded"].as_u64().unwrap(), total - 1, "{report}");
+
+    // A flipped byte in the vectors (same size) is caught by the checksum on load: the next
+    // query rebuilds instead of ranking with garbage.
+    let idx = p.join(".patina/local/index");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    let vp = idx
+        .join(manifest["generation"].as_str().unwrap())
+        .join("vectors.f32");
+    let mut raw = std::fs::read(&vp).unwrap();
+    raw[17] ^= 0x40;
+    std::fs::write(&vp, &raw).unwrap();
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &["scry", "constant time token comparison"],
+    );
+    assert_eq!(a["mode"], "hybrid", "{a}");
+    assert_eq!(paths(&a)[0], "src_tokens.rs", "{a}");
+    let after: Value =
+        serde_json::from_str(&std::fs::read_to_string(idx.join("manifest.json")).unwrap()).unwrap();
+    assert_ne!(
+        after["generation"], manifest["generation"],
+        "index was not rebuilt"
+    );
 }
 
 #[test]
@@ -625,4 +651,28 @@ fn relevance_hybrid_beats_lexical_and_vector() {
         r.hybrid.recall3 >= r.lexical.recall3 && r.hybrid.recall3 >= r.semantic.recall3,
         "{r:?}"
     );
+}
+
+#[test]
+fn lexical_only_refresh_keeps_the_vectors_for_later() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    let first = run_json(&env, &p, Some(&m), &["index"]);
+    let total = first["chunks"].as_u64().unwrap();
+    // Without the model and nothing changed: the hybrid index stays as it is.
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(r["changed"], false, "{r}");
+    let a = run_json(&env, &p, Some(&m), &["scry", "zebracorn"]);
+    assert_eq!(a["mode"], "hybrid");
+    // An edit indexed without the model, then with it: only the edited chunk is embedded.
+    std::fs::write(p.join("colors.py"), "# zebracorn palette, now with plum\n").unwrap();
+    let r = run_json(&env, &p, None, &["index"]);
+    assert_eq!(
+        (r["changed"].as_bool(), r["mode"].as_str()),
+        (Some(true), Some("lexical"))
+    );
+    let r = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(r["embedded"], 1, "{r}");
+    assert_eq!(r["reused"].as_u64().unwrap(), total - 1, "{r}");
 }

@@ -54,12 +54,16 @@ pub fn parse_hook_input(text: &str) -> HookInput {
     }
 }
 
-/// The state an event really means: Claude's `Notification` hook also fires for the idle prompt
-/// (`notification_type: idle_prompt`), which means the agent is idle, not waiting.
-pub fn refine_state(requested: State, input: &HookInput) -> State {
+/// The state an event really means, or `None` to ignore it. Notification hooks fire for several
+/// things: Claude's `idle_prompt` means idle; a permission prompt or question
+/// (`permission_prompt`, `elicitation_dialog`, Gemini's `ToolPermission`) means waiting; any other
+/// notification type (e.g. `auth_success`) says nothing about the agent's state.
+pub fn refine_state(requested: State, input: &HookInput) -> Option<State> {
     match input.notification_type.as_deref() {
-        Some("idle_prompt") => State::Idle,
-        _ => requested,
+        None => Some(requested),
+        Some("idle_prompt") => Some(State::Idle),
+        Some("permission_prompt" | "elicitation_dialog" | "ToolPermission") => Some(requested),
+        Some(_) => None,
     }
 }
 
@@ -74,7 +78,9 @@ mod tests {
         );
         assert_eq!(h.cwd.as_deref(), Some("/x"));
         assert_eq!(h.event.as_deref(), Some("Notification"));
-        assert_eq!(refine_state(State::Waiting, &h), State::Idle);
+        assert_eq!(refine_state(State::Waiting, &h), Some(State::Idle));
+        let auth = parse_hook_input(r#"{"notification_type":"auth_success"}"#);
+        assert_eq!(refine_state(State::Waiting, &auth), None);
         // Codex notify: kebab-case keys in one JSON argument.
         let c = parse_hook_input(r#"{"type":"agent-turn-complete","thread-id":"t","cwd":"/y"}"#);
         assert_eq!(c.session_id.as_deref(), Some("t"));

@@ -26,6 +26,16 @@ pub enum State {
 }
 
 impl State {
+    /// `busy`, `waiting` or `idle` (any case).
+    pub fn parse(s: &str) -> Option<State> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "busy" => Some(State::Busy),
+            "waiting" => Some(State::Waiting),
+            "idle" => Some(State::Idle),
+            _ => None,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             State::Idle => "idle",

@@ -359,6 +359,12 @@ impl Doc {
     }
 
     fn ensure_trailing_blank(&mut self) {
+        if self.sections.is_empty() && self.preamble.is_empty() {
+            if !self.fm_close.ends_with('\n') {
+                self.fm_close.push('\n');
+            }
+            return;
+        }
         let tail = match self.sections.last_mut() {
             Some(s) => &mut s.body,
             None => &mut self.preamble,
@@ -576,5 +582,41 @@ mod tests {
         assert_eq!(links_in_text("[[a|A]] and [[b#h]] `[[c]]`"), vec!["a", "b"]);
         let mut c = false;
         assert_eq!(strip_comments("x <!-- [[a]] --> y", &mut c), "x  y");
+    }
+
+    proptest::proptest! {
+        /// Whatever parses renders back byte for byte, and stays stable under an edit.
+        #[test]
+        fn parse_render_is_identity(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("---".to_string()),
+                    proptest::strategy::Just("## Evidence".to_string()),
+                    proptest::strategy::Just("## Supports".to_string()),
+                    proptest::strategy::Just("```".to_string()),
+                    proptest::strategy::Just("- [[a]] x".to_string()),
+                    proptest::strategy::Just("<!-- c -->".to_string()),
+                    proptest::strategy::Just("key: v".to_string()),
+                    proptest::strategy::Just("  nested: 1".to_string()),
+                    proptest::strategy::Just(String::new()),
+                    "[ -~é—]{0,12}",
+                ],
+                0..24,
+            ),
+            trailing_newline in proptest::bool::ANY,
+        ) {
+            let mut text = String::from("---\n");
+            text.push_str(&lines.join("\n"));
+            if trailing_newline {
+                text.push('\n');
+            }
+            if let Ok(mut doc) = Doc::parse(&text) {
+                proptest::prop_assert_eq!(doc.render(), text);
+                doc.append_bullet("Supports", "[[z]]");
+                let once = doc.render();
+                let again = Doc::parse(&once).expect("an edited document parses");
+                proptest::prop_assert_eq!(again.render(), once);
+            }
+        }
     }
 }

@@ -168,7 +168,7 @@ fn render_new(nb: &NewBelief, session: Option<&str>, hypothetical: &[String]) ->
         id = nb.id,
         evidence = list(
             evidence,
-            "Evidence: - [[session-<id>]]: what happened (weight: 0.9)"
+            "Evidence: what happened and where (session, commit), e.g. (weight: 0.9)"
         ),
         supports = list(links(&nb.supports), "Beliefs this supports"),
         attacks = list(links(&nb.attacks), "Beliefs this attacks"),
@@ -189,11 +189,18 @@ pub(crate) fn create(
     edit: Option<super::EditHook<'_>>,
 ) -> Result<Created> {
     validate_new(nb)?;
-    let targets = LinkTargets::load(project)?;
+    // Reading every layer doc and session costs ~20 ms on a large archive: only when linking.
+    let mut targets: Option<LinkTargets> = None;
+    if !nb.supports.is_empty() || !nb.attacks.is_empty() {
+        targets = Some(LinkTargets::load(project)?);
+    }
     let mut hypothetical = Vec::new();
     for (field, ids) in [("supports", &nb.supports), ("attacks", &nb.attacks)] {
         for t in ids {
-            if targets.resolve(t) == Resolution::Dangling {
+            if targets
+                .as_ref()
+                .is_some_and(|x| x.resolve(t) == Resolution::Dangling)
+            {
                 if nb.hypothetical {
                     hypothetical.push(t.clone());
                 } else {
@@ -251,12 +258,19 @@ pub(crate) fn create(
     let mut undo: Vec<(PathBuf, String)> = Vec::new();
     let mut linked = Vec::new();
     let result = (|| -> Result<()> {
+        if belief.supports_ids().is_empty() && belief.attacks_ids().is_empty() {
+            return Ok(());
+        }
+        if targets.is_none() {
+            targets = Some(LinkTargets::load(project)?);
+        }
+        let targets = targets.as_ref().expect("loaded above");
         for (rel_kind, ids) in [
             (Relation::Supports, belief.supports_ids()),
             (Relation::Attacks, belief.attacks_ids()),
         ] {
             for t in ids {
-                if let Some((p, old)) = back_reference(project, &targets, &t, rel_kind, &nb.id)? {
+                if let Some((p, old)) = back_reference(project, targets, &t, rel_kind, &nb.id)? {
                     undo.push((p, old));
                     linked.push(t);
                 }

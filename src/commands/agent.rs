@@ -175,12 +175,8 @@ fn run_event(args: EventArgs, ctx: &Ctx) {
 }
 
 fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
-    let requested = match args.state.to_ascii_lowercase().as_str() {
-        "busy" => agent::State::Busy,
-        "waiting" => agent::State::Waiting,
-        "idle" => agent::State::Idle,
-        other => anyhow::bail!("unknown state {other:?}"),
-    };
+    let requested = agent::State::parse(&args.state)
+        .ok_or_else(|| anyhow::anyhow!("unknown state {:?}", args.state))?;
     // The payload: a trailing JSON argument (Codex notify), else stdin when it is not a terminal.
     let arg_json = args
         .payload
@@ -192,6 +188,9 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         None => read_stdin_briefly(),
     };
     let input = agent::parse_hook_input(&text);
+    let Some(state) = agent::refine_state(requested, &input) else {
+        return Ok(()); // a notification that says nothing about the agent's state
+    };
     let cwd = input
         .cwd
         .as_deref()
@@ -208,7 +207,7 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         .unwrap_or_else(|| "unknown".into());
     let ev = agent::Event {
         agent: agent_name,
-        state: Some(agent::refine_state(requested, &input)),
+        state: Some(state),
         event: input.event,
         session_id: input.session_id,
     };

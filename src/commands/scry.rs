@@ -45,6 +45,12 @@ pub struct ScryArgs {
     /// Run in this process even when a daemon answers.
     #[arg(long)]
     pub no_daemon: bool,
+    /// Search every project and remote daemon registered with `patina mother` (and this one).
+    #[arg(long)]
+    pub all: bool,
+    /// With --all: each source's deadline in milliseconds (default 3000).
+    #[arg(long, value_name = "MS", requires = "all", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_ms: Option<u64>,
 }
 
 /// Build or refresh the index.
@@ -102,6 +108,17 @@ fn engine(allow_unpinned: bool) -> Scry {
 }
 
 pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
+    if args.all {
+        let q = args.query.join(" ");
+        return crate::commands::mother::run_scry_all(
+            q,
+            args.limit,
+            args.kinds,
+            args.timeout_ms,
+            args.allow_unpinned,
+            ctx,
+        );
+    }
     let project = Project::discover(&ctx.cwd)?;
     let q = Query {
         query: args.query.join(" "),

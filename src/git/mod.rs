@@ -1,1 +1,485 @@
-//! git — laid down by its issue.
+//! git, through libgit2 (`git2`): HEAD, annotated tags, commit ranges, diffs, one-file commits.
+//!
+//! Why git2 and not the git CLI: no subprocess per call (the session commands run on every agent
+//! action), no parsing of porcelain output, and the same code works in the daemon. Every count
+//! here is cross-checked in tests against `git rev-list --count` and `git diff --name-status`.
+
+use std::path::Path;
+
+use anyhow::{Context, Result, anyhow, bail};
+use chrono::{DateTime, FixedOffset, TimeZone};
+use git2::{Delta, DiffFindOptions, ErrorCode, Oid, Repository, Signature, Sort};
+use serde::Serialize;
+
+pub use git2::Repository as Repo;
+
+/// Open the repository whose work tree is `root` (or contains it). `Ok(None)` when `root` is not
+/// inside a git repository.
+pub fn open(root: &Path) -> Result<Option<Repository>> {
+    match Repository::discover(root) {
+        Ok(r) => Ok(Some(r)),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("opening git repository at {}", root.display())),
+    }
+}
+
+/// Where HEAD is.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeadInfo {
+    /// The branch name; `None` when HEAD is detached.
+    pub branch: Option<String>,
+    /// The commit HEAD points at; `None` in a repository without commits yet.
+    pub commit: Option<String>,
+    pub detached: bool,
+}
+
+impl HeadInfo {
+    /// `main@0dd3b9c`, `HEAD@0dd3b9c` when detached, `main@(no commits)` on an unborn branch.
+    pub fn label(&self) -> String {
+        let b = self.branch.as_deref().unwrap_or("HEAD");
+        match &self.commit {
+            Some(c) => format!("{b}@{}", short(c)),
+            None => format!("{b}@(no commits)"),
+        }
+    }
+}
+
+/// The first 7 characters of a sha.
+pub fn short(sha: &str) -> &str {
+    sha.get(..7).unwrap_or(sha)
+}
+
+/// HEAD's branch and commit; handles unborn branches and detached HEAD.
+pub fn head(repo: &Repository) -> Result<HeadInfo> {
+    let detached = repo.head_detached().unwrap_or(false);
+    match repo.head() {
+        Ok(r) => {
+            let commit = r.peel_to_commit().ok().map(|c| c.id().to_string());
+            let branch = if detached {
+                None
+            } else {
+                r.shorthand().ok().map(str::to_string)
+            };
+            Ok(HeadInfo {
+                branch,
+                commit,
+                detached,
+            })
+        }
+        Err(e) if e.code() == ErrorCode::UnbornBranch || e.code() == ErrorCode::NotFound => {
+            // An unborn branch: HEAD names a branch with no commit yet.
+            let branch = repo
+                .find_reference("HEAD")
+                .ok()
+                .and_then(|r| r.symbolic_target().ok().flatten().map(str::to_string))
+                .map(|t| t.trim_start_matches("refs/heads/").to_string());
+            Ok(HeadInfo {
+                branch,
+                commit: None,
+                detached: false,
+            })
+        }
+        Err(e) => Err(e).context("reading HEAD"),
+    }
+}
+
+/// The signature for tags and commits: the configured user, else a fallback so that a repository
+/// without user.name/user.email still gets its tags.
+pub fn signature(repo: &Repository) -> Result<Signature<'static>> {
+    match repo.signature() {
+        Ok(s) => Ok(s.to_owned()),
+        Err(_) => Signature::now("patina", "patina@localhost").context("building a git signature"),
+    }
+}
+
+/// What happened when a tag was requested.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TagOutcome {
+    Created,
+    /// The tag already existed and points at the same commit: kept as it is.
+    Existing,
+}
+
+/// Why a tag could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum TagError {
+    #[error(
+        "tag {name} already exists and points at {existing}, not at {wanted}; delete it with `git tag -d {name}` and retry"
+    )]
+    Conflict {
+        name: String,
+        existing: String,
+        wanted: String,
+    },
+}
+
+/// The commit a tag (annotated or lightweight) points at, if the tag exists.
+pub fn tag_target(repo: &Repository, name: &str) -> Result<Option<String>> {
+    match repo.find_reference(&format!("refs/tags/{name}")) {
+        Ok(r) => Ok(Some(
+            r.peel_to_commit()
+                .with_context(|| format!("tag {name} does not point at a commit"))?
+                .id()
+                .to_string(),
+        )),
+        Err(e) if e.code() == ErrorCode::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading tag {name}")),
+    }
+}
+
+/// True when the tag exists.
+pub fn tag_exists(repo: &Repository, name: &str) -> bool {
+    repo.find_reference(&format!("refs/tags/{name}")).is_ok()
+}
+
+/// Create the annotated tag `name` on `target` with `message` (never moves an existing tag).
+pub fn create_annotated_tag(
+    repo: &Repository,
+    name: &str,
+    target: &str,
+    message: &str,
+) -> Result<TagOutcome> {
+    if !git2::Tag::is_valid_name(name) {
+        bail!("{name:?} is not a valid git tag name");
+    }
+    if let Some(existing) = tag_target(repo, name)? {
+        if existing == target {
+            return Ok(TagOutcome::Existing);
+        }
+        return Err(TagError::Conflict {
+            name: name.to_string(),
+            existing: short(&existing).to_string(),
+            wanted: short(target).to_string(),
+        }
+        .into());
+    }
+    let oid = Oid::from_str(target).with_context(|| format!("bad commit id {target}"))?;
+    let obj = repo
+        .find_object(oid, None)
+        .with_context(|| format!("finding commit {target}"))?;
+    let sig = signature(repo)?;
+    repo.tag(name, &obj, &sig, message, false)
+        .with_context(|| format!("creating tag {name}"))?;
+    Ok(TagOutcome::Created)
+}
+
+/// One changed file.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FileChange {
+    /// `A` added, `M` modified, `D` deleted, `R` renamed, `C` copied, `T` type change, `?` untracked.
+    pub status: char,
+    pub path: String,
+    /// The old path of a rename or copy.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub old_path: Option<String>,
+}
+
+/// What happened in a range of history, plus the work tree.
+#[derive(Debug, Clone, Serialize, Default)]
+pub struct RangeActivity {
+    /// Commits reachable from HEAD and not from the start (`git rev-list --count start..HEAD`).
+    pub commits: usize,
+    /// Files changed between start and HEAD (`git diff --name-status start HEAD`, renames found).
+    pub files: Vec<FileChange>,
+    pub insertions: usize,
+    pub deletions: usize,
+    /// Uncommitted changes (staged, unstaged, untracked) relative to HEAD.
+    pub uncommitted: Vec<FileChange>,
+    /// When the newest commit of the range was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_commit_time: Option<DateTime<FixedOffset>>,
+    /// HEAD at the time of the measurement.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+}
+
+fn resolve_commit<'r>(repo: &'r Repository, rev: &str) -> Result<git2::Commit<'r>> {
+    repo.revparse_single(rev)
+        .and_then(|o| o.peel_to_commit())
+        .with_context(|| format!("resolving {rev} to a commit"))
+}
+
+fn commit_time(c: &git2::Commit) -> Option<DateTime<FixedOffset>> {
+    let t = c.time();
+    let off = FixedOffset::east_opt(t.offset_minutes() * 60)?;
+    off.timestamp_opt(t.seconds(), 0).single()
+}
+
+fn delta_char(d: Delta) -> char {
+    match d {
+        Delta::Added => 'A',
+        Delta::Deleted => 'D',
+        Delta::Modified => 'M',
+        Delta::Renamed => 'R',
+        Delta::Copied => 'C',
+        Delta::Typechange => 'T',
+        Delta::Untracked => '?',
+        Delta::Conflicted => 'U',
+        _ => 'X',
+    }
+}
+
+fn diff_files(diff: &git2::Diff) -> Vec<FileChange> {
+    diff.deltas()
+        .map(|d| {
+            let new = d
+                .new_file()
+                .path()
+                .map(|p| p.to_string_lossy().into_owned());
+            let old = d
+                .old_file()
+                .path()
+                .map(|p| p.to_string_lossy().into_owned());
+            let status = delta_char(d.status());
+            let path = match status {
+                'D' => old.clone().unwrap_or_default(),
+                _ => new.clone().or_else(|| old.clone()).unwrap_or_default(),
+            };
+            let old_path = if matches!(status, 'R' | 'C') {
+                old
+            } else {
+                None
+            };
+            FileChange {
+                status,
+                path,
+                old_path,
+            }
+        })
+        .collect()
+}
+
+/// Count commits in `from..to` (`from` None: everything reachable from `to`).
+pub fn count_commits(repo: &Repository, from: Option<&str>, to: &str) -> Result<usize> {
+    let mut walk = repo.revwalk().context("walking history")?;
+    walk.push(resolve_commit(repo, to)?.id())?;
+    if let Some(f) = from {
+        walk.hide(resolve_commit(repo, f)?.id())?;
+    }
+    let mut n = 0;
+    for oid in walk {
+        oid.context("walking history")?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Commits, files changed, insertions/deletions from `start` to HEAD, plus uncommitted changes.
+/// `start` None (a session started before the first commit): everything since the root.
+pub fn range_activity(repo: &Repository, start: Option<&str>) -> Result<RangeActivity> {
+    let head = match repo.head().ok().and_then(|h| h.peel_to_commit().ok()) {
+        Some(c) => c,
+        None => {
+            // No commits yet: only the work tree can have changed.
+            return Ok(RangeActivity {
+                uncommitted: uncommitted(repo)?,
+                ..Default::default()
+            });
+        }
+    };
+    let head_id = head.id().to_string();
+    let commits = count_commits(repo, start, &head_id)?;
+    let diff = range_diff(repo, start, &head_id)?;
+    let stats = diff.stats().context("diff stats")?;
+    let last_commit_time = if commits > 0 {
+        commit_time(&head)
+    } else {
+        None
+    };
+    Ok(RangeActivity {
+        commits,
+        files: diff_files(&diff),
+        insertions: stats.insertions(),
+        deletions: stats.deletions(),
+        uncommitted: uncommitted(repo)?,
+        last_commit_time,
+        head: Some(head_id),
+    })
+}
+
+/// Files changed between `from` (None: the empty tree) and `to`, renames found
+/// (`git diff --name-status from to`).
+pub fn range_files(repo: &Repository, from: Option<&str>, to: &str) -> Result<Vec<FileChange>> {
+    let diff = range_diff(repo, from, to)?;
+    Ok(diff_files(&diff))
+}
+
+fn range_diff<'r>(repo: &'r Repository, from: Option<&str>, to: &str) -> Result<git2::Diff<'r>> {
+    let from_tree = match from {
+        Some(s) => Some(resolve_commit(repo, s)?.tree()?),
+        None => None,
+    };
+    let to_tree = resolve_commit(repo, to)?.tree()?;
+    let mut diff = repo
+        .diff_tree_to_tree(from_tree.as_ref(), Some(&to_tree), None)
+        .context("diffing the session range")?;
+    let mut find = DiffFindOptions::new();
+    find.renames(true);
+    diff.find_similar(Some(&mut find))
+        .context("finding renames")?;
+    Ok(diff)
+}
+
+/// Files that differ from HEAD in the index or the work tree (untracked included).
+pub fn uncommitted(repo: &Repository) -> Result<Vec<FileChange>> {
+    if repo.is_bare() {
+        return Ok(vec![]);
+    }
+    let mut opts = git2::StatusOptions::new();
+    opts.include_untracked(true)
+        .recurse_untracked_dirs(true)
+        .renames_head_to_index(true)
+        .exclude_submodules(true);
+    let statuses = repo
+        .statuses(Some(&mut opts))
+        .context("reading git status")?;
+    let mut out = Vec::new();
+    for e in statuses.iter() {
+        let s = e.status();
+        let path = String::from_utf8_lossy(e.path_bytes()).into_owned();
+        let status = if s.is_wt_new() && !s.is_index_new() {
+            '?'
+        } else if s.is_index_new() {
+            'A'
+        } else if s.is_index_deleted() || s.is_wt_deleted() {
+            'D'
+        } else if s.is_index_renamed() || s.is_wt_renamed() {
+            'R'
+        } else if s.is_ignored() {
+            continue;
+        } else {
+            'M'
+        };
+        out.push(FileChange {
+            status,
+            path,
+            old_path: None,
+        });
+    }
+    Ok(out)
+}
+
+/// One commit, for listings (the cockpit's Commits pane).
+#[derive(Debug, Clone, Serialize)]
+pub struct CommitInfo {
+    pub sha: String,
+    pub short: String,
+    pub subject: String,
+    pub time: Option<DateTime<FixedOffset>>,
+    /// Files changed relative to the first parent (all files for a root commit).
+    pub files_changed: usize,
+}
+
+/// Commits in `from..to` (`from` None: from the root), newest first, at most `limit`.
+pub fn commits_in_range(
+    repo: &Repository,
+    from: Option<&str>,
+    to: &str,
+    limit: usize,
+) -> Result<Vec<CommitInfo>> {
+    let mut walk = repo.revwalk().context("walking history")?;
+    walk.set_sorting(Sort::TOPOLOGICAL | Sort::TIME)?;
+    walk.push(resolve_commit(repo, to)?.id())?;
+    if let Some(f) = from {
+        walk.hide(resolve_commit(repo, f)?.id())?;
+    }
+    let mut out = Vec::new();
+    for oid in walk.take(limit) {
+        let c = repo.find_commit(oid?)?;
+        let parent_tree = c.parents().next().map(|p| p.tree()).transpose()?;
+        let diff = repo.diff_tree_to_tree(parent_tree.as_ref(), Some(&c.tree()?), None)?;
+        let sha = c.id().to_string();
+        out.push(CommitInfo {
+            short: short(&sha).to_string(),
+            subject: c.summary().ok().flatten().unwrap_or_default().to_string(),
+            time: commit_time(&c),
+            files_changed: diff.deltas().len(),
+            sha,
+        });
+    }
+    Ok(out)
+}
+
+/// Commits since `from` up to HEAD for the cockpit (newest first). Empty without commits.
+pub fn commits_since(
+    repo: &Repository,
+    from: Option<&str>,
+    limit: usize,
+) -> Result<Vec<CommitInfo>> {
+    match head(repo)?.commit {
+        Some(h) => commits_in_range(repo, from, &h, limit),
+        None => Ok(vec![]),
+    }
+}
+
+/// The newest commit in `start..HEAD` made at or before `at` (None: the newest of the range).
+/// Falls back to `start` itself when the range has no such commit.
+pub fn last_commit_before(
+    repo: &Repository,
+    start: Option<&str>,
+    at: Option<DateTime<FixedOffset>>,
+) -> Result<Option<String>> {
+    let Some(h) = head(repo)?.commit else {
+        return Ok(start.map(str::to_string));
+    };
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(Sort::TIME)?;
+    walk.push(Oid::from_str(&h)?)?;
+    if let Some(s) = start {
+        walk.hide(resolve_commit(repo, s)?.id())?;
+    }
+    for oid in walk {
+        let c = repo.find_commit(oid?)?;
+        match (at, commit_time(&c)) {
+            (Some(limit), Some(t)) if t > limit => continue,
+            _ => return Ok(Some(c.id().to_string())),
+        }
+    }
+    Ok(start.map(str::to_string))
+}
+
+/// Commit the single file `rel` (relative to the work tree) on HEAD with `message`, leaving
+/// whatever else is staged untouched (the commit is built from HEAD's tree plus this file).
+pub fn commit_one_file(repo: &Repository, rel: &Path, message: &str) -> Result<String> {
+    let workdir = repo
+        .workdir()
+        .ok_or_else(|| anyhow!("the repository has no work tree"))?;
+    let content = std::fs::read(workdir.join(rel))
+        .with_context(|| format!("reading {}", workdir.join(rel).display()))?;
+    let blob = repo.blob(&content).context("writing blob")?;
+    let parent = repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+    let mut idx = git2::Index::new().context("creating an index")?;
+    if let Some(p) = &parent {
+        idx.read_tree(&p.tree()?)?;
+    }
+    let rel_str = rel.to_string_lossy().into_owned();
+    let entry = git2::IndexEntry {
+        ctime: git2::IndexTime::new(0, 0),
+        mtime: git2::IndexTime::new(0, 0),
+        dev: 0,
+        ino: 0,
+        mode: 0o100644,
+        uid: 0,
+        gid: 0,
+        file_size: content.len() as u32,
+        id: blob,
+        flags: 0,
+        flags_extended: 0,
+        path: rel_str.clone().into_bytes(),
+    };
+    idx.add(&entry).context("adding to the commit tree")?;
+    let tree_id = idx.write_tree_to(repo).context("writing tree")?;
+    let tree = repo.find_tree(tree_id)?;
+    let sig = signature(repo)?;
+    let parents: Vec<&git2::Commit> = parent.iter().collect();
+    let oid = repo
+        .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .context("committing")?;
+    // Keep the real index in step for this one path so `git status` stays clean for it.
+    let mut real = repo.index().context("opening the index")?;
+    real.add_path(rel)
+        .with_context(|| format!("staging {rel_str}"))?;
+    real.write().context("writing the index")?;
+    Ok(oid.to_string())
+}

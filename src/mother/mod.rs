@@ -1,1 +1,396 @@
-//! mother — laid down by its issue.
+//! Mother: scry federated across the user's projects and remote daemons.
+//!
+//! The [`registry`] (`PATINA_HOME/mother/registry.toml`, 0600) lists local projects and remote
+//! daemons, each remote with its own token. [`search_all`] fans a query out to every source at
+//! once — local projects through a [`LocalSearch`] the caller supplies (the CLI: one in-process
+//! engine; the daemon: its hot engine with indexes cached per root), remotes over TCP through the
+//! typed `client` with *that* host's token only — waits for each source at most its timeout,
+//! reports every failure in `errors` instead of failing the query, and fuses the ranked lists by
+//! reciprocal rank with deterministic ties ([`fuse`]). Every hit names its source and project.
+//!
+//! Loops cannot happen: a federated query that arrives over TCP searches only that host's local
+//! projects ([`FanOut::include_remotes`] = false); tokens never travel further than the host
+//! they were issued for.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # use patina::{mother, scry::{Query, Scry}};
+//! # fn main() -> anyhow::Result<()> {
+//! let engine = Arc::new(Scry::new(Default::default()));
+//! let answer = mother::search_all_in_process(None, &Query::new("stale sockets"), engine)?;
+//! for h in &answer.results { println!("{} {} {}", h.source, h.hit.path, h.hit.title); }
+//! # Ok(()) }
+//! ```
+
+mod fuse;
+pub mod registry;
+mod remote;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+pub use registry::{ProjectEntry, Registry, RemoteEntry};
+
+use crate::output::CmdError;
+use crate::project::Project;
+use crate::scry::{Hit, Query, Scry, ScryAnswer, SourceError};
+
+/// Default per-source deadline.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Searches one local project (the caller decides how: in-process engine or the daemon's).
+pub type LocalSearch = Arc<dyn Fn(&Project, &Query) -> Result<ScryAnswer> + Send + Sync>;
+
+/// One fused hit: scry's hit (its `project` is the root on the host that answered) plus the
+/// source it came from — the registry name, `remote/name` for a remote's projects.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FederatedHit {
+    #[serde(default)]
+    pub source: String,
+    /// Rank within its source (1 = best).
+    #[serde(default)]
+    pub source_rank: usize,
+    /// The score the source gave it (`score` is the federated RRF score).
+    #[serde(default)]
+    pub source_score: f64,
+    #[serde(flatten)]
+    pub hit: Hit,
+}
+
+/// How one source fared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceStatus {
+    pub name: String,
+    /// `project` or `remote`.
+    pub kind: String,
+    /// Project root or remote URL.
+    pub location: String,
+    /// `ok`, `error` or `timeout`.
+    pub status: String,
+    pub hits: usize,
+    pub took_ms: u64,
+    /// `hybrid` or `lexical` when it answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+}
+
+/// The answer to a federated query: the same shape as a scry answer (DESIGN §6), plus
+/// `scope: "all"`, a `source` on every hit and the per-source `sources` report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FederatedAnswer {
+    pub query_id: String,
+    pub took_ms: u64,
+    /// `hybrid` when every source that answered was hybrid, else `lexical`.
+    pub mode: String,
+    #[serde(default)]
+    pub scope: String,
+    pub results: Vec<FederatedHit>,
+    pub errors: Vec<SourceError>,
+    #[serde(default)]
+    pub sources: Vec<SourceStatus>,
+}
+
+/// How a fan-out runs.
+#[derive(Debug, Clone)]
+pub struct FanOut {
+    /// Deadline of each source (a remote entry may set its own).
+    pub timeout: Duration,
+    /// Also ask remote daemons (false for a query that itself arrived over TCP).
+    pub include_remotes: bool,
+}
+
+impl Default for FanOut {
+    fn default() -> Self {
+        FanOut {
+            timeout: DEFAULT_TIMEOUT,
+            include_remotes: true,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct MotherConfig {
+    timeout_ms: Option<u64>,
+}
+
+impl FanOut {
+    /// Defaults with `[mother] timeout_ms` from the user config.
+    pub fn from_user_config() -> Result<FanOut> {
+        let cfg: MotherConfig = crate::user_config::UserConfig::load()?.section("mother")?;
+        let mut f = FanOut::default();
+        if let Some(ms) = cfg.timeout_ms {
+            if ms == 0 {
+                anyhow::bail!("[mother] timeout_ms must be above 0");
+            }
+            f.timeout = Duration::from_millis(ms);
+        }
+        Ok(f)
+    }
+}
+
+enum Source {
+    Local { name: String, root: PathBuf },
+    Remote(RemoteEntry),
+}
+
+impl Source {
+    fn name(&self) -> &str {
+        match self {
+            Source::Local { name, .. } => name,
+            Source::Remote(r) => &r.name,
+        }
+    }
+}
+
+/// What one source produced.
+struct Outcome {
+    hits: Vec<FederatedHit>,
+    mode: String,
+    errors: Vec<SourceError>,
+}
+
+/// Federated search with the registry as it is on disk. `here` (the project the query was made
+/// from) is searched too when it isn't registered.
+pub fn search_all(
+    here: Option<&Project>,
+    q: &Query,
+    local: LocalSearch,
+    opts: &FanOut,
+) -> Result<FederatedAnswer> {
+    let reg = Registry::load()?;
+    search_registry(&reg, here, q, local, opts)
+}
+
+/// [`search_all`] with one in-process engine for the local projects (refreshing each index first,
+/// like `patina scry`): what the CLI and the cockpit without a daemon use.
+pub fn search_all_in_process(
+    here: Option<&Project>,
+    q: &Query,
+    engine: Arc<Scry>,
+) -> Result<FederatedAnswer> {
+    let local: LocalSearch = Arc::new(move |p, q| engine.refresh_and_search(p, q));
+    search_all(here, q, local, &FanOut::from_user_config()?)
+}
+
+/// Federated search over `reg` (see [`search_all`]).
+pub fn search_registry(
+    reg: &Registry,
+    here: Option<&Project>,
+    q: &Query,
+    local: LocalSearch,
+    opts: &FanOut,
+) -> Result<FederatedAnswer> {
+    let started = Instant::now();
+    let limit = q.validate()?;
+    let sources = sources(reg, here, opts.include_remotes);
+    if sources.is_empty() {
+        return Err(CmdError::not_found(
+            "no projects to search: register some with `patina mother add PATH` (or run this inside a project)",
+        )
+        .into());
+    }
+    let (tx, rx) = mpsc::channel::<(usize, Result<Outcome>, u64)>();
+    let mut pending: Vec<(usize, Instant)> = vec![];
+    let mut statuses: Vec<SourceStatus> = vec![];
+    let mut outcomes: Vec<Option<Result<Outcome>>> = (0..sources.len()).map(|_| None).collect();
+    for (i, src) in sources.iter().enumerate() {
+        let timeout = match src {
+            Source::Remote(r) => r.timeout(opts.timeout),
+            Source::Local { .. } => opts.timeout,
+        };
+        statuses.push(SourceStatus {
+            name: src.name().to_string(),
+            kind: match src {
+                Source::Local { .. } => "project".into(),
+                Source::Remote(_) => "remote".into(),
+            },
+            location: match src {
+                Source::Local { root, .. } => root.to_string_lossy().into_owned(),
+                Source::Remote(r) => r.url.clone(),
+            },
+            status: "timeout".into(),
+            hits: 0,
+            took_ms: timeout.as_millis() as u64,
+            mode: None,
+        });
+        pending.push((i, started + timeout));
+        let tx = tx.clone();
+        let q = q.clone();
+        let job: Box<dyn FnOnce() -> Result<Outcome> + Send> = match src {
+            Source::Local { name, root } => {
+                let (name, root, local) = (name.clone(), root.clone(), local.clone());
+                Box::new(move || search_local(&name, &root, &q, &local))
+            }
+            Source::Remote(r) => {
+                let r = r.clone();
+                Box::new(move || remote::search(&r, &q, timeout))
+            }
+        };
+        // A source that misses its deadline is abandoned, not waited for: its thread finishes
+        // (or fails) on its own and its answer goes nowhere.
+        let spawned = std::thread::Builder::new()
+            .name(format!("mother-{i}"))
+            .spawn(move || {
+                let t = Instant::now();
+                let res = job();
+                let _ = tx.send((i, res, t.elapsed().as_millis() as u64));
+            });
+        if let Err(e) = spawned {
+            pending.retain(|p| p.0 != i);
+            outcomes[i] = Some(Err(anyhow::anyhow!("cannot start a thread: {e}")));
+        }
+    }
+    drop(tx);
+
+    while !pending.is_empty() {
+        let next = pending.iter().map(|p| p.1).min().expect("pending");
+        let wait = next.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(wait) {
+            Ok((i, res, ms)) => {
+                if let Some(pos) = pending.iter().position(|p| p.0 == i) {
+                    pending.remove(pos);
+                    statuses[i].took_ms = ms;
+                    outcomes[i] = Some(res);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                let now = Instant::now();
+                pending.retain(|p| p.1 > now);
+            }
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+
+    let mut lists = vec![];
+    let mut errors = vec![];
+    let mut modes = vec![];
+    for (i, out) in outcomes.into_iter().enumerate() {
+        let st = &mut statuses[i];
+        match out {
+            None => {
+                st.status = "timeout".into();
+                errors.push(SourceError {
+                    source: st.name.clone(),
+                    message: format!("no answer within {} ms", st.took_ms),
+                });
+            }
+            Some(Err(e)) => {
+                st.status = "error".into();
+                errors.push(SourceError {
+                    source: st.name.clone(),
+                    message: format!("{e:#}"),
+                });
+            }
+            Some(Ok(o)) => {
+                st.status = "ok".into();
+                st.hits = o.hits.len();
+                st.mode = Some(o.mode.clone());
+                modes.push(o.mode);
+                errors.extend(o.errors);
+                lists.push(fuse::SourceList { hits: o.hits });
+            }
+        }
+    }
+    let mode = if !modes.is_empty() && modes.iter().all(|m| m == "hybrid") {
+        "hybrid"
+    } else {
+        "lexical"
+    };
+    Ok(FederatedAnswer {
+        query_id: query_id(),
+        took_ms: started.elapsed().as_millis() as u64,
+        mode: mode.into(),
+        scope: "all".into(),
+        results: fuse::fuse(lists, limit),
+        errors,
+        sources: statuses,
+    })
+}
+
+/// The sources of a query: `here` (unless registered), registered projects, then remotes.
+fn sources(reg: &Registry, here: Option<&Project>, include_remotes: bool) -> Vec<Source> {
+    let mut out = vec![];
+    if let Some(p) = here
+        && !reg.projects.iter().any(|e| e.path == p.root())
+    {
+        let mut name = registry::name_from_dir(p.root());
+        if reg.has_name(&name) {
+            name = format!("{name}-here");
+        }
+        out.push(Source::Local {
+            name,
+            root: p.root().to_path_buf(),
+        });
+    }
+    for e in &reg.projects {
+        out.push(Source::Local {
+            name: e.name.clone(),
+            root: e.path.clone(),
+        });
+    }
+    if include_remotes {
+        out.extend(reg.remotes.iter().cloned().map(Source::Remote));
+    }
+    out
+}
+
+fn search_local(name: &str, root: &Path, q: &Query, local: &LocalSearch) -> Result<Outcome> {
+    if !root.is_dir() {
+        anyhow::bail!(
+            "{} no longer exists; `patina mother rm {name}` removes it",
+            root.display()
+        );
+    }
+    let project = Project::open(root)?;
+    let answer = local(&project, q)?;
+    Ok(Outcome {
+        hits: answer
+            .results
+            .into_iter()
+            .map(|hit| FederatedHit {
+                source: name.to_string(),
+                source_rank: 0,
+                source_score: 0.0,
+                hit,
+            })
+            .collect(),
+        mode: answer.mode,
+        errors: answer
+            .errors
+            .into_iter()
+            .map(|e| SourceError {
+                source: format!("{name}: {}", e.source),
+                message: e.message,
+            })
+            .collect(),
+    })
+}
+
+/// The one-line notice for a lexical federated answer (no model somewhere).
+pub fn lexical_notice(a: &FederatedAnswer) -> Option<String> {
+    if a.mode != "lexical" || a.sources.iter().all(|s| s.status != "ok") {
+        return None;
+    }
+    let lexical: Vec<&str> = a
+        .sources
+        .iter()
+        .filter(|s| s.mode.as_deref() == Some("lexical"))
+        .map(|s| s.name.as_str())
+        .collect();
+    Some(format!(
+        "notice: lexical results only from {} (no embedding model there; `patina model pull`)",
+        lexical.join(", ")
+    ))
+}
+
+fn query_id() -> String {
+    let mut b = [0u8; 8];
+    let _ = getrandom::fill(&mut b);
+    hex::encode(b)
+}

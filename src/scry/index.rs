@@ -24,7 +24,7 @@ use crate::project::Project;
 use crate::store;
 
 /// Bump when the layout or chunking changes: older indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IndexManifest {
@@ -39,6 +39,18 @@ pub struct IndexManifest {
     pub built_at: String,
     pub chunks_bytes: u64,
     pub vectors_bytes: u64,
+    /// SHA-256 of `chunks.json` and `vectors.f32` (empty when absent), checked on every load.
+    pub chunks_sha256: String,
+    pub vectors_sha256: String,
+    /// A lexical-only build (no model at hand) carries the previous vectors of still-present
+    /// chunks forward in `carried.f32` / `carried.json`, so the next build with the model does
+    /// not embed everything again. The model those vectors came from:
+    #[serde(default)]
+    pub carried_model_hash: Option<String>,
+    #[serde(default)]
+    pub carried: usize,
+    #[serde(default)]
+    pub carried_sha256: String,
 }
 
 /// A loaded, validated index.
@@ -48,6 +60,8 @@ pub struct LoadedIndex {
     /// `chunks.len() * dims` floats, or empty for a lexical-only index.
     pub vectors: Vec<f32>,
     pub lexical: Lexical,
+    /// Carried vectors by chunk hash (see [`IndexManifest::carried_model_hash`]).
+    pub carried: Vec<(String, Vec<f32>)>,
 }
 
 impl LoadedIndex {
@@ -146,6 +160,9 @@ pub fn load(dir: &Path) -> Result<Option<LoadedIndex>> {
             m.chunks_bytes
         );
     }
+    if sha256(&bytes) != m.chunks_sha256 {
+        bail!("{} does not match its checksum", chunks_path.display());
+    }
     let chunks: Vec<Chunk> = serde_json::from_slice(&bytes)
         .with_context(|| format!("{}: corrupt", chunks_path.display()))?;
     if chunks.len() != m.chunks {
@@ -159,6 +176,9 @@ pub fn load(dir: &Path) -> Result<Option<LoadedIndex>> {
         if raw.len() as u64 != want || m.vectors_bytes != want {
             bail!("{} has {} bytes, expected {want}", vp.display(), raw.len());
         }
+        if sha256(&raw) != m.vectors_sha256 {
+            bail!("{} does not match its checksum", vp.display());
+        }
         vectors = raw
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
@@ -166,6 +186,28 @@ pub fn load(dir: &Path) -> Result<Option<LoadedIndex>> {
         if vectors.iter().any(|x| !x.is_finite()) {
             bail!("{}: non-finite values", vp.display());
         }
+    }
+    let mut carried = vec![];
+    if m.carried_model_hash.is_some() && m.carried > 0 {
+        let raw = std::fs::read(gen_dir.join("carried.f32")).context("reading carried.f32")?;
+        let hashes: Vec<String> = serde_json::from_slice(
+            &std::fs::read(gen_dir.join("carried.json")).context("reading carried.json")?,
+        )
+        .context("carried.json: corrupt")?;
+        if sha256(&raw) != m.carried_sha256
+            || hashes.len() != m.carried
+            || raw.len() != m.carried * m.dims.max(1) * 4
+        {
+            bail!("carried vectors do not match the manifest");
+        }
+        let floats: Vec<f32> = raw
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        carried = hashes
+            .into_iter()
+            .zip(floats.chunks_exact(m.dims.max(1)).map(<[f32]>::to_vec))
+            .collect();
     }
     let lexical = Lexical::open(&gen_dir.join("lexical"))?;
     if lexical.num_docs() != m.chunks as u64 {
@@ -180,6 +222,7 @@ pub fn load(dir: &Path) -> Result<Option<LoadedIndex>> {
         chunks,
         vectors,
         lexical,
+        carried,
     }))
 }
 
@@ -224,17 +267,12 @@ pub fn refresh(
         "lexical"
     };
 
-    let (previous, rebuilt_because) = match load(&dir) {
-        Ok(p) => (p, None),
-        Err(e) => {
-            tracing::warn!(dir = %dir.display(), "index unusable, rebuilding: {e:#}");
-            (None, Some(format!("{e:#}")))
-        }
-    };
+    // Nothing changed: answer from the manifest alone (no need to read the old index).
     if !rebuild
-        && let Some(prev) = &previous
-        && prev.manifest.corpus_digest == digest
-        && prev.manifest.model_hash == want_hash
+        && let Ok(Some(m)) = read_manifest(&dir)
+        && m.corpus_digest == digest
+        && (m.model_hash == want_hash || want_hash.is_none())
+        && looks_intact(&dir, &m)
     {
         return Ok(IndexReport {
             root: project.root().to_path_buf(),
@@ -249,7 +287,13 @@ pub fn refresh(
             took_ms: started.elapsed().as_millis() as u64,
         });
     }
-
+    let (previous, rebuilt_because) = match load(&dir) {
+        Ok(p) => (p, None),
+        Err(e) => {
+            tracing::warn!(dir = %dir.display(), "index unusable, rebuilding: {e:#}");
+            (None, Some(format!("{e:#}")))
+        }
+    };
     // Reuse vectors by content hash when they came from the same model.
     let mut known: HashMap<&str, &[f32]> = HashMap::new();
     let mut removed = 0;
@@ -261,9 +305,16 @@ pub fn refresh(
             .iter()
             .filter(|c| !new_ids.contains(c.doc_id.as_str()))
             .count();
-        if !rebuild && prev.has_vectors() && prev.manifest.model_hash == want_hash {
-            for (i, c) in prev.chunks.iter().enumerate() {
-                known.insert(c.hash.as_str(), prev.vector(i));
+        if !rebuild && want_hash.is_some() {
+            if prev.has_vectors() && prev.manifest.model_hash == want_hash {
+                for (i, c) in prev.chunks.iter().enumerate() {
+                    known.insert(c.hash.as_str(), prev.vector(i));
+                }
+            }
+            if prev.manifest.carried_model_hash == want_hash {
+                for (h, v) in &prev.carried {
+                    known.insert(h.as_str(), v.as_slice());
+                }
             }
         }
     }
@@ -311,6 +362,38 @@ pub fn refresh(
             }
         }
     }
+    // Lexical-only build: keep the previous model's vectors of chunks that still exist.
+    let mut carry: Vec<(&str, &[f32])> = vec![];
+    let mut carried_model_hash = None;
+    if vectors.is_none()
+        && !rebuild
+        && let Some(prev) = &previous
+    {
+        let present: std::collections::HashSet<&str> =
+            chunks.iter().map(|c| c.hash.as_str()).collect();
+        let mut seen = std::collections::HashSet::new();
+        if prev.has_vectors() {
+            carried_model_hash = prev.manifest.model_hash.clone();
+            dims = prev.manifest.dims;
+            for (i, c) in prev.chunks.iter().enumerate() {
+                if present.contains(c.hash.as_str()) && seen.insert(c.hash.as_str()) {
+                    carry.push((c.hash.as_str(), prev.vector(i)));
+                }
+            }
+        } else if prev.manifest.carried_model_hash.is_some() {
+            carried_model_hash = prev.manifest.carried_model_hash.clone();
+            dims = prev.manifest.dims;
+            for (h, v) in &prev.carried {
+                if present.contains(h.as_str()) && seen.insert(h.as_str()) {
+                    carry.push((h.as_str(), v.as_slice()));
+                }
+            }
+        }
+        if carry.is_empty() {
+            carried_model_hash = None;
+            dims = 0;
+        }
+    }
     progress(Phase::Writing);
     let generation = format!(
         "gen-{}-{:08x}",
@@ -318,24 +401,46 @@ pub fn refresh(
         rand_u32()
     );
     let gen_dir = dir.join(&generation);
-    let write = || -> Result<(u64, u64)> {
+    let write = || -> Result<(u64, u64, String, String, String)> {
         std::fs::create_dir_all(&gen_dir)
             .with_context(|| format!("creating {}", gen_dir.display()))?;
         let chunk_bytes = serde_json::to_vec(&chunks)?;
         write_synced(&gen_dir.join("chunks.json"), &chunk_bytes)?;
         let mut vbytes = 0;
+        let mut vsha = String::new();
         if vectors.is_some() {
             let mut raw = Vec::with_capacity(flat.len() * 4);
             for x in &flat {
                 raw.extend_from_slice(&x.to_le_bytes());
             }
             vbytes = raw.len() as u64;
+            vsha = sha256(&raw);
             write_synced(&gen_dir.join("vectors.f32"), &raw)?;
         }
+        let mut csha = String::new();
+        if !carry.is_empty() {
+            let mut raw = Vec::with_capacity(carry.len() * dims * 4);
+            for (_, v) in &carry {
+                for x in v.iter() {
+                    raw.extend_from_slice(&x.to_le_bytes());
+                }
+            }
+            csha = sha256(&raw);
+            write_synced(&gen_dir.join("carried.f32"), &raw)?;
+            let hashes: Vec<&str> = carry.iter().map(|(h, _)| *h).collect();
+            write_synced(&gen_dir.join("carried.json"), &serde_json::to_vec(&hashes)?)?;
+        }
         lexical::build(&gen_dir.join("lexical"), &chunks)?;
-        Ok((chunk_bytes.len() as u64, vbytes))
+        Ok((
+            chunk_bytes.len() as u64,
+            vbytes,
+            sha256(&chunk_bytes),
+            vsha,
+            csha,
+        ))
     };
-    let (chunks_bytes, vectors_bytes) = match write() {
+    let (chunks_bytes, vectors_bytes, chunks_sha256, vectors_sha256, carried_sha256) = match write()
+    {
         Ok(v) => v,
         Err(e) => {
             let _ = std::fs::remove_dir_all(&gen_dir);
@@ -353,6 +458,11 @@ pub fn refresh(
         built_at: chrono::Local::now().to_rfc3339(),
         chunks_bytes,
         vectors_bytes,
+        chunks_sha256,
+        vectors_sha256,
+        carried_model_hash,
+        carried: carry.len(),
+        carried_sha256,
     };
     drop(previous);
     store::atomic_write(
@@ -381,6 +491,23 @@ pub fn refresh(
         rebuilt_because,
         took_ms: started.elapsed().as_millis() as u64,
     })
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Cheap structural check for the no-change path: the generation's files exist with the sizes
+/// the manifest records (full checksums are verified whenever the index is loaded).
+fn looks_intact(dir: &Path, m: &IndexManifest) -> bool {
+    if m.schema_version != SCHEMA_VERSION || m.generation.contains('/') || m.generation.is_empty() {
+        return false;
+    }
+    let g = dir.join(&m.generation);
+    let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).ok();
+    size(g.join("chunks.json")) == Some(m.chunks_bytes)
+        && (m.model_hash.is_none() || size(g.join("vectors.f32")) == Some(m.vectors_bytes))
+        && g.join("lexical").join("meta.json").is_file()
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

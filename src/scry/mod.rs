@@ -21,6 +21,7 @@ mod hybrid;
 mod index;
 mod lexical;
 pub mod model;
+mod service;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -33,6 +34,7 @@ use serde::{Deserialize, Serialize};
 pub use corpus::ScryConfig;
 pub use embed::Embedder;
 pub use index::{IndexManifest, IndexReport, Phase};
+pub use service::{IndexStatus, ScryService};
 
 use crate::output::CmdError;
 use crate::project::Project;
@@ -397,7 +399,10 @@ impl Scry {
         let idx = match self.loaded(project) {
             Some(i) => i,
             None => {
-                self.index(project, false, &mut |_| {})?;
+                // A manifest that names an index we could not load means a corrupt index:
+                // rebuild it rather than trusting the no-change check.
+                let corrupt = index::current_generation(&project.index_dir()).is_some();
+                self.index(project, corrupt, &mut |_| {})?;
                 self.loaded(project).ok_or_else(|| {
                     anyhow::anyhow!(
                         "the index of {} could not be loaded",

@@ -7,7 +7,8 @@
 //!   signature).
 //! - [`capture`] — the same as data (`session transcript --json`).
 //! - [`summary`] — prompt count and the agent's last action, for the cockpit.
-//! - [`set_secret_source`] — how the values of unlocked secrets reach the redactor.
+//! - [`set_secret_redactor`] — how the values of unlocked secrets (held by the daemon) are
+//!   redacted too; [`redact_values`] is the daemon side of it.
 //!
 //! One reader per agent (`claude`, `codex`, `gemini`, `opencode`), each a function
 //! `read(location, &Scope) -> Found`; everything after reading (redaction, folding pastes,
@@ -29,7 +30,6 @@ use std::sync::OnceLock;
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
-use zeroize::Zeroizing;
 
 use crate::project::Project;
 
@@ -152,16 +152,22 @@ pub fn summary(project: &Project, llm: &str, window: &SessionWindow) -> Result<S
     })
 }
 
-/// A provider of the values of currently unlocked secrets (to redact them). The command layer
-/// registers one that asks the daemon; the domain never talks to the daemon itself.
-pub type SecretSource = Box<dyn Fn(&Project) -> Vec<Zeroizing<String>> + Send + Sync>;
+/// Redacts the values of currently unlocked secrets in a batch of raw texts: answers each text
+/// redacted (`[redacted: secret]`) with its number of hits, in order, or `None` when it cannot
+/// (no daemon, all locked). The command layer registers one that asks the daemon, so secret values
+/// never leave it and the domain never talks to the daemon itself; the daemon answers with
+/// [`redact_values`].
+pub type SecretRedactor =
+    Box<dyn Fn(&Project, &[String]) -> Option<Vec<(String, usize)>> + Send + Sync>;
 
-static SECRET_SOURCE: OnceLock<SecretSource> = OnceLock::new();
+static SECRET_REDACTOR: OnceLock<SecretRedactor> = OnceLock::new();
 
-/// Register the secret-value provider (first registration wins).
-pub fn set_secret_source(source: SecretSource) {
-    let _ = SECRET_SOURCE.set(source);
+/// Register the secret redactor (first registration wins).
+pub fn set_secret_redactor(redactor: SecretRedactor) {
+    let _ = SECRET_REDACTOR.set(redactor);
 }
+
+pub use redact::redact_values;
 
 /// Project settings: `transcripts = false`, or a `[transcripts]` table.
 #[derive(Debug, Default, Deserialize)]
@@ -338,11 +344,23 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
     }
     prompts.sort_by_key(|p| p.time);
 
-    let secrets = SECRET_SOURCE
-        .get()
-        .map(|source| source(project))
-        .unwrap_or_default();
-    let mut redactor = redact::Redactor::new(secrets);
+    // Secret values are redacted first, on the raw texts (before anything is cut, so no prefix of
+    // a value can survive a truncation).
+    let mut redactor = redact::Redactor::default();
+    if let Some(secret_redactor) = SECRET_REDACTOR.get() {
+        let mut raw: Vec<String> = prompts.iter().map(|p| p.text.clone()).collect();
+        raw.extend(activity.errors.iter().map(|e| e.text.clone()));
+        raw.extend(
+            activity
+                .files_edited
+                .iter()
+                .map(|p| p.to_string_lossy().into_owned()),
+        );
+        raw.extend(activity.last_action.iter().map(|(_, t)| t.clone()));
+        if let Some(answers) = secret_redactor(project, &raw) {
+            redactor = redactor.with_precomputed(raw, answers);
+        }
+    }
     cap.prompts = prompts
         .into_iter()
         .enumerate()
@@ -385,9 +403,10 @@ fn finish_activity(
                 (Some(r), Some(set)) => Some(set.contains(r)),
                 _ => None,
             };
-            let shown = rel.unwrap_or_else(|| p.clone());
+            let full = redactor.redact(&p.to_string_lossy());
+            let prefix = format!("{}/", root.display());
             EditedFile {
-                path: redactor.redact(&shown.to_string_lossy()),
+                path: full.strip_prefix(&prefix).map(String::from).unwrap_or(full),
                 in_git,
             }
         })
@@ -442,6 +461,64 @@ fn git_changed_since(root: &Path, start: DateTime<Utc>) -> Option<HashSet<PathBu
         }
     }
     Some(set)
+}
+
+/// What `session update --prompts` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refreshed {
+    pub id: String,
+    pub prompts: usize,
+    /// False when nothing was found (the sections are then removed, not written empty).
+    pub written: bool,
+    pub redacted_total: usize,
+    pub malformed_lines: usize,
+}
+
+/// Write the current `## User Prompts (N)` / `## Agent Activity` into the active session file,
+/// replacing earlier copies (under the session lock, atomically). `None` when no session is
+/// active; with capture off nothing is touched.
+pub fn refresh_active(project: &Project) -> Result<Option<Refreshed>> {
+    let Some(active) = active_session(project)? else {
+        return Ok(None);
+    };
+    let cap = capture(project, &active.llm, &active.window)?;
+    let mut out = Refreshed {
+        id: active.id,
+        prompts: cap.prompts.len(),
+        written: false,
+        redacted_total: cap.redacted_total,
+        malformed_lines: cap.malformed_lines,
+    };
+    if !cap.enabled {
+        return Ok(Some(out));
+    }
+    let path = project.active_session_path();
+    let mode = {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0o644)
+    };
+    let md = cap.markdown.clone();
+    let ended = crate::store::update_locked(&path, &project.session_lock_path(), mode, |cur| {
+        // The session may have ended between the read above and the lock.
+        let Some(text) = cur else {
+            return Ok((None, true));
+        };
+        let next = render::replace_sections(&text, md.as_deref());
+        Ok(((next != text).then_some(next), false))
+    })?;
+    if ended {
+        return Ok(None);
+    }
+    out.written = md.is_some();
+    Ok(Some(out))
+}
+
+/// `text` (a session file) with any earlier `## User Prompts (…)` / `## Agent Activity` sections
+/// removed and `sections` appended: for writers that must not duplicate them (end, recover).
+pub fn replace_sections(text: &str, sections: Option<&str>) -> String {
+    render::replace_sections(text, sections)
 }
 
 /// The active session as far as transcripts care: its id, agent and window (start .. now).

@@ -2,7 +2,7 @@
 //! stdout. Known token shapes and the values of unlocked secrets are replaced by
 //! `[redacted: <kind>]`, and every hit is counted by kind.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::LazyLock;
 
 use regex::Regex;
@@ -46,7 +46,17 @@ const MIN_SECRET_LEN: usize = 6;
 pub(crate) struct Redactor {
     /// Values of unlocked secrets, longest first so a value containing another wins.
     values: Vec<Zeroizing<String>>,
+    /// Texts already scanned for secret values elsewhere (the daemon): raw → (redacted, hits).
+    precomputed: HashMap<String, (String, usize)>,
     pub counts: BTreeMap<String, usize>,
+}
+
+/// Replace each of `values` (unlocked secrets) in each text by `[redacted: secret]`; returns the
+/// texts and how many replacements each needed. For the daemon, which holds the values: it can
+/// answer a batch of texts without the values ever leaving it.
+pub fn redact_values(texts: &[String], values: &[Zeroizing<String>]) -> Vec<(String, usize)> {
+    let r = Redactor::new(values.to_vec());
+    texts.iter().map(|t| r.replace_values(t)).collect()
 }
 
 impl Redactor {
@@ -55,19 +65,42 @@ impl Redactor {
         values.sort_by_key(|v| std::cmp::Reverse(v.len()));
         Redactor {
             values,
+            precomputed: HashMap::new(),
             counts: BTreeMap::new(),
         }
     }
 
-    /// `text` with every secret replaced by `[redacted: <kind>]`.
-    pub fn redact(&mut self, text: &str) -> String {
+    /// Use answers computed elsewhere for these raw texts (same order as `answers`).
+    pub fn with_precomputed(mut self, texts: Vec<String>, answers: Vec<(String, usize)>) -> Self {
+        if texts.len() == answers.len() {
+            self.precomputed = texts.into_iter().zip(answers).collect();
+        }
+        self
+    }
+
+    fn replace_values(&self, text: &str) -> (String, usize) {
         let mut out = text.to_string();
+        let mut hits = 0;
         for v in &self.values {
             let n = out.matches(v.as_str()).count();
             if n > 0 {
                 out = out.replace(v.as_str(), "[redacted: secret]");
-                *self.counts.entry("secret".into()).or_default() += n;
+                hits += n;
             }
+        }
+        (out, hits)
+    }
+
+    /// `text` with every secret replaced by `[redacted: <kind>]`.
+    pub fn redact(&mut self, text: &str) -> String {
+        let (mut out, mut hits) = self.replace_values(text);
+        if let Some((pre, n)) = self.precomputed.get(text) {
+            let again = self.replace_values(pre).0;
+            out = again;
+            hits += *n;
+        }
+        if hits > 0 {
+            *self.counts.entry("secret".into()).or_default() += hits;
         }
         for (kind, re) in PATTERNS.iter() {
             let n = re.find_iter(&out).count();
@@ -136,6 +169,17 @@ mod tests {
         let out = r.redact("pw hunter2-very-secret and abc, hunter2-very-secret");
         assert_eq!(out, "pw [redacted: secret] and abc, [redacted: secret]");
         assert_eq!(r.total(), 2);
+        // The daemon-side batch gives the same answer, and a redactor fed those answers counts them.
+        let texts = vec!["a hunter2-very-secret b".to_string(), "clean".to_string()];
+        let answers = redact_values(&texts, &[Zeroizing::new("hunter2-very-secret".to_string())]);
+        assert_eq!(answers[0], ("a [redacted: secret] b".to_string(), 1));
+        let mut r = Redactor::default().with_precomputed(texts, answers);
+        assert_eq!(
+            r.redact("a hunter2-very-secret b"),
+            "a [redacted: secret] b"
+        );
+        assert_eq!(r.redact("clean"), "clean");
+        assert_eq!(r.counts["secret"], 1);
     }
 
     #[test]

@@ -191,3 +191,56 @@ mod tests {
         assert_eq!(code_span("run `ls`"), "`` run `ls` ``");
     }
 }
+
+/// True for the headings this module writes.
+fn is_ours(line: &str) -> bool {
+    line.starts_with("## User Prompts") || line.trim_end() == "## Agent Activity"
+}
+
+/// `text` without earlier `## User Prompts (…)` / `## Agent Activity` sections, with `md` (when
+/// given) appended at the end: refreshing the sections never duplicates them.
+pub(crate) fn replace_sections(text: &str, md: Option<&str>) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    let mut skipping = false;
+    let mut in_fence = false;
+    for line in text.lines() {
+        if line.starts_with("```") {
+            in_fence = !in_fence;
+        }
+        if !in_fence && line.starts_with("## ") {
+            skipping = is_ours(line);
+        }
+        if !skipping {
+            out.push(line);
+        }
+    }
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    let mut s = out.join("\n");
+    s.push('\n');
+    if let Some(md) = md {
+        s.push('\n');
+        s.push_str(md.trim_end());
+        s.push('\n');
+    }
+    s
+}
+
+#[cfg(test)]
+mod replace_tests {
+    use super::*;
+
+    #[test]
+    fn sections_are_replaced_not_duplicated() {
+        let text = "---\nid: x\n---\n\n## Goals\n- [ ] a\n\n## Activity Log\n### 10:00 - Start\n\n## User Prompts (1)\n\n1. `old`\n\n## Agent Activity\n\n- Tool calls (1): Bash 1\n";
+        let md = "## User Prompts (2)\n\n1. `a`\n2. `b`\n";
+        let once = replace_sections(text, Some(md));
+        assert_eq!(
+            once,
+            "---\nid: x\n---\n\n## Goals\n- [ ] a\n\n## Activity Log\n### 10:00 - Start\n\n## User Prompts (2)\n\n1. `a`\n2. `b`\n"
+        );
+        assert_eq!(replace_sections(&once, Some(md)), once);
+        assert!(!replace_sections(&once, None).contains("User Prompts"));
+    }
+}
