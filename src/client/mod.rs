@@ -13,6 +13,7 @@
 //! [`Client::post`] with their `proto/<area>.rs` types (see `src/serve/mod.rs`).
 
 mod lifecycle;
+mod secrets;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -13,6 +13,7 @@
 //! client can tell a protocol mismatch from a missing endpoint.
 
 pub mod framing;
+pub mod secrets;
 
 use serde::{Deserialize, Serialize};
 

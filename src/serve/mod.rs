@@ -46,6 +46,7 @@
 
 mod core;
 pub mod router;
+mod secrets;
 mod server;
 mod session;
 pub mod state;
@@ -60,7 +61,7 @@ const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
     // scry::routes,
-    // secrets::routes,
+    secrets::routes,
     // agent::routes,
 ];
 
