@@ -44,6 +44,7 @@
 //! context chain (never put secret values in errors). Limits and statuses (400, 401, 403, 404,
 //! 405, 408, 411, 413, 415, 431, 501, 503) are handled before your handler runs.
 
+mod agent;
 mod core;
 pub mod router;
 mod secrets;
@@ -62,7 +63,7 @@ const AREAS: &[fn(&mut Router)] = &[
     session::routes,
     // scry::routes,
     secrets::routes,
-    // agent::routes,
+    agent::routes,
 ];
 
 /// The full route table.
