@@ -14,6 +14,7 @@
 
 mod agent;
 mod lifecycle;
+mod scry;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

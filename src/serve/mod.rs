@@ -47,6 +47,7 @@
 mod agent;
 mod core;
 pub mod router;
+mod scry;
 mod server;
 mod session;
 pub mod state;
@@ -60,7 +61,7 @@ pub use state::DaemonState;
 const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
-    // scry::routes,
+    scry::routes,
     // secrets::routes,
     agent::routes,
 ];
