@@ -14,6 +14,7 @@
 
 mod agent;
 mod lifecycle;
+mod scry;
 mod secrets;
 
 use std::io::{self, Read, Write};

@@ -14,6 +14,7 @@
 
 pub mod agent;
 pub mod framing;
+pub mod scry;
 pub mod secrets;
 
 use serde::{Deserialize, Serialize};

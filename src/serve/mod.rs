@@ -47,6 +47,7 @@
 mod agent;
 mod core;
 pub mod router;
+mod scry;
 mod secrets;
 mod server;
 mod session;
@@ -61,7 +62,7 @@ pub use state::DaemonState;
 const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
-    // scry::routes,
+    scry::routes,
     secrets::routes,
     agent::routes,
 ];
