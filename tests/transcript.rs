@@ -148,11 +148,15 @@ fn activity_counts_tools_files_errors_tokens_and_the_last_action() {
     assert_eq!(a["tool_calls"]["apply_patch"], 1);
     assert_eq!(a["tool_calls"]["write_file"], 1);
     assert_eq!(a["tool_calls"]["run_shell_command"], 1);
+    assert_eq!(
+        a["tool_calls"]["Grep"], 1,
+        "a subagent's tool call is activity"
+    );
     assert!(
         a["tool_calls"].get("Read").is_none(),
         "a call before the session counted"
     );
-    assert_eq!(a["tool_calls_total"], 8);
+    assert_eq!(a["tool_calls_total"], 9);
     let files: Vec<(String, Value)> = a["files_edited"]
         .as_array()
         .unwrap()
@@ -186,8 +190,8 @@ fn activity_counts_tools_files_errors_tokens_and_the_last_action() {
             "run_shell_command failed",
         ]
     );
-    assert_eq!(a["tokens"]["input"], 2831);
-    assert_eq!(a["tokens"]["output"], 431);
+    assert_eq!(a["tokens"]["input"], 2838);
+    assert_eq!(a["tokens"]["output"], 434);
     assert_eq!(a["tokens"]["cache_read"], 5600);
     assert_eq!(a["last_action"]["agent"], "claude");
     assert_eq!(
@@ -218,9 +222,9 @@ fn markdown_has_numbered_prompts_and_activity_and_never_the_token() {
         "{text}"
     );
     assert!(text.contains("## Agent Activity\n"), "{text}");
-    assert!(text.contains("- Tool calls (8): Bash 2, "), "{text}");
+    assert!(text.contains("- Tool calls (9): Bash 2, "), "{text}");
     assert!(
-        text.contains("- Tokens: 2831 in, 431 out, 5600 cache read"),
+        text.contains("- Tokens: 2838 in, 434 out, 5600 cache read"),
         "{text}"
     );
     assert!(text.contains("- Errors (3):"), "{text}");
@@ -334,7 +338,7 @@ fn off_switch_and_config_overrides() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["sources"][0]["agent"], "claude");
-    assert_eq!(v["sources"][0]["files"], 2);
+    assert_eq!(v["sources"][0]["files"], 3);
 
     // A bad value names the file and the key.
     std::fs::write(&cfg, format!("transcripts = \"maybe\"\n{orig}")).unwrap();
