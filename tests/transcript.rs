@@ -526,3 +526,71 @@ fn off_switch_keeps_end_free_of_transcripts() {
         "{archived}"
     );
 }
+
+#[test]
+fn unlocked_secret_values_are_redacted_through_the_daemon() {
+    use age::secrecy::ExposeSecret as _;
+    if !common::require_tool("curl") {
+        return;
+    }
+    let env = Env::new();
+    let root = env.project("app").canonicalize().unwrap();
+    let key = age::x25519::Identity::generate()
+        .to_string()
+        .expose_secret()
+        .to_string();
+    let value = "s3cr3t-value-that-is-no-known-token-shape";
+    let patina = |args: &[&str], stdin: Option<&str>| {
+        let mut c = env.cmd(&root);
+        c.env("PATINA_IDENTITY", &key)
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("CODEX_HOME")
+            .env_remove("GEMINI_CLI_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .args(args);
+        if stdin.is_some() {
+            c.stdin(std::process::Stdio::piped());
+        }
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(s) = stdin {
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), s.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", common::stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    patina(
+        &["secrets", "add", "deploy-key", "--stdin"],
+        Some(&format!("{value}\n")),
+    );
+    patina(&["session", "start", "secret work"], None);
+    claude_says(
+        &env,
+        &root,
+        &format!("deploy with {value} please"),
+        "src/deploy.rs",
+    );
+
+    // Locked: the value is not known to anyone but the vault, so nothing can mask it yet.
+    let v: Value =
+        serde_json::from_str(&patina(&["session", "transcript", "--json"], None)).unwrap();
+    assert_eq!(
+        v["prompts"][0]["text"],
+        format!("deploy with {value} please")
+    );
+
+    // Unlocked in the daemon: masked, counted, and the value appears in no output.
+    patina(&["secrets", "unlock"], None);
+    let text = patina(&["session", "transcript", "--json"], None);
+    let stop = env.cmd(&root).args(["serve", "stop"]).output();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["prompts"][0]["text"], "deploy with [redacted: secret] please",
+        "{v:#}"
+    );
+    assert_eq!(v["redacted"]["secret"], 1);
+    assert!(!text.contains(value));
+    assert!(stop.unwrap().status.success());
+}
