@@ -24,6 +24,10 @@ echo "== belief list --json"
 python3 -c 'import json; print("beliefs loaded:", len(json.load(open("list.json"))))'
 [ -s list.err ] && { echo "warnings:"; cat list.err; }
 
+echo "== layer documents (belief docs --json)"
+"$BIN" belief docs --json > docs.json
+python3 -c 'import json,collections; d=json.load(open("docs.json")); print(dict(collections.Counter(x["kind"] for x in d)))'
+
 echo "== belief check"
 set +e
 "$BIN" belief check > check.txt 2> check.err

@@ -647,6 +647,33 @@ fn layer_completion_ranks_prefix_before_substring() {
     );
     let v = env.json(&repo, &["belief", "complete", "session-", "--limit", "1"]);
     assert_eq!(v, serde_json::json!(["session-20260202-000000"]));
+    let docs = env.json(&repo, &["belief", "docs"]);
+    let got: Vec<(String, String, String)> = docs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["kind"].as_str().unwrap().into(),
+                d["id"].as_str().unwrap().into(),
+                d["title"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    let want = |k: &str, i: &str, t: &str| (k.to_string(), i.to_string(), t.to_string());
+    assert_eq!(
+        got,
+        vec![
+            want("core", "dont-measure", "Don't measure"),
+            want("surface", "measure-notes", "measure-notes"),
+            want("belief", "measure-first", "m"),
+            want("session", "20260101-000000", "fixture session"),
+            want("session", "20260202-000000", "fixture session"),
+        ]
+    );
+    assert_eq!(docs[0]["path"], "layer/core/dont-measure.md");
+    let core = env.json(&repo, &["belief", "docs", "--kind", "core"]);
+    assert_eq!(core.as_array().unwrap().len(), 1);
 }
 
 #[test]
@@ -727,4 +754,138 @@ fn since_lists_beliefs_committed_staged_untracked_or_changed_after_a_commit() {
     let o = env.patina(&repo, &["belief", "list", "--since", "no-such-rev"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("no-such-rev"), "{}", stderr(&o));
+}
+
+#[test]
+fn capture_in_an_active_session_links_it_once_logs_it_and_session_end_lists_it() {
+    let env = Env::new();
+    let repo = env.project("sess");
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "init patina"]);
+    let started = env.json(&repo, &["session", "start", "capture beliefs"]);
+    let sid = started["id"].as_str().expect("session id").to_string();
+    let link = format!("[[session-{sid}]]");
+    // evidence given: the first line gets the session link, exactly once
+    let out = env.json(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "dup-first",
+            "--statement",
+            "Duplicate before extracting",
+            "--evidence",
+            "two consumers (weight: 0.9)",
+            "--evidence",
+            "rule of three",
+        ],
+    );
+    assert_eq!(out["session"], sid.as_str());
+    let text = read(&repo, "dup-first");
+    assert_eq!(
+        text.matches(&link).count(),
+        2,
+        "one evidence line + the revision log:\n{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "- {link}: two consumers (weight: 0.9)\n- rule of three\n"
+        )),
+        "{text}"
+    );
+    // evidence that already links the session is not linked again
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "explicit",
+            "--statement",
+            "Explicit link",
+            "--evidence",
+            &format!("{link}: said so"),
+        ],
+    );
+    let text = read(&repo, "explicit");
+    let ev: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("- ") && l.contains(&link))
+        .collect();
+    assert_eq!(
+        ev,
+        vec![
+            format!("- {link}: said so").as_str(),
+            format!("- {}: Created in {link}", today(&text)).as_str()
+        ]
+    );
+    // no evidence at all: one line linking the session
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "bare",
+            "--statement",
+            "Bare capture",
+        ],
+    );
+    let show = env.json(&repo, &["belief", "show", "bare"]);
+    let ev = show["evidence"].as_array().unwrap();
+    assert_eq!(ev.len(), 1);
+    assert_eq!(
+        ev[0]["links"],
+        serde_json::json!([format!("session-{sid}")])
+    );
+    // the session log has the entries
+    let active = std::fs::read_to_string(repo.join(".patina/local/active-session.md")).unwrap();
+    for (id, st) in [
+        ("dup-first", "Duplicate before extracting"),
+        ("explicit", "Explicit link"),
+        ("bare", "Bare capture"),
+    ] {
+        let line = format!("Belief captured: {id} — {st}");
+        assert_eq!(active.matches(&line).count(), 1, "{line} in:\n{active}");
+    }
+    // the active session resolves as a link target
+    env.ok(&repo, &["belief", "check"]);
+    // session end lists the beliefs captured with their statements
+    env.ok(&repo, &["session", "end"]);
+    let archived =
+        std::fs::read_to_string(repo.join("sessions").join(format!("{sid}.md"))).unwrap();
+    assert!(archived.contains("## Beliefs Captured: 3"), "{archived}");
+    for (id, st) in [
+        ("bare", "Bare capture"),
+        ("dup-first", "Duplicate before extracting"),
+        ("explicit", "Explicit link"),
+    ] {
+        assert!(
+            archived.contains(id) && archived.contains(st),
+            "{id} in:\n{archived}"
+        );
+    }
+    // and the archived session still resolves
+    env.ok(&repo, &["belief", "check"]);
+    // without a session nothing links one
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "after",
+            "--statement",
+            "After the session",
+        ],
+    );
+    assert!(!read(&repo, "after").contains("[[session-"));
+}
+
+fn today(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("extracted: "))
+        .unwrap()
+        .to_string()
 }

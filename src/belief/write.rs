@@ -168,7 +168,7 @@ fn render_new(nb: &NewBelief, session: Option<&str>, hypothetical: &[String]) ->
         id = nb.id,
         evidence = list(
             evidence,
-            "Evidence: - [[session-<id>]]: what happened (weight: 0.9)"
+            "Evidence: what happened and where (session, commit), e.g. (weight: 0.9)"
         ),
         supports = list(links(&nb.supports), "Beliefs this supports"),
         attacks = list(links(&nb.attacks), "Beliefs this attacks"),

@@ -114,6 +114,15 @@ A link that is intentionally hypothetical (a belief not written yet) is listed i
 linking belief's frontmatter: `hypothetical: [some-id]`. Commit refs ([[commit-<sha>]],
 [[<short sha>]]) and URLs count as external and are never dangling.")]
     Check,
+    /// List the layer's documents: core, surface, beliefs and archived sessions.
+    #[command(
+        after_help = "Examples:\n  patina belief docs\n  patina belief docs --kind core --json"
+    )]
+    Docs {
+        /// Only this kind: core, surface, belief, session.
+        #[arg(long)]
+        kind: Option<String>,
+    },
     /// Complete a [[link]] target: known belief, layer and session ids, best first.
     #[command(
         after_help = "Examples:\n  patina belief complete meas\n  patina belief complete session-2026 --limit 5 --json"
@@ -221,12 +230,52 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             Ok(())
         }
         Sub::Check => check(&project, ctx),
+        Sub::Docs { kind } => docs(&project, kind, ctx),
         Sub::Complete { prefix, limit } => {
             let ids = crate::layer::complete_link(&project, &prefix, limit)?;
             ctx.emit(&ids, |ids| ids.join("\n"));
             Ok(())
         }
     }
+}
+
+fn docs(project: &Project, kind: Option<String>, ctx: &Ctx) -> Result<()> {
+    use crate::layer::DocKind;
+    let want = match kind.as_deref() {
+        None => None,
+        Some("core") => Some(DocKind::Core),
+        Some("surface") => Some(DocKind::Surface),
+        Some("belief") => Some(DocKind::Belief),
+        Some("session") => Some(DocKind::Session),
+        Some(other) => {
+            return Err(CmdError::usage(format!(
+                "--kind `{other}` is unknown: use core, surface, belief or session"
+            ))
+            .into());
+        }
+    };
+    let mut docs = crate::layer::documents(project)?;
+    docs.retain(|d| want.is_none_or(|k| d.kind == k));
+    for d in &mut docs {
+        d.path = d
+            .path
+            .strip_prefix(project.root())
+            .unwrap_or(&d.path)
+            .to_path_buf();
+    }
+    ctx.emit(&docs, |docs| {
+        docs.iter()
+            .map(|d| {
+                let kind = serde_json::to_value(d.kind)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
+                format!("{kind:<8} {}  {}", d.link_id(), truncate(&d.title, 70))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
 }
 
 fn rel(project: &Project, p: &Path) -> String {
