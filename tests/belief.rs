@@ -889,3 +889,82 @@ fn today(text: &str) -> String {
         .unwrap()
         .to_string()
 }
+
+#[test]
+fn concurrent_writers_never_lose_a_link_or_create_twice() {
+    let env = Env::new();
+    let repo = env.project("conc");
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "target",
+            "--statement",
+            "Cible — ça tient ✓",
+        ],
+    );
+    let n = 6;
+    for i in 0..n {
+        env.ok(
+            &repo,
+            &[
+                "belief",
+                "new",
+                "--id",
+                &format!("a{i}"),
+                "--statement",
+                &format!("a{i}"),
+            ],
+        );
+    }
+    let children: Vec<_> = (0..n)
+        .map(|i| {
+            env.cmd(&repo)
+                .args(["belief", "link", &format!("a{i}"), "supports", "target"])
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for mut c in children {
+        assert!(c.wait().unwrap().success());
+    }
+    let t = env.json(&repo, &["belief", "show", "target"]);
+    assert_eq!(t["statement"], "Cible — ça tient ✓");
+    let mut linked: Vec<String> = t["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["links"][0].as_str().unwrap().to_string())
+        .collect();
+    linked.sort();
+    assert_eq!(linked, (0..n).map(|i| format!("a{i}")).collect::<Vec<_>>());
+    // racing creators of one id: exactly one wins, the others get a conflict
+    let children: Vec<_> = (0..n)
+        .map(|i| {
+            env.cmd(&repo)
+                .args([
+                    "belief",
+                    "new",
+                    "--id",
+                    "race",
+                    "--statement",
+                    &format!("writer {i}"),
+                ])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let codes: Vec<i32> = children
+        .into_iter()
+        .map(|mut c| c.wait().unwrap().code().unwrap())
+        .collect();
+    assert_eq!(codes.iter().filter(|c| **c == 0).count(), 1, "{codes:?}");
+    assert!(codes.iter().all(|c| *c == 0 || *c == 3), "{codes:?}");
+    let human = env.ok(&repo, &["belief", "list"]);
+    assert!(human.contains("Cible — ça tient ✓"), "{human}");
+    env.ok(&repo, &["belief", "check"]);
+}

@@ -277,6 +277,13 @@ fn sigkilled_writers_leave_a_parsable_file() {
     // and it keeps working
     env.ok(&repo, &["session", "note", "after the kills"]);
     env.ok(&repo, &["session", "end"]);
+    // temp files of killed writers are swept under the lock
+    let litter: Vec<_> = std::fs::read_dir(repo.join(".patina/local"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".tmp"))
+        .collect();
+    assert!(litter.is_empty(), "{litter:?}");
 }
 
 #[test]

@@ -60,6 +60,21 @@ fn with_active<T>(
     })
 }
 
+/// Remove temp files left by writers killed between creating and renaming them. Only called with
+/// the session lock held: every live writer holds it while its temp file exists.
+fn sweep_temp_files(project: &Project) {
+    let Ok(rd) = std::fs::read_dir(project.local_dir()) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let name = e.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with(".active-session.md.") && name.ends_with(".tmp") {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+}
+
 fn read_active(project: &Project) -> Result<Option<SessionFile>> {
     let path = project.active_session_path();
     match std::fs::read_to_string(&path) {
@@ -204,6 +219,7 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
             }
             // A leftover of an `end` interrupted after archiving: the archive is complete.
         }
+        sweep_temp_files(project);
         let report = start_locked(project, &title, &llm)?;
         Ok((Some(report.1), report.0))
     })
@@ -957,6 +973,7 @@ fn close(
         let text = cur.ok_or_else(no_active)?;
         let mut file = SessionFile::parse(&path, &text)?;
         let report = close_locked(project, &mut file, kind, at, commit)?;
+        sweep_temp_files(project);
         // The archive is written and the pointer updated: the active file goes away.
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         Ok((None, report))
@@ -1098,12 +1115,22 @@ fn close_locked(
     );
     // Transcripts (the user's prompts and the agent's activity), when the reader finds any.
     if let Some(start_time) = doc.created_time() {
+        // A crashed conversation goes on after the last logged activity: recover/abandon read
+        // the agents' logs up to `--at`, else up to now.
         let window = crate::transcript::SessionWindow {
             start: start_time,
-            end: Some(ended),
+            end: if matches!(kind, CloseKind::End) {
+                Some(ended)
+            } else {
+                at
+            },
         };
         match crate::transcript::session_sections(project, &llm, &window) {
-            Ok(Some(md)) if !md.trim().is_empty() => file.push_markdown(&md),
+            Ok(Some(md)) if !md.trim().is_empty() => {
+                // Replaces the copy `session update --prompts` may have written earlier.
+                file.body = crate::transcript::strip_sections(&file.body);
+                file.push_markdown(&md)
+            }
             Ok(_) => {}
             Err(e) => warnings.push(format!("transcript not captured: {e:#}")),
         }
