@@ -13,6 +13,11 @@ use crate::project::Project;
 use crate::transcript;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  patina agent event busy --agent claude   (from a hook; silent, exit 0)
+  patina agent status --json               busy / waiting / idle per agent
+  patina agent context --json              what /session-start feeds the agent
+  patina agent transcript                  = patina session transcript")]
 pub struct Args {
     #[command(subcommand)]
     pub command: AgentCommand,
@@ -75,6 +80,9 @@ pub struct EventArgs {
 pub struct TranscriptArgs {}
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  patina adapter install claude
+  patina adapter install gemini --force")]
 pub struct AdapterArgs {
     #[command(subcommand)]
     pub command: AdapterCommand,

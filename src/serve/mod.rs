@@ -46,6 +46,7 @@
 
 mod agent;
 mod core;
+mod mother;
 pub mod router;
 mod scry;
 mod server;
