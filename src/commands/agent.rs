@@ -236,6 +236,39 @@ fn read_stdin_briefly() -> String {
         .unwrap_or_default()
 }
 
+/// `session update --prompts`: after the git update, write the transcript sections into the
+/// active session; prints the update report with a `prompts` object added.
+pub fn emit_update_with_prompts(
+    project: &Project,
+    update: &crate::session::UpdateReport,
+    ctx: &Ctx,
+) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct WithPrompts<'a> {
+        #[serde(flatten)]
+        update: &'a crate::session::UpdateReport,
+        prompts: Option<transcript::Refreshed>,
+    }
+    let refreshed = transcript::refresh_active(project)?;
+    let out = WithPrompts {
+        update,
+        prompts: refreshed,
+    };
+    ctx.emit(&out, |o| {
+        let mut s = format!("{}\n", o.update.summary.replace("**", ""));
+        match &o.prompts {
+            Some(p) if p.written => s.push_str(&format!(
+                "Wrote ## User Prompts ({}) and agent activity into {}\n",
+                p.prompts, p.id
+            )),
+            Some(_) => s.push_str("No prompts or agent activity found (or capture is off).\n"),
+            None => {}
+        }
+        s
+    });
+    Ok(())
+}
+
 /// `session transcript`: what the active session would capture.
 pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;

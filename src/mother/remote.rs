@@ -1,15 +1,80 @@
-//! Remote daemons over TCP, each with its own token (filled in once the daemon client lands).
+//! Remote daemons over TCP through the typed client, each with its own token.
+//!
+//! The token is bound to the host:port of the entry it came from (`client::TcpToken`), and the
+//! client refuses to send a token anywhere else — so host A's token cannot reach host B even if
+//! an entry were edited between load and send. A remote's answer is federated (`scope: "all"`,
+//! its own registered projects) unless the entry pins one `project` root.
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use serde::Serialize;
 
-use super::{Outcome, RemoteEntry};
-use crate::scry::Query;
+use super::{FederatedAnswer, FederatedHit, Outcome, RemoteEntry};
+use crate::client::{Client, TcpToken};
+use crate::scry::{Kind, Query, SourceError};
 
-pub(super) fn search(r: &RemoteEntry, _q: &Query, _timeout: Duration) -> Result<Outcome> {
-    anyhow::bail!(
-        "{}: remote daemons are not supported by this build yet",
-        r.url
-    )
+/// `POST /api/scry` (DESIGN §6).
+const SCRY_PATH: &str = "/api/scry";
+
+/// The wire request of `POST /api/scry`.
+#[derive(Serialize)]
+struct ScryRequest<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    project: Option<&'a str>,
+    query: &'a str,
+    limit: usize,
+    kinds: &'a [Kind],
+    scope: &'a str,
+}
+
+pub(super) fn search(r: &RemoteEntry, q: &Query, timeout: Duration) -> Result<Outcome> {
+    let (host, port) = r.host_port()?;
+    let token = r
+        .read_token()?
+        .map(|t| TcpToken::new(&host, port, t.as_str()));
+    let client = Client::tcp(&host, port, token).with_timeout(timeout);
+    let req = ScryRequest {
+        project: r.project.as_deref(),
+        query: &q.query,
+        limit: q.limit.unwrap_or(crate::scry::DEFAULT_LIMIT),
+        kinds: &q.kinds,
+        scope: if r.project.is_some() {
+            "project"
+        } else {
+            "all"
+        },
+    };
+    let answer: FederatedAnswer = client
+        .post(SCRY_PATH, &req)
+        .with_context(|| format!("searching {}", r.url))?;
+    // A remote's hits are named `remote/its-source` (or just `remote` for a pinned project).
+    let prefix = |s: &str| {
+        if s.is_empty() {
+            r.name.clone()
+        } else {
+            format!("{}/{s}", r.name)
+        }
+    };
+    Ok(Outcome {
+        hits: answer
+            .results
+            .into_iter()
+            .map(|h| FederatedHit {
+                source: prefix(&h.source),
+                source_rank: 0,
+                source_score: 0.0,
+                hit: h.hit,
+            })
+            .collect(),
+        mode: answer.mode,
+        errors: answer
+            .errors
+            .into_iter()
+            .map(|e| SourceError {
+                source: prefix(&e.source),
+                message: e.message,
+            })
+            .collect(),
+    })
 }
