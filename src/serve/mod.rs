@@ -44,8 +44,10 @@
 //! context chain (never put secret values in errors). Limits and statuses (400, 401, 403, 404,
 //! 405, 408, 411, 413, 415, 431, 501, 503) are handled before your handler runs.
 
+mod agent;
 mod core;
 pub mod router;
+mod scry;
 mod server;
 mod session;
 pub mod state;
@@ -59,9 +61,9 @@ pub use state::DaemonState;
 const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
-    // scry::routes,
+    scry::routes,
     // secrets::routes,
-    // agent::routes,
+    agent::routes,
 ];
 
 /// The full route table.
