@@ -516,11 +516,15 @@ fn a_dead_remote_gives_partial_results_and_an_error_within_the_timeout() {
     assert!(st.iter().any(|(n, s)| n == "hung" && s != "ok"), "{st:?}");
 }
 
-/// `patina serve --listen 127.0.0.1:0` in `env`; returns the child and its TCP port.
-fn start_tcp_daemon(env: &Env) -> (std::process::Child, u16) {
+/// `patina serve [--listen 127.0.0.1:0]` in `env`; returns the child and its TCP port (0 without).
+fn start_daemon(env: &Env, tcp: bool) -> (std::process::Child, u16) {
+    let mut args = vec!["serve", "--json"];
+    if tcp {
+        args.extend(["--listen", "127.0.0.1:0"]);
+    }
     let mut child = env
         .cmd(&env.home())
-        .args(["serve", "--listen", "127.0.0.1:0", "--json"])
+        .args(&args)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -536,8 +540,10 @@ fn start_tcp_daemon(env: &Env) -> (std::process::Child, u16) {
         }
     }
     let started: Value = serde_json::from_str(&text).unwrap();
-    let listen = started["listen"].as_str().unwrap().to_string();
-    let port = listen.rsplit(':').next().unwrap().parse().unwrap();
+    let port = started["listen"]
+        .as_str()
+        .map(|l| l.rsplit(':').next().unwrap().parse().unwrap())
+        .unwrap_or(0);
     // Keep draining stdout so the daemon never blocks on a full pipe.
     std::thread::spawn(move || {
         let _ = std::io::copy(&mut r, &mut std::io::sink());
@@ -553,7 +559,6 @@ fn stop_daemon(mut child: std::process::Child) {
 }
 
 #[test]
-#[ignore = "needs scry's POST /api/scry in the daemon (scope \"all\" handled by mother)"]
 fn two_local_projects_and_a_second_daemon_over_tcp_with_its_own_token() {
     // Host B: its own PATINA_HOME, one registered project, a daemon on TCP with its own token,
     // and a remote of its own that a query arriving over TCP must never reach.
@@ -571,7 +576,7 @@ fn two_local_projects_and_a_second_daemon_over_tcp_with_its_own_token() {
         &delta,
         &["mother", "add", "onward", "--remote", &onward.url()],
     );
-    let (daemon, port) = start_tcp_daemon(&host_b);
+    let (daemon, port) = start_daemon(&host_b, true);
 
     // Host A: two local projects and B.
     let env = Env::new();
@@ -610,7 +615,46 @@ fn two_local_projects_and_a_second_daemon_over_tcp_with_its_own_token() {
     );
 
     let ans = env.json(&env.home(), &["scry", "--all", "stale sockets", "-n", "20"]);
+
+    // The same through host A's own daemon: `scope: "all"` on its Unix socket (curl) and
+    // `scry --all` (which uses the daemon when it answers) include B's projects too.
+    let (daemon_a, _) = start_daemon(&env, false);
+    let mut via_daemon = None;
+    if common::require_tool("curl") {
+        let sock = env.patina_home().join("run").join("serve.sock");
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--unix-socket",
+                sock.to_str().unwrap(),
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args([
+                "-d",
+                r#"{"project":"","query":"stale sockets","limit":20,"scope":"all"}"#,
+            ])
+            .arg("http://localhost/api/scry")
+            .output()
+            .unwrap();
+        via_daemon = Some(
+            serde_json::from_slice::<Value>(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout))),
+        );
+    }
+    let cli_via_daemon = env.json(&env.home(), &["scry", "--all", "stale sockets", "-n", "20"]);
+    stop_daemon(daemon_a);
     stop_daemon(daemon);
+    for v in via_daemon.iter().chain([&cli_via_daemon]) {
+        let s = sources_of(v);
+        for want in ["alpha", "beta", "hostb/delta"] {
+            assert!(
+                s.iter().any(|x| x == want),
+                "{want} missing via the daemon: {v}"
+            );
+        }
+        assert_eq!(v["scope"], "all");
+    }
 
     let sources = sources_of(&ans);
     for s in ["alpha", "beta", "hostb/delta"] {

@@ -119,6 +119,9 @@ fn engine(allow_unpinned: bool) -> Scry {
 }
 
 pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
+    if args.all {
+        return crate::commands::mother::run_scry_all(args, ctx);
+    }
     let project = Project::discover(&ctx.cwd)?;
     let q = Query {
         query: args.query.join(" "),

@@ -7,26 +7,11 @@
 
 use std::time::Duration;
 
-use anyhow::{Context, Result};
-use serde::Serialize;
-
 use super::{FederatedAnswer, FederatedHit, Outcome, RemoteEntry};
 use crate::client::{Client, TcpToken};
-use crate::scry::{Kind, Query, SourceError};
-
-/// `POST /api/scry` (DESIGN §6).
-const SCRY_PATH: &str = "/api/scry";
-
-/// The wire request of `POST /api/scry`.
-#[derive(Serialize)]
-struct ScryRequest<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    project: Option<&'a str>,
-    query: &'a str,
-    limit: usize,
-    kinds: &'a [Kind],
-    scope: &'a str,
-}
+use crate::proto::scry::{SCRY, ScryRequest};
+use crate::scry::{Query, SourceError};
+use anyhow::{Context, Result};
 
 pub(super) fn search(r: &RemoteEntry, q: &Query, timeout: Duration) -> Result<Outcome> {
     let (host, port) = r.host_port()?;
@@ -34,19 +19,25 @@ pub(super) fn search(r: &RemoteEntry, q: &Query, timeout: Duration) -> Result<Ou
         .read_token()?
         .map(|t| TcpToken::new(&host, port, t.as_str()));
     let client = Client::tcp(&host, port, token).with_timeout(timeout);
+    // Pinned to one project: that project; otherwise the remote's own registered projects
+    // (`project` empty: the remote has no "here").
     let req = ScryRequest {
-        project: r.project.as_deref(),
-        query: &q.query,
-        limit: q.limit.unwrap_or(crate::scry::DEFAULT_LIMIT),
-        kinds: &q.kinds,
-        scope: if r.project.is_some() {
-            "project"
-        } else {
-            "all"
-        },
+        project: r.project.clone().unwrap_or_default(),
+        query: q.query.clone(),
+        limit: q.limit,
+        kinds: q.kinds.clone(),
+        scope: Some(
+            if r.project.is_some() {
+                "project"
+            } else {
+                "all"
+            }
+            .into(),
+        ),
+        refresh: false,
     };
     let answer: FederatedAnswer = client
-        .post(SCRY_PATH, &req)
+        .post(SCRY, &req)
         .with_context(|| format!("searching {}", r.url))?;
     // A remote's hits are named `remote/its-source` (or just `remote` for a pinned project).
     let prefix = |s: &str| {

@@ -46,8 +46,10 @@
 
 mod agent;
 mod core;
+mod mother;
 pub mod router;
 mod scry;
+mod secrets;
 mod server;
 mod session;
 pub mod state;
@@ -62,7 +64,7 @@ const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
     scry::routes,
-    // secrets::routes,
+    secrets::routes,
     agent::routes,
 ];
 

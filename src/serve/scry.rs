@@ -11,9 +11,10 @@ pub(super) fn routes(r: &mut Router) {
         let req: ScryRequest = cx.json()?;
         match req.scope.as_deref() {
             None | Some("project") => {}
+            Some("all") => return super::mother::scry_all(cx, req).await,
             Some(other) => {
                 return Err(ApiError::bad_request(format!(
-                    "scope {other:?} is not served here (use \"project\")"
+                    "scope {other:?} is not served here (use \"project\" or \"all\")"
                 )));
             }
         }
