@@ -174,6 +174,11 @@ fn notes_goals_and_stdin() {
         .write_all("multi\nline ünïcode\n## not a section".as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success());
+    let n = env.json(
+        &repo,
+        &["session", "note", "- a bullet that starts with a dash"],
+    );
+    assert!(n["heading"].as_str().unwrap().starts_with("Note"));
     env.ok(&repo, &["session", "goal", "add", "write tests"]);
     env.ok(&repo, &["session", "goal", "add", "update docs"]);
     env.ok(&repo, &["session", "goal", "done", "docs"]);
@@ -191,8 +196,12 @@ fn notes_goals_and_stdin() {
     let shown = env.json(&repo, &["session", "show"]);
     let acts = shown["activity"].as_array().unwrap();
     assert_eq!(
-        acts.last().unwrap()["body"],
+        acts[acts.len() - 2]["body"],
         "multi\nline ünïcode\n## not a section"
+    );
+    assert_eq!(
+        acts.last().unwrap()["body"],
+        "- a bullet that starts with a dash"
     );
     assert_eq!(shown["sections"].as_array().unwrap().len(), 3, "{shown}");
     let out = env.patina(&repo, &["session", "goal", "done", "42"]);
@@ -699,7 +708,10 @@ fn domain_api_for_the_cockpit_matches_git() {
     );
     let a = patina::session::active(&project).unwrap().unwrap();
     let last = a.activity.last().unwrap();
-    assert_eq!((last.heading.as_str(), last.body.as_str()), ("Belief captured", "x-y: body"));
+    assert_eq!(
+        (last.heading.as_str(), last.body.as_str()),
+        ("Belief captured", "x-y: body")
+    );
     assert!(last.timestamp.is_some());
     assert_eq!(a.goals[0].index, 1);
 }

@@ -50,6 +50,7 @@ pub enum SessionCmd {
     )]
     Note {
         /// The note, or `-` for stdin.
+        #[arg(allow_hyphen_values = true)]
         text: String,
     },
     /// Add goals and tick them off.
@@ -59,6 +60,7 @@ pub enum SessionCmd {
     #[command(after_help = "Example:\n  patina session update \"parser done\"")]
     Update {
         /// An optional line to add under the git activity.
+        #[arg(allow_hyphen_values = true)]
         message: Option<String>,
     },
     /// The active session: goals, activity, git, staleness.
@@ -116,7 +118,10 @@ pub enum SessionCmd {
 pub enum GoalCmd {
     /// Add an open goal.
     #[command(after_help = "Example:\n  patina session goal add \"update the docs\"")]
-    Add { text: String },
+    Add {
+        #[arg(allow_hyphen_values = true)]
+        text: String,
+    },
     /// Mark a goal done, by number or by (a unique part of) its text.
     #[command(
         after_help = "Examples:\n  patina session goal done 2\n  patina session goal done docs"
