@@ -415,3 +415,163 @@ fn context_bundles_previous_session_goals_beliefs_and_scry() {
     assert!(text.contains("- [ ] document the lock file"), "{text}");
     assert!(text.contains("**ping-before-unlink**"), "{text}");
 }
+
+/// `patina serve` in the foreground on this env's socket; killed (SIGTERM) on drop.
+struct Daemon {
+    child: std::process::Child,
+    socket: std::path::PathBuf,
+}
+
+impl Daemon {
+    fn start(env: &Env) -> Daemon {
+        use std::io::BufRead as _;
+        let mut child = env
+            .cmd(&env.work())
+            .args(["serve", "--json"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut text = String::new();
+        loop {
+            let mut line = String::new();
+            assert!(
+                reader.read_line(&mut line).unwrap() > 0,
+                "serve exited: {text}"
+            );
+            text.push_str(&line);
+            if line.starts_with('}') {
+                break;
+            }
+        }
+        let ready: Value = serde_json::from_str(&text).unwrap();
+        let socket = std::path::PathBuf::from(ready["socket"].as_str().unwrap());
+        Daemon { child, socket }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        // SAFETY: signalling our own child by its pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn curl(socket: &Path, args: &[&str]) -> (u16, Value) {
+    let out = Command::new("curl")
+        .args(["-s", "-w", "\n%{http_code}", "--unix-socket"])
+        .arg(socket)
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (
+        code.parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+#[test]
+fn daemon_serves_agent_events_and_state() {
+    if !common::require_tool("curl") {
+        return;
+    }
+    let env = Env::new();
+    let root = env.project("app").canonicalize().unwrap();
+    let d = Daemon::start(&env);
+    let enc: String = root
+        .to_str()
+        .unwrap()
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_./".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+
+    // POST /api/agent/event, answered with the project's agent status.
+    let body = format!(
+        r#"{{"project":"{}","agent":"claude","state":"waiting","event":"PermissionRequest"}}"#,
+        root.display()
+    );
+    let (code, v) = curl(
+        &d.socket,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &body,
+            "http://localhost/api/agent/event",
+        ],
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["state"], "waiting");
+    assert_eq!(v["agents"][0]["event"], "PermissionRequest");
+
+    // GET /api/agent?project=ROOT — the same state, also what `agent status` shows.
+    let (code, v) = curl(
+        &d.socket,
+        &[&format!("http://localhost/api/agent?project={enc}")],
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(
+        (v["state"].as_str(), v["agent"].as_str()),
+        (Some("waiting"), Some("claude"))
+    );
+    assert_eq!(env.json(&root, &["agent", "status"])["state"], "waiting");
+
+    // The hook command goes through the daemon and stays silent.
+    let out = run_hook(&env, &root, "patina agent event busy --agent codex", "");
+    assert!(
+        out.status.success() && out.stdout.is_empty() && out.stderr.is_empty(),
+        "{out:?}"
+    );
+    let (_, v) = curl(
+        &d.socket,
+        &[&format!("http://localhost/api/agent?project={enc}")],
+    );
+    assert!(
+        v["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["agent"] == "codex" && a["state"] == "busy"),
+        "{v}"
+    );
+
+    // Bad input gets 400 with an error naming the problem; a missing project 400/404.
+    let bad = format!(
+        r#"{{"project":"{}","agent":"claude","state":"dancing"}}"#,
+        root.display()
+    );
+    let (code, v) = curl(
+        &d.socket,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &bad,
+            "http://localhost/api/agent/event",
+        ],
+    );
+    assert_eq!(code, 400);
+    assert!(
+        v["error"]
+            .as_str()
+            .unwrap()
+            .contains("busy, waiting or idle"),
+        "{v}"
+    );
+    let (code, _) = curl(&d.socket, &["http://localhost/api/agent"]);
+    assert_eq!(code, 400);
+}

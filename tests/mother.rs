@@ -380,7 +380,6 @@ fn add_remote_with_token(env: &Env, cwd: &Path, name: &str, url: &str, token: &s
 }
 
 #[test]
-#[ignore = "remote daemons land with the daemon client (issue 4)"]
 fn each_remote_gets_only_its_own_token() {
     let env = Env::new();
     let (a, _) = two_projects(&env);
@@ -442,7 +441,6 @@ fn each_remote_gets_only_its_own_token() {
 }
 
 #[test]
-#[ignore = "remote daemons land with the daemon client (issue 4)"]
 fn a_dead_remote_gives_partial_results_and_an_error_within_the_timeout() {
     let env = Env::new();
     let (a, _) = two_projects(&env);
@@ -516,4 +514,178 @@ fn a_dead_remote_gives_partial_results_and_an_error_within_the_timeout() {
         .collect();
     assert!(st.contains(&("alpha".into(), "ok".into())), "{st:?}");
     assert!(st.iter().any(|(n, s)| n == "hung" && s != "ok"), "{st:?}");
+}
+
+/// `patina serve [--listen 127.0.0.1:0]` in `env`; returns the child and its TCP port (0 without).
+fn start_daemon(env: &Env, tcp: bool) -> (std::process::Child, u16) {
+    let mut args = vec!["serve", "--json"];
+    if tcp {
+        args.extend(["--listen", "127.0.0.1:0"]);
+    }
+    let mut child = env
+        .cmd(&env.home())
+        .args(&args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut r = BufReader::new(child.stdout.take().unwrap());
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(r.read_line(&mut line).unwrap() > 0, "daemon exited: {text}");
+        text.push_str(&line);
+        if line.starts_with('}') {
+            break;
+        }
+    }
+    let started: Value = serde_json::from_str(&text).unwrap();
+    let port = started["listen"]
+        .as_str()
+        .map(|l| l.rsplit(':').next().unwrap().parse().unwrap())
+        .unwrap_or(0);
+    // Keep draining stdout so the daemon never blocks on a full pipe.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut r, &mut std::io::sink());
+    });
+    (child, port)
+}
+
+fn stop_daemon(mut child: std::process::Child) {
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+#[test]
+fn two_local_projects_and_a_second_daemon_over_tcp_with_its_own_token() {
+    // Host B: its own PATINA_HOME, one registered project, a daemon on TCP with its own token,
+    // and a remote of its own that a query arriving over TCP must never reach.
+    let host_b = Env::new();
+    let delta = host_b.project("delta");
+    host_b.commit_file(
+        &delta,
+        "NOTES.md",
+        "# delta\nWe fixed stale sockets by probing before unlink.\n",
+        "delta: probe stale sockets before unlink",
+    );
+    host_b.ok(&delta, &["mother", "add", "."]);
+    let onward = Recorder::start(remote_answer("/srv/onward", "onward"));
+    host_b.ok(
+        &delta,
+        &["mother", "add", "onward", "--remote", &onward.url()],
+    );
+    let (daemon, port) = start_daemon(&host_b, true);
+
+    // Host A: two local projects and B.
+    let env = Env::new();
+    let (a, b) = two_projects(&env);
+    env.ok(&a, &["mother", "add", "."]);
+    env.ok(&a, &["mother", "add", b.to_str().unwrap()]);
+    let token_b = host_b.patina_home().join("run").join("serve.token");
+    let url_b = format!("http://127.0.0.1:{port}");
+    env.ok(
+        &a,
+        &[
+            "mother",
+            "add",
+            "hostb",
+            "--remote",
+            &url_b,
+            "--token-file",
+            token_b.to_str().unwrap(),
+        ],
+    );
+    // The same daemon under another name with a wrong token: refused (401), a partial failure.
+    let wrong = env.home().join("wrong.token");
+    std::fs::write(&wrong, "0000000000000000\n").unwrap();
+    std::fs::set_permissions(&wrong, std::fs::Permissions::from_mode(0o600)).unwrap();
+    env.ok(
+        &a,
+        &[
+            "mother",
+            "add",
+            "hostb-wrong",
+            "--remote",
+            &format!("http://localhost:{port}"),
+            "--token-file",
+            wrong.to_str().unwrap(),
+        ],
+    );
+
+    let ans = env.json(&env.home(), &["scry", "--all", "stale sockets", "-n", "20"]);
+
+    // The same through host A's own daemon: `scope: "all"` on its Unix socket (curl) and
+    // `scry --all` (which uses the daemon when it answers) include B's projects too.
+    let (daemon_a, _) = start_daemon(&env, false);
+    let mut via_daemon = None;
+    if common::require_tool("curl") {
+        let sock = env.patina_home().join("run").join("serve.sock");
+        let out = std::process::Command::new("curl")
+            .args([
+                "-sS",
+                "--unix-socket",
+                sock.to_str().unwrap(),
+                "-H",
+                "Content-Type: application/json",
+            ])
+            .args([
+                "-d",
+                r#"{"project":"","query":"stale sockets","limit":20,"scope":"all"}"#,
+            ])
+            .arg("http://localhost/api/scry")
+            .output()
+            .unwrap();
+        via_daemon = Some(
+            serde_json::from_slice::<Value>(&out.stdout)
+                .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout))),
+        );
+    }
+    let cli_via_daemon = env.json(&env.home(), &["scry", "--all", "stale sockets", "-n", "20"]);
+    stop_daemon(daemon_a);
+    stop_daemon(daemon);
+    for v in via_daemon.iter().chain([&cli_via_daemon]) {
+        let s = sources_of(v);
+        for want in ["alpha", "beta", "hostb/delta"] {
+            assert!(
+                s.iter().any(|x| x == want),
+                "{want} missing via the daemon: {v}"
+            );
+        }
+        assert_eq!(v["scope"], "all");
+    }
+
+    let sources = sources_of(&ans);
+    for s in ["alpha", "beta", "hostb/delta"] {
+        assert!(
+            sources.iter().any(|x| x == s),
+            "{s} missing: {sources:?}\n{ans}"
+        );
+    }
+    let remote_hit = ans["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["source"] == "hostb/delta")
+        .unwrap();
+    assert_eq!(
+        remote_hit["project"].as_str().unwrap(),
+        delta.canonicalize().unwrap().to_str().unwrap()
+    );
+    let wrong_err = ans["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["source"] == "hostb-wrong")
+        .unwrap_or_else(|| panic!("no error for the wrong token: {ans}"));
+    assert!(
+        wrong_err["message"].as_str().unwrap().contains("401"),
+        "{wrong_err}"
+    );
+    // B searched only its own projects for a query that came over TCP: nothing went onward.
+    assert!(onward.heads().is_empty(), "{:?}", onward.heads());
+    assert!(!sources.iter().any(|s| s.contains("onward")));
+    let token_value = std::fs::read_to_string(&token_b).unwrap();
+    assert!(!ans.to_string().contains(token_value.trim()));
 }

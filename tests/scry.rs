@@ -676,3 +676,167 @@ fn lexical_only_refresh_keeps_the_vectors_for_later() {
     assert_eq!(r["embedded"], 1, "{r}");
     assert_eq!(r["reused"].as_u64().unwrap(), total - 1, "{r}");
 }
+
+/// Stops the daemon a test started (through its own CLI, never by name).
+struct Daemon<'a> {
+    env: &'a Env,
+    cwd: PathBuf,
+}
+
+impl Drop for Daemon<'_> {
+    fn drop(&mut self) {
+        let _ = self.env.cmd(&self.cwd).args(["serve", "stop"]).output();
+    }
+}
+
+fn curl(env: &Env, args: &[&str]) -> (u16, Value) {
+    let sock = env.patina_home().join("run/serve.sock");
+    let out = Command::new("curl")
+        .arg("-s")
+        .arg("--unix-socket")
+        .arg(&sock)
+        .args(["-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (body, code) = text.rsplit_once('\n').unwrap();
+    (
+        code.trim().parse().unwrap(),
+        serde_json::from_str(body).unwrap_or(Value::Null),
+    )
+}
+
+fn without_timing(mut a: Value) -> Value {
+    a.as_object_mut().unwrap().remove("query_id");
+    a.as_object_mut().unwrap().remove("took_ms");
+    a
+}
+
+#[test]
+fn daemon_answers_equal_in_process_and_rejects_bad_json() {
+    let Some(m) = require_model() else { return };
+    if !common::require_tool("curl") {
+        return;
+    }
+    let env = Env::new();
+    let p = fixture(&env);
+    let out = cmd(&env, &p, Some(&m))
+        .args(["serve", "--background"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let _daemon = Daemon {
+        env: &env,
+        cwd: p.clone(),
+    };
+    let root = p.canonicalize().unwrap();
+    let root_s = root.to_str().unwrap();
+
+    // Nothing has touched the daemon yet; the CLI's first query goes through it (it runs the
+    // refresh job there, visible at GET /api/index).
+    let (_, st) = curl(
+        &env,
+        &[&format!("http://localhost/api/index?project={root_s}")],
+    );
+    assert_eq!(st["state"], "idle", "{st}");
+    run_json(&env, &p, Some(&m), &["scry", "warm up"]);
+    let (_, st) = curl(
+        &env,
+        &[&format!("http://localhost/api/index?project={root_s}")],
+    );
+    assert_eq!(st["state"], "done", "{st}");
+    assert_eq!(st["report"]["changed"], true, "{st}");
+
+    for q in [
+        "what happens to a crash during saving a file",
+        "constant time token comparison",
+        "zebracorn",
+    ] {
+        let local = run_json(&env, &p, Some(&m), &["scry", q, "--no-daemon"]);
+        let remote = run_json(&env, &p, Some(&m), &["scry", q]);
+        assert_eq!(local["mode"], "hybrid");
+        assert_eq!(without_timing(local), without_timing(remote.clone()), "{q}");
+        // The same through the socket with curl (no refresh: answered from the current index).
+        let body = serde_json::json!({"project": root_s, "query": q}).to_string();
+        let (code, raw) = curl(
+            &env,
+            &[
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                &body,
+                "http://localhost/api/scry",
+            ],
+        );
+        assert_eq!(code, 200, "{raw}");
+        assert_eq!(without_timing(raw), without_timing(remote), "{q}");
+    }
+    // The CLI's answer really came from the daemon: it ran the refresh job there.
+    let (code, st) = curl(
+        &env,
+        &[&format!("http://localhost/api/index?project={root_s}")],
+    );
+    assert_eq!(code, 200);
+    assert_eq!(st["state"], "done", "{st}");
+
+    // Bad JSON, wrong fields, bad limit, relative project: 400 with an error body.
+    for body in [
+        "not json".to_string(),
+        r#"{"query": "x"}"#.to_string(),
+        serde_json::json!({"project": root_s, "query": "x", "limit": 5000}).to_string(),
+        serde_json::json!({"project": root_s, "query": "  "}).to_string(),
+        serde_json::json!({"project": "relative/dir", "query": "x"}).to_string(),
+    ] {
+        let (code, raw) = curl(
+            &env,
+            &[
+                "-X",
+                "POST",
+                "-H",
+                "Content-Type: application/json",
+                "--data",
+                &body,
+                "http://localhost/api/scry",
+            ],
+        );
+        assert_eq!(code, 400, "{body}: {raw}");
+        assert!(raw["error"].is_string(), "{raw}");
+    }
+
+    // Background re-index: an edit, POST /api/index, poll GET until done.
+    std::fs::write(p.join("colors.py"), "# zebracorn palette with plum\n").unwrap();
+    let body = serde_json::json!({"project": root_s}).to_string();
+    let (code, st) = curl(
+        &env,
+        &[
+            "-X",
+            "POST",
+            "-H",
+            "Content-Type: application/json",
+            "--data",
+            &body,
+            "http://localhost/api/index",
+        ],
+    );
+    assert_eq!(code, 200, "{st}");
+    let mut last = Value::Null;
+    for _ in 0..600 {
+        let (_, st) = curl(
+            &env,
+            &[&format!("http://localhost/api/index?project={root_s}")],
+        );
+        if st["state"] != "running" {
+            last = st;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(last["state"], "done", "{last}");
+    assert_eq!(last["report"]["embedded"], 1, "{last}");
+    // `patina index` goes through the daemon too.
+    let r = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(r["changed"], false, "{r}");
+}

@@ -76,7 +76,7 @@ fn json(env: &Env, cwd: &Path, args: &[&str]) -> Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-const TRANSCRIPT: &[&str] = &["agent", "transcript"];
+const TRANSCRIPT: &[&str] = &["session", "transcript"];
 
 #[test]
 fn captures_prompts_from_every_agent_in_window_order() {
@@ -351,9 +351,14 @@ fn off_switch_and_config_overrides() {
 fn no_logs_no_session_and_unread_formats_are_clean() {
     let env = Env::new();
     let root = env.project("bare");
-    // No active session: a state conflict, exit 3.
-    let out = run(&env, &root, &["agent", "transcript", "--json"]);
-    assert_eq!(out.status.code(), Some(3));
+    // No active session: a state conflict, exit 3 (`agent transcript` is the same command).
+    for cmd in [
+        ["session", "transcript", "--json"],
+        ["agent", "transcript", "--json"],
+    ] {
+        let out = run(&env, &root, &cmd);
+        assert_eq!(out.status.code(), Some(3));
+    }
     write_active_session(&root, "2026-03-14T23:30:00+01:00", 1_773_527_400_000);
     // No agent logs at all: nothing captured, success.
     let v = json(&env, &root, TRANSCRIPT);
@@ -378,4 +383,142 @@ fn no_logs_no_session_and_unread_formats_are_clean() {
     std::fs::create_dir_all(claude.join("history.jsonl")).unwrap(); // a dir where a file should be
     let v = json(&env, &root, TRANSCRIPT);
     assert_eq!(v["prompts"].as_array().unwrap().len(), 0);
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Append one Claude history line (typed now) and one transcript line with an edit.
+fn claude_says(env: &Env, root: &Path, text: &str, file: &str) {
+    let dir = env.home().join(".claude");
+    std::fs::create_dir_all(dir.join("projects/-app")).unwrap();
+    let ms = now_ms();
+    let line = serde_json::json!({"display": text, "pastedContents": {}, "timestamp": ms, "project": root});
+    let mut h = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("history.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut h, format!("{line}\n").as_bytes()).unwrap();
+    let iso = chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap()
+        .to_rfc3339();
+    let t = serde_json::json!({"type": "assistant", "timestamp": iso, "cwd": root, "sessionId": "s",
+        "message": {"id": format!("m{ms}"), "role": "assistant", "content": [
+            {"type": "tool_use", "id": "t", "name": "Edit", "input": {"file_path": root.join(file)}}]}});
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("projects/-app/s.jsonl"))
+        .unwrap();
+    std::io::Write::write_all(&mut f, format!("{t}\n").as_bytes()).unwrap();
+}
+
+fn count(hay: &str, needle: &str) -> usize {
+    hay.matches(needle).count()
+}
+
+#[test]
+fn update_prompts_then_end_writes_the_sections_once_redacted() {
+    let env = Env::new();
+    let root = env.project("app").canonicalize().unwrap();
+    env.json(&root, &["session", "start", "transcripts end to end"]);
+    claude_says(
+        &env,
+        &root,
+        &format!("wire the parser — naïve 日本 {TOKEN}"),
+        "src/parser.rs",
+    );
+
+    let v = json(&env, &root, &["session", "update", "--prompts"]);
+    assert_eq!(v["prompts"]["written"], true, "{v:#}");
+    assert_eq!(v["prompts"]["prompts"], 1);
+    assert_eq!(v["prompts"]["redacted_total"], 1);
+    assert!(
+        v["summary"].is_string(),
+        "the update report is still there: {v:#}"
+    );
+    let active = std::fs::read_to_string(root.join(".patina/local/active-session.md")).unwrap();
+    assert_eq!(count(&active, "## User Prompts (1)"), 1, "{active}");
+    assert!(
+        active.contains("1. `wire the parser — naïve 日本 [redacted: github-token]`"),
+        "{active}"
+    );
+    assert!(!active.contains(TOKEN));
+
+    // A second prompt, a second update: replaced, not duplicated; notes still land in the log.
+    claude_says(&env, &root, "now the tests", "tests/parser.rs");
+    json(&env, &root, &["session", "update", "--prompts"]);
+    env.json(&root, &["session", "note", "halfway"]);
+    let active = std::fs::read_to_string(root.join(".patina/local/active-session.md")).unwrap();
+    assert_eq!(count(&active, "## User Prompts"), 1, "{active}");
+    assert_eq!(count(&active, "## Agent Activity"), 1, "{active}");
+    assert!(active.contains("## User Prompts (2)"), "{active}");
+    let log = active.split("## Activity Log").nth(1).unwrap();
+    assert!(
+        log.split("\n## ").next().unwrap().contains("halfway"),
+        "{active}"
+    );
+
+    let end = env.json(&root, &["session", "end"]);
+    let archived = std::fs::read_to_string(end["path"].as_str().unwrap()).unwrap();
+    assert_eq!(count(&archived, "## User Prompts"), 1, "{archived}");
+    assert_eq!(count(&archived, "## Agent Activity"), 1, "{archived}");
+    assert!(
+        archived.contains("## User Prompts (2)\n\n1. `wire the parser"),
+        "{archived}"
+    );
+    assert!(archived.contains("2. `now the tests`"), "{archived}");
+    assert!(archived.contains("- Tool calls (2): Edit 2"), "{archived}");
+    assert!(
+        archived.contains("`src/parser.rs` (no net change in git)"),
+        "{archived}"
+    );
+    assert!(!archived.contains(TOKEN), "{archived}");
+}
+
+#[test]
+fn recover_brings_the_crashed_conversation_back() {
+    let env = Env::new();
+    let root = env.project("app").canonicalize().unwrap();
+    env.json(&root, &["session", "start", "crashy"]);
+    claude_says(&env, &root, "the conversation that crashed", "src/lib.rs");
+    std::fs::create_dir_all(root.join("src")).unwrap();
+    env.commit_file(&root, "src/lib.rs", "pub fn f() {}\n", "work");
+    // Nobody ran `session end`: recover finds the prompts and activity by itself.
+    let v = env.json(&root, &["session", "recover"]);
+    assert_eq!(v["status"], "recovered");
+    let archived = std::fs::read_to_string(v["path"].as_str().unwrap()).unwrap();
+    assert!(
+        archived.contains("## User Prompts (1)\n\n1. `the conversation that crashed`"),
+        "{archived}"
+    );
+    assert!(
+        archived.contains("- Files edited (1): `src/lib.rs`\n"),
+        "{archived}"
+    );
+    assert!(archived.contains("`Edit src/lib.rs`"), "{archived}");
+}
+
+#[test]
+fn off_switch_keeps_end_free_of_transcripts() {
+    let env = Env::new();
+    let root = env.project("app").canonicalize().unwrap();
+    let cfg = root.join(".patina/config.toml");
+    let orig = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("transcripts = false\n{orig}")).unwrap();
+    env.json(&root, &["session", "start", "private"]);
+    claude_says(&env, &root, "do not record me", "src/lib.rs");
+    let v = json(&env, &root, &["session", "update", "--prompts"]);
+    assert_eq!(v["prompts"]["written"], false);
+    let end = env.json(&root, &["session", "end"]);
+    let archived = std::fs::read_to_string(end["path"].as_str().unwrap()).unwrap();
+    assert!(
+        !archived.contains("User Prompts") && !archived.contains("do not record me"),
+        "{archived}"
+    );
 }

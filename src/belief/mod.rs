@@ -175,8 +175,16 @@ pub fn create(project: &Project, new: &NewBelief, edit: Option<EditHook<'_>>) ->
 /// `from supports|attacks to`: adds `[[to]]` under from's `## Supports`/`## Attacks` and, when
 /// `to` is a belief, the back-reference in `to` (supports → an Evidence line
 /// `[[from]]: supporting belief`; attacks → `[[from]]` under `## Attacked-By`). Idempotent.
-pub fn link(project: &Project, from: &str, relation: Relation, to: &str) -> Result<LinkOutcome> {
-    write::link(project, from, relation, to)
+/// With `hypothetical`, a `to` that exists nowhere is accepted and added to from's
+/// frontmatter `hypothetical:` list; otherwise it is "not found" (exit 4).
+pub fn link(
+    project: &Project,
+    from: &str,
+    relation: Relation,
+    to: &str,
+    hypothetical: bool,
+) -> Result<LinkOutcome> {
+    write::link(project, from, relation, to, hypothetical)
 }
 
 /// Append `- <date>: <note>` to the Revision Log and set `revised:`; optionally change

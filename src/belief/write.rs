@@ -124,6 +124,26 @@ fn validate_new(nb: &NewBelief) -> Result<()> {
     Ok(())
 }
 
+/// `[a, b, "odd: one"]`: plain items where YAML allows, JSON-quoted (valid YAML) otherwise.
+fn yaml_flow_list(items: &[String]) -> String {
+    let plain = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+    };
+    let parts: Vec<String> = items
+        .iter()
+        .map(|i| {
+            if plain(i) {
+                i.clone()
+            } else {
+                serde_json::to_string(i).unwrap_or_default()
+            }
+        })
+        .collect();
+    format!("[{}]", parts.join(", "))
+}
+
 /// The §5 text of a new belief.
 fn render_new(nb: &NewBelief, session: Option<&str>, hypothetical: &[String]) -> String {
     let date = today();
@@ -157,7 +177,7 @@ fn render_new(nb: &NewBelief, session: Option<&str>, hypothetical: &[String]) ->
         ent = nb.entrenchment,
     );
     if !hypothetical.is_empty() {
-        fm.push_str(&format!("hypothetical: [{}]\n", hypothetical.join(", ")));
+        fm.push_str(&format!("hypothetical: {}\n", yaml_flow_list(hypothetical)));
     }
     let created = match session {
         Some(s) => format!("Created in [[session-{s}]]"),
@@ -371,9 +391,21 @@ fn back_reference(
     Ok(Some((path, old)))
 }
 
-pub(crate) fn link(project: &Project, from: &str, rel: Relation, to: &str) -> Result<LinkOutcome> {
+pub(crate) fn link(
+    project: &Project,
+    from: &str,
+    rel: Relation,
+    to: &str,
+    hypothetical: bool,
+) -> Result<LinkOutcome> {
     if from == to {
         return Err(CmdError::usage(format!("a belief cannot link itself (`{from}`)")).into());
+    }
+    if to.trim().is_empty() || to.contains(['[', ']', '\n', ',']) {
+        return Err(CmdError::usage(format!(
+            "`{to}` is not a link target (write the id, without [[ ]])"
+        ))
+        .into());
     }
     let targets = LinkTargets::load(project)?;
     let _lock = lock(project)?;
@@ -381,10 +413,13 @@ pub(crate) fn link(project: &Project, from: &str, rel: Relation, to: &str) -> Re
     let from_old = store::read_to_string(&from_path)?;
     let mut from_doc =
         Doc::parse(&from_old).map_err(|e| anyhow!(super::model::located(&from_path, &e)))?;
+    let mut mark_hypothetical = false;
     match targets.resolve(to) {
+        Resolution::Dangling if hypothetical => mark_hypothetical = true,
         Resolution::Dangling => {
             return Err(CmdError::not_found(format!(
-                "`{to}` is not a belief, layer document or session"
+                "`{to}` is not a belief, layer document or session \
+                 (pass --hypothetical to record it as intentionally hypothetical)"
             ))
             .into());
         }
@@ -407,10 +442,22 @@ pub(crate) fn link(project: &Project, from: &str, rel: Relation, to: &str) -> Re
         .into());
     }
     let mut changed = Vec::new();
-    let from_changed = if has(&from_doc, section) {
+    let mut edited = false;
+    if mark_hypothetical {
+        let mut list = super::model::string_list(from_doc.get("hypothetical"));
+        if !list.iter().any(|h| h == to) {
+            list.push(to.to_string());
+            from_doc.set_key("hypothetical", &yaml_flow_list(&list));
+            edited = true;
+        }
+    }
+    if !has(&from_doc, section) {
+        from_doc.append_bullet(section, &format!("[[{to}]]"));
+        edited = true;
+    }
+    let from_changed = if !edited {
         false
     } else {
-        from_doc.append_bullet(section, &format!("[[{to}]]"));
         store::atomic_write(&from_path, from_doc.render().as_bytes(), MODE)?;
         changed.push(from_path.clone());
         true

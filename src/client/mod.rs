@@ -12,7 +12,10 @@
 //! Areas add typed calls in `client/<area>.rs` as `impl Client { ... }` using [`Client::get`] and
 //! [`Client::post`] with their `proto/<area>.rs` types (see `src/serve/mod.rs`).
 
+mod agent;
 mod lifecycle;
+mod scry;
+mod secrets;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

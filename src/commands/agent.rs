@@ -13,6 +13,11 @@ use crate::project::Project;
 use crate::transcript;
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  patina agent event busy --agent claude   (from a hook; silent, exit 0)
+  patina agent status --json               busy / waiting / idle per agent
+  patina agent context --json              what /session-start feeds the agent
+  patina agent transcript                  = patina session transcript")]
 pub struct Args {
     #[command(subcommand)]
     pub command: AgentCommand,
@@ -75,6 +80,9 @@ pub struct EventArgs {
 pub struct TranscriptArgs {}
 
 #[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  patina adapter install claude
+  patina adapter install gemini --force")]
 pub struct AdapterArgs {
     #[command(subcommand)]
     pub command: AdapterCommand,
@@ -105,7 +113,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         AgentCommand::Status => {
             let project = Project::discover(&ctx.cwd)?;
-            let st = agent::status(&project)?;
+            let via_daemon = daemon().and_then(|c| c.agent_status(project.root()).ok());
+            let st = match via_daemon {
+                Some(st) => st,
+                None => agent::status(&project)?,
+            };
             ctx.emit(&st, render_status);
             Ok(())
         }
@@ -211,8 +223,32 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         event: input.event,
         session_id: input.session_id,
     };
+    // Through the daemon when one answers (it records the same way and can tell the cockpit),
+    // else in-process.
+    if let Some(client) = daemon() {
+        let req = crate::proto::agent::AgentEventRequest {
+            project: project.root().to_string_lossy().into_owned(),
+            agent: ev.agent.clone(),
+            state: state.as_str().to_string(),
+            event: ev.event.clone(),
+            session_id: ev.session_id.clone(),
+        };
+        match client.agent_event(&req) {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                tracing::debug!("agent event via the daemon failed, recording in-process: {e}")
+            }
+        }
+    }
     agent::record(&project, &ev)?;
     Ok(())
+}
+
+/// A client for the local daemon when its socket exists (short timeout: hooks must be fast).
+fn daemon() -> Option<crate::client::Client> {
+    crate::client::socket_path()
+        .exists()
+        .then(|| crate::client::Client::local().with_timeout(Duration::from_millis(800)))
 }
 
 fn read_stdin_briefly() -> String {
@@ -234,6 +270,39 @@ fn read_stdin_briefly() -> String {
     rx.recv_timeout(STDIN_WAIT)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default()
+}
+
+/// `session update --prompts`: after the git update, write the transcript sections into the
+/// active session; prints the update report with a `prompts` object added.
+pub fn emit_update_with_prompts(
+    project: &Project,
+    update: &crate::session::UpdateReport,
+    ctx: &Ctx,
+) -> Result<()> {
+    #[derive(serde::Serialize)]
+    struct WithPrompts<'a> {
+        #[serde(flatten)]
+        update: &'a crate::session::UpdateReport,
+        prompts: Option<transcript::Refreshed>,
+    }
+    let refreshed = transcript::refresh_active(project)?;
+    let out = WithPrompts {
+        update,
+        prompts: refreshed,
+    };
+    ctx.emit(&out, |o| {
+        let mut s = format!("{}\n", o.update.summary.replace("**", ""));
+        match &o.prompts {
+            Some(p) if p.written => s.push_str(&format!(
+                "Wrote ## User Prompts ({}) and agent activity into {}\n",
+                p.prompts, p.id
+            )),
+            Some(_) => s.push_str("No prompts or agent activity found (or capture is off).\n"),
+            None => {}
+        }
+        s
+    });
+    Ok(())
 }
 
 /// `session transcript`: what the active session would capture.

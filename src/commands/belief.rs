@@ -73,6 +73,7 @@ Examples:
 Examples:
   patina belief link measure-first supports spec-first
   patina belief link move-fast attacks measure-first
+  patina belief link measure-first attacks intuition-is-enough --hypothetical
 
 from gets [[to]] under ## Supports / ## Attacks. When <to> is a belief it gets the
 back-reference: supports → an evidence line \"[[from]]: supporting belief\";
@@ -85,6 +86,9 @@ attacks → [[from]] under ## Attacked-By. <to> may also be a layer document or 
         relation: RelationArg,
         /// The belief (or layer document / session) supported or attacked.
         to: String,
+        /// Accept a <to> that does not exist yet; it is listed in from's `hypothetical:`.
+        #[arg(long)]
+        hypothetical: bool,
     },
     /// Record a revision: Revision Log entry + revised date (optionally new status/entrenchment).
     #[command(after_help = "\
@@ -191,12 +195,17 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             ctx.emit(&b, |b| show_human(&project, b));
             Ok(())
         }
-        Sub::Link { from, relation, to } => {
+        Sub::Link {
+            from,
+            relation,
+            to,
+            hypothetical,
+        } => {
             let relation = match relation {
                 RelationArg::Supports => Relation::Supports,
                 RelationArg::Attacks => Relation::Attacks,
             };
-            let out = belief::link(&project, &from, relation, &to)?;
+            let out = belief::link(&project, &from, relation, &to, hypothetical)?;
             ctx.emit(&out, |o| {
                 let verb = match o.relation {
                     Relation::Supports => "supports",

@@ -3,10 +3,15 @@
 //! Both run in-process here; when a daemon answers they go through it instead (same engine, same
 //! answers, model already hot).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output::Ctx;
+use crate::client::{Client, ClientError};
+use crate::output::{CmdError, Ctx};
 use crate::project::Project;
 use crate::scry::{self, IndexReport, Kind, Phase, Query, Scry, ScryAnswer};
 
@@ -63,7 +68,13 @@ pub struct IndexArgs {
     /// Accept env-override model files that differ from the pinned hashes.
     #[arg(long)]
     pub allow_unpinned: bool,
+    /// Index in this process even when a daemon answers.
+    #[arg(long)]
+    pub no_daemon: bool,
 }
+
+/// How long the CLI waits for the daemon (a first query may build the whole index).
+const DAEMON_TIMEOUT: Duration = Duration::from_secs(3600);
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
     s.parse()
@@ -109,15 +120,7 @@ fn engine(allow_unpinned: bool) -> Scry {
 
 pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
     if args.all {
-        let q = args.query.join(" ");
-        return crate::commands::mother::run_scry_all(
-            q,
-            args.limit,
-            args.kinds,
-            args.timeout_ms,
-            args.allow_unpinned,
-            ctx,
-        );
+        return crate::commands::mother::run_scry_all(args, ctx);
     }
     let project = Project::discover(&ctx.cwd)?;
     let q = Query {
@@ -126,16 +129,86 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
         kinds: args.kinds,
     };
     q.validate()?;
-    let eng = engine(args.allow_unpinned);
-    let (bar, mut progress) = progress_bar();
-    let answer = eng.refresh_and_search_with(&project, &q, &mut progress);
-    bar.finish_and_clear();
-    let answer = answer?;
+    // The daemon keeps the model hot; --allow-unpinned is a per-invocation decision, so it
+    // always runs here.
+    let from_daemon = if args.no_daemon || args.allow_unpinned {
+        None
+    } else {
+        via_daemon(&project, &q)
+    };
+    let answer = match from_daemon {
+        Some(a) => a?,
+        None => {
+            let eng = engine(args.allow_unpinned);
+            let (bar, mut progress) = progress_bar();
+            let answer = eng.refresh_and_search_with(&project, &q, &mut progress);
+            bar.finish_and_clear();
+            answer?
+        }
+    };
     if let Some(n) = answer.lexical_notice() {
         ctx.notice(&n);
     }
     ctx.emit(&answer, render_answer);
     Ok(())
+}
+
+/// Ask a running daemon (same engine, model already loaded; it refreshes the index first, so
+/// the answer equals the in-process one). `None` when no daemon answers or it failed in a way
+/// the in-process path covers (logged); a 400 from the daemon is the caller's usage error.
+fn via_daemon(project: &Project, q: &Query) -> Option<Result<ScryAnswer>> {
+    let client = Client::local().with_timeout(DAEMON_TIMEOUT);
+    let req = crate::proto::scry::ScryRequest {
+        project: project.root().to_string_lossy().into_owned(),
+        query: q.query.clone(),
+        limit: q.limit,
+        kinds: q.kinds.clone(),
+        scope: None,
+        refresh: true,
+    };
+    let (bar, stop) = poll_daemon_progress(project);
+    let res = client.scry(&req);
+    stop.store(true, Ordering::Relaxed);
+    bar.finish_and_clear();
+    match res {
+        Ok(a) => Some(Ok(a)),
+        Err(e) => daemon_failed(e),
+    }
+}
+
+fn daemon_failed<T>(e: ClientError) -> Option<Result<T>> {
+    if e.is_not_running() {
+        return None;
+    }
+    if e.status() == Some(400) {
+        return Some(Err(CmdError::usage(format!("{e}")).into()));
+    }
+    tracing::warn!("scry through the daemon failed, working in-process: {e}");
+    None
+}
+
+/// While the daemon works, show its indexing progress (GET /api/index) on stderr.
+fn poll_daemon_progress(project: &Project) -> (ProgressBar, Arc<AtomicBool>) {
+    let (bar, mut progress) = progress_bar();
+    let stop = Arc::new(AtomicBool::new(false));
+    let s = stop.clone();
+    let root = project.root().to_path_buf();
+    std::thread::spawn(move || {
+        let client = Client::local().with_timeout(Duration::from_secs(2));
+        std::thread::sleep(Duration::from_millis(300));
+        while !s.load(Ordering::Relaxed) {
+            match client.index_status(&root) {
+                Ok(st) if st.state == "running" && st.total > 0 => progress(Phase::Embedding {
+                    done: st.done,
+                    total: st.total,
+                }),
+                Ok(_) => {}
+                Err(_) => break,
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    (bar, stop)
 }
 
 /// Human rendering: kind, path:line, title, snippet, score.
@@ -150,11 +223,14 @@ pub fn render_answer(a: &ScryAnswer) -> String {
         } else {
             format!("{}:{}", h.path, h.line_start)
         };
+        let title = if h.title == h.path {
+            String::new()
+        } else {
+            format!("  {}", h.title)
+        };
         out.push_str(&format!(
-            "{:<7} {}  {}  ({:.4})\n        {}\n",
+            "{:<7} {loc}{title}  ({:.4})\n        {}\n",
             h.kind.as_str(),
-            loc,
-            h.title,
             h.score,
             h.snippet
         ));
@@ -169,6 +245,16 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
+    if !args.rebuild && !args.allow_unpinned && !args.no_daemon {
+        match index_via_daemon(&project) {
+            Some(Ok(report)) => {
+                ctx.emit(&report, render_index);
+                return Ok(());
+            }
+            Some(Err(e)) => return Err(e),
+            None => {}
+        }
+    }
     let eng = engine(args.allow_unpinned);
     let (bar, mut progress) = progress_bar();
     let report = eng.index(&project, args.rebuild, &mut progress);
@@ -181,6 +267,36 @@ pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     }
     ctx.emit(&report, render_index);
     Ok(())
+}
+
+/// `POST /api/index`, then follow `GET /api/index` until the job ends.
+fn index_via_daemon(project: &Project) -> Option<Result<IndexReport>> {
+    let client = Client::local().with_timeout(Duration::from_secs(30));
+    if let Err(e) = client.index_start(project.root()) {
+        return daemon_failed(e);
+    }
+    let (bar, mut progress) = progress_bar();
+    let out = loop {
+        match client.index_status(project.root()) {
+            Ok(st) if st.state == "running" => {
+                if st.total > 0 {
+                    progress(Phase::Embedding {
+                        done: st.done,
+                        total: st.total,
+                    });
+                }
+                std::thread::sleep(Duration::from_millis(150));
+            }
+            Ok(st) => match (st.report, st.error) {
+                (Some(r), _) => break Some(Ok(r)),
+                (None, Some(e)) => break Some(Err(anyhow::anyhow!("indexing failed: {e}"))),
+                (None, None) => break None,
+            },
+            Err(e) => break daemon_failed(e),
+        }
+    };
+    bar.finish_and_clear();
+    out
 }
 
 pub fn render_index(r: &IndexReport) -> String {

@@ -57,12 +57,20 @@ pub enum SessionCmd {
     #[command(subcommand)]
     Goal(GoalCmd),
     /// Record git activity since the start (commits, files, uncommitted) in the log.
-    #[command(after_help = "Example:\n  patina session update \"parser done\"")]
+    #[command(
+        after_help = "Examples:\n  patina session update \"parser done\"\n  patina session update --prompts   also refresh ## User Prompts / ## Agent Activity"
+    )]
     Update {
         /// An optional line to add under the git activity.
         #[arg(allow_hyphen_values = true)]
         message: Option<String>,
+        /// Also write the prompts and agent activity so far (from the agents' logs).
+        #[arg(long)]
+        prompts: bool,
     },
+    /// Show what the agents' logs would add to the session: prompts and agent activity.
+    #[command(after_help = super::agent::TRANSCRIPT_EXAMPLES)]
+    Transcript(super::agent::TranscriptArgs),
     /// The active session: goals, activity, git, staleness.
     #[command(after_help = "Example:\n  patina session status --json")]
     Status,
@@ -196,10 +204,14 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 s
             });
         }
-        SessionCmd::Update { message } => {
+        SessionCmd::Update { message, prompts } => {
             let r = session::update(&project, message.as_deref())?;
+            if prompts {
+                return super::agent::emit_update_with_prompts(&project, &r, ctx);
+            }
             ctx.emit(&r, |r| format!("{}\n", r.summary.replace("**", "")));
         }
+        SessionCmd::Transcript(a) => return super::agent::run_transcript(a, ctx),
         SessionCmd::Status => {
             let r = session::status(&project)?;
             ctx.emit(&r, human_status);

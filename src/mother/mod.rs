@@ -178,6 +178,20 @@ pub fn search_all_in_process(
     search_all(here, q, local, &FanOut::from_user_config()?)
 }
 
+/// What the daemon's `POST /api/scry` with `scope: "all"` runs: `local` is its hot engine;
+/// `over_tcp` (the request came from another host) limits the fan-out to this host's local
+/// projects, so federation never loops and never relays onward.
+pub fn daemon_search(
+    here: Option<&Project>,
+    q: &Query,
+    local: LocalSearch,
+    over_tcp: bool,
+) -> Result<FederatedAnswer> {
+    let mut opts = FanOut::from_user_config()?;
+    opts.include_remotes = !over_tcp;
+    search_all(here, q, local, &opts)
+}
+
 /// Federated search over `reg` (see [`search_all`]).
 pub fn search_registry(
     reg: &Registry,
@@ -393,4 +407,87 @@ fn query_id() -> String {
     let mut b = [0u8; 8];
     let _ = getrandom::fill(&mut b);
     hex::encode(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scry::{Kind, Ranks};
+
+    fn answer(root: &Path, titles: &[&str]) -> ScryAnswer {
+        ScryAnswer {
+            query_id: "q".into(),
+            took_ms: 0,
+            mode: "hybrid".into(),
+            results: titles
+                .iter()
+                .map(|t| Hit {
+                    doc_id: format!("code:{t}:1"),
+                    kind: Kind::Code,
+                    project: root.to_string_lossy().into_owned(),
+                    path: format!("{t}.rs"),
+                    title: t.to_string(),
+                    line_start: 1,
+                    line_end: 1,
+                    snippet: String::new(),
+                    score: 0.03,
+                    ranks: Ranks::default(),
+                })
+                .collect(),
+            errors: vec![],
+        }
+    }
+
+    #[test]
+    fn a_slow_source_is_abandoned_at_its_deadline_and_the_rest_answer() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut reg = Registry::default();
+        for n in ["fast", "slow", "broken"] {
+            let d = tmp.path().join(n);
+            std::fs::create_dir_all(d.join(".patina")).unwrap();
+            reg.projects.push(ProjectEntry {
+                name: n.into(),
+                path: d.canonicalize().unwrap(),
+            });
+        }
+        let local: LocalSearch = Arc::new(|p: &Project, _q: &Query| {
+            let name = p.root().file_name().unwrap().to_string_lossy().into_owned();
+            match name.as_str() {
+                "slow" => {
+                    std::thread::sleep(Duration::from_secs(5));
+                    Ok(answer(p.root(), &["late"]))
+                }
+                "broken" => anyhow::bail!("index unreadable"),
+                _ => Ok(answer(p.root(), &["a", "b"])),
+            }
+        });
+        let opts = FanOut {
+            timeout: Duration::from_millis(200),
+            include_remotes: true,
+        };
+        let started = Instant::now();
+        let ans = search_registry(&reg, None, &Query::new("x"), local, &opts).unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "waited for the slow source"
+        );
+        let titles: Vec<&str> = ans.results.iter().map(|h| h.hit.title.as_str()).collect();
+        assert_eq!(titles, ["a", "b"]);
+        assert!(ans.results.iter().all(|h| h.source == "fast"));
+        assert_eq!(ans.mode, "hybrid");
+        let errs: Vec<(&str, &str)> = ans
+            .errors
+            .iter()
+            .map(|e| (e.source.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            errs,
+            [
+                ("slow", "no answer within 200 ms"),
+                ("broken", "index unreadable")
+            ]
+        );
+        let st: Vec<&str> = ans.sources.iter().map(|s| s.status.as_str()).collect();
+        assert_eq!(st, ["ok", "timeout", "error"]);
+    }
 }

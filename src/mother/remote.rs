@@ -1,15 +1,71 @@
-//! Remote daemons over TCP, each with its own token (filled in once the daemon client lands).
+//! Remote daemons over TCP through the typed client, each with its own token.
+//!
+//! The token is bound to the host:port of the entry it came from (`client::TcpToken`), and the
+//! client refuses to send a token anywhere else — so host A's token cannot reach host B even if
+//! an entry were edited between load and send. A remote's answer is federated (`scope: "all"`,
+//! its own registered projects) unless the entry pins one `project` root.
 
 use std::time::Duration;
 
-use anyhow::Result;
+use super::{FederatedAnswer, FederatedHit, Outcome, RemoteEntry};
+use crate::client::{Client, TcpToken};
+use crate::proto::scry::{SCRY, ScryRequest};
+use crate::scry::{Query, SourceError};
+use anyhow::{Context, Result};
 
-use super::{Outcome, RemoteEntry};
-use crate::scry::Query;
-
-pub(super) fn search(r: &RemoteEntry, _q: &Query, _timeout: Duration) -> Result<Outcome> {
-    anyhow::bail!(
-        "{}: remote daemons are not supported by this build yet",
-        r.url
-    )
+pub(super) fn search(r: &RemoteEntry, q: &Query, timeout: Duration) -> Result<Outcome> {
+    let (host, port) = r.host_port()?;
+    let token = r
+        .read_token()?
+        .map(|t| TcpToken::new(&host, port, t.as_str()));
+    let client = Client::tcp(&host, port, token).with_timeout(timeout);
+    // Pinned to one project: that project; otherwise the remote's own registered projects
+    // (`project` empty: the remote has no "here").
+    let req = ScryRequest {
+        project: r.project.clone().unwrap_or_default(),
+        query: q.query.clone(),
+        limit: q.limit,
+        kinds: q.kinds.clone(),
+        scope: Some(
+            if r.project.is_some() {
+                "project"
+            } else {
+                "all"
+            }
+            .into(),
+        ),
+        refresh: false,
+    };
+    let answer: FederatedAnswer = client
+        .post(SCRY, &req)
+        .with_context(|| format!("searching {}", r.url))?;
+    // A remote's hits are named `remote/its-source` (or just `remote` for a pinned project).
+    let prefix = |s: &str| {
+        if s.is_empty() {
+            r.name.clone()
+        } else {
+            format!("{}/{s}", r.name)
+        }
+    };
+    Ok(Outcome {
+        hits: answer
+            .results
+            .into_iter()
+            .map(|h| FederatedHit {
+                source: prefix(&h.source),
+                source_rank: 0,
+                source_score: 0.0,
+                hit: h.hit,
+            })
+            .collect(),
+        mode: answer.mode,
+        errors: answer
+            .errors
+            .into_iter()
+            .map(|e| SourceError {
+                source: prefix(&e.source),
+                message: e.message,
+            })
+            .collect(),
+    })
 }

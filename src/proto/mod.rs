@@ -12,7 +12,10 @@
 //! `Content-Length`, chunked refused; every answer carries `X-Patina-Protocol: <PROTOCOL>` so a
 //! client can tell a protocol mismatch from a missing endpoint.
 
+pub mod agent;
 pub mod framing;
+pub mod scry;
+pub mod secrets;
 
 use serde::{Deserialize, Serialize};
 

@@ -44,8 +44,12 @@
 //! context chain (never put secret values in errors). Limits and statuses (400, 401, 403, 404,
 //! 405, 408, 411, 413, 415, 431, 501, 503) are handled before your handler runs.
 
+mod agent;
 mod core;
+mod mother;
 pub mod router;
+mod scry;
+mod secrets;
 mod server;
 mod session;
 pub mod state;
@@ -59,9 +63,9 @@ pub use state::DaemonState;
 const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
-    // scry::routes,
-    // secrets::routes,
-    // agent::routes,
+    scry::routes,
+    secrets::routes,
+    agent::routes,
 ];
 
 /// The full route table.

@@ -1,5 +1,5 @@
 //! `GET /api/session?project=ROOT`: the active session summary through the session engine, the
-//! same JSON as `patina session status --json`.
+//! same JSON as `patina session status --json` (`session::status`).
 
 use super::router::{Access, Router, ok};
 use crate::proto::paths;
@@ -8,14 +8,7 @@ pub(super) fn routes(r: &mut Router) {
     r.get(paths::SESSION, Access::Token, |cx| async move {
         let project = cx.project()?;
         let status = cx
-            .blocking(move || {
-                let id = crate::session::active_id(&project)?;
-                Ok(serde_json::json!({
-                    "project": project.root(),
-                    "active": id.is_some(),
-                    "id": id,
-                }))
-            })
+            .blocking(move || crate::session::status(&project))
             .await?;
         ok(&status)
     });

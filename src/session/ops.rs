@@ -1127,12 +1127,22 @@ fn close_locked(
     );
     // Transcripts (the user's prompts and the agent's activity), when the reader finds any.
     if let Some(start_time) = doc.created_time() {
+        // A crashed conversation goes on after the last logged activity: recover/abandon read
+        // the agents' logs up to `--at`, else up to now.
         let window = crate::transcript::SessionWindow {
             start: start_time,
-            end: Some(ended),
+            end: if matches!(kind, CloseKind::End) {
+                Some(ended)
+            } else {
+                at
+            },
         };
         match crate::transcript::session_sections(project, &llm, &window) {
-            Ok(Some(md)) if !md.trim().is_empty() => file.push_markdown(&md),
+            Ok(Some(md)) if !md.trim().is_empty() => {
+                // Replaces the copy `session update --prompts` may have written earlier.
+                file.body = crate::transcript::strip_sections(&file.body);
+                file.push_markdown(&md)
+            }
             Ok(_) => {}
             Err(e) => warnings.push(format!("transcript not captured: {e:#}")),
         }

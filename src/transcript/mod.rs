@@ -28,7 +28,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::Result;
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, FixedOffset, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::project::Project;
@@ -284,7 +284,8 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
         enabled: settings.enabled,
         window: WindowJson {
             start: window.start,
-            end,
+            // Shown to the second; the selection below uses the exact instant.
+            end: end.trunc_subsecs(0),
         },
         prompt_chars: settings.prompt_chars,
         prompts: vec![],
@@ -371,9 +372,16 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
             text: render::prompt_line(&redactor.redact(&p.text), settings.prompt_chars),
         })
         .collect();
+    // The cross-check's base: the active session's starting commit when this is its window
+    // (exact even when commits share a second with the start), else the last commit before it.
+    let base = active_session(project).ok().flatten().and_then(|a| {
+        let same = (a.window.start - window.start).num_seconds().abs() <= 1;
+        a.starting_commit.filter(|_| same)
+    });
     cap.activity = finish_activity(
         project.root(),
         &scope,
+        base.as_deref(),
         activity,
         last_agent,
         &mut redactor,
@@ -388,12 +396,14 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
 fn finish_activity(
     root: &Path,
     scope: &model::Scope,
+    base: Option<&str>,
     raw: model::RawActivity,
     last_agent: Option<(DateTime<Utc>, &str)>,
     redactor: &mut redact::Redactor,
     offset: FixedOffset,
 ) -> Activity {
-    let changed = git_changed_since(root, scope.start);
+    let changed = git_changed_since(root, base, scope.start);
+    let root_prefix = format!("{}/", root.display());
     let files_edited = raw
         .files_edited
         .iter()
@@ -427,22 +437,35 @@ fn finish_activity(
         last_action: raw.last_action.map(|(t, text)| LastAction {
             time: t.with_timezone(&offset),
             agent: last_agent.map(|(_, a)| a.to_string()).unwrap_or_default(),
-            text: redactor.redact(&text),
+            text: redactor.redact(&text).replace(&root_prefix, ""),
         }),
     }
 }
 
 /// Paths (relative to the root) that differ between the last commit made before `start` and the
 /// working tree now — committed, staged, unstaged or untracked. `None` when git cannot tell.
-fn git_changed_since(root: &Path, start: DateTime<Utc>) -> Option<HashSet<PathBuf>> {
+fn git_changed_since(
+    root: &Path,
+    base_sha: Option<&str>,
+    start: DateTime<Utc>,
+) -> Option<HashSet<PathBuf>> {
     let repo = git2::Repository::open(root).ok()?;
-    let mut base = repo.head().ok()?.peel_to_commit().ok();
-    while let Some(c) = &base {
-        if c.time().seconds() <= start.timestamp() {
-            break;
+    let known = base_sha
+        .and_then(|s| git2::Oid::from_str(s).ok())
+        .and_then(|oid| repo.find_commit(oid).ok());
+    let base = match known {
+        Some(c) => Some(c),
+        None => {
+            let mut c = repo.head().ok()?.peel_to_commit().ok();
+            while let Some(x) = &c {
+                if x.time().seconds() <= start.timestamp() {
+                    break;
+                }
+                c = x.parent(0).ok();
+            }
+            c
         }
-        base = c.parent(0).ok();
-    }
+    };
     let tree = match &base {
         Some(c) => Some(c.tree().ok()?),
         None => None,
@@ -521,12 +544,23 @@ pub fn replace_sections(text: &str, sections: Option<&str>) -> String {
     render::replace_sections(text, sections)
 }
 
+/// Session file body lines without `## User Prompts (…)` / `## Agent Activity` sections (for the
+/// session engine, before it appends fresh ones at end / recover).
+pub fn strip_sections(body: &[String]) -> Vec<String> {
+    render::replace_sections(&body.join("\n"), None)
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
 /// The active session as far as transcripts care: its id, agent and window (start .. now).
 #[derive(Debug, Clone)]
 pub struct ActiveSession {
     pub id: String,
     pub llm: String,
     pub window: SessionWindow,
+    /// `git.starting_commit`, the base of the "changed in git" cross-check.
+    pub starting_commit: Option<String>,
 }
 
 /// Read the active session's frontmatter (`id`, `llm`, `created` / `start_timestamp`) from
@@ -566,5 +600,10 @@ pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
         id: get("id").unwrap_or_default(),
         llm: get("llm").unwrap_or_else(|| project.config().llm().unwrap_or("claude").to_string()),
         window: SessionWindow { start, end: None },
+        starting_commit: yaml
+            .get("git")
+            .and_then(|g| g.get("starting_commit"))
+            .and_then(|v| v.as_str())
+            .map(String::from),
     }))
 }

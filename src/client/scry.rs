@@ -1,0 +1,29 @@
+//! Typed calls for scry's endpoints.
+
+use std::path::Path;
+
+use super::{Client, ClientError};
+use crate::proto::scry::{INDEX, IndexRequest, IndexStatus, SCRY, ScryAnswer, ScryRequest};
+
+impl Client {
+    /// `POST /api/scry`
+    pub fn scry(&self, req: &ScryRequest) -> Result<ScryAnswer, ClientError> {
+        self.post(SCRY, req)
+    }
+
+    /// `POST /api/index`: start re-indexing `root` in the background.
+    pub fn index_start(&self, root: &Path) -> Result<IndexStatus, ClientError> {
+        self.post(
+            INDEX,
+            &IndexRequest {
+                project: root.to_string_lossy().into_owned(),
+            },
+        )
+    }
+
+    /// `GET /api/index?project=ROOT`
+    pub fn index_status(&self, root: &Path) -> Result<IndexStatus, ClientError> {
+        let root = root.to_string_lossy();
+        self.get(INDEX, &[("project", &root)])
+    }
+}

@@ -1,0 +1,36 @@
+//! `POST /api/scry` with `scope: "all"`: mother's federated search on the daemon's hot engine
+//! (model loaded once, indexes cached per root in the one `ScryService`). Called from scry's
+//! handler; the fan-out, deadlines and fusion live in `crate::mother`.
+//!
+//! A query that arrived over TCP (from another host's mother) searches only this host's local
+//! projects: federation never loops and no token is relayed onward.
+
+use std::sync::Arc;
+
+use super::router::{ApiError, Call, Reply, ok};
+use crate::mother::{self, LocalSearch};
+use crate::proto::scry::ScryRequest;
+use crate::scry::{Query, ScryService};
+
+pub(super) async fn scry_all(cx: Call, req: ScryRequest) -> Reply {
+    // `project` is optional here: the project the query was made from, searched too.
+    let here = match req.project.as_str() {
+        "" => None,
+        root => Some(cx.project_at(root)?),
+    };
+    let q = Query {
+        query: req.query,
+        limit: req.limit,
+        kinds: req.kinds,
+    };
+    q.validate()
+        .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+    let svc = cx.state.service::<ScryService>();
+    let refresh = req.refresh;
+    let local: LocalSearch = Arc::new(move |p, q| svc.search(p, q, refresh));
+    let over_tcp = !cx.peer.is_unix();
+    let answer = cx
+        .blocking(move || mother::daemon_search(here.as_ref(), &q, local, over_tcp))
+        .await?;
+    ok(&answer)
+}

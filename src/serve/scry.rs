@@ -1,0 +1,48 @@
+//! Scry's endpoints: `POST /api/scry`, `POST /api/index`, `GET /api/index`. The model is loaded
+//! once per daemon (lazily, on the first query) inside the one [`ScryService`]; indexes are
+//! cached per project root; re-indexing runs on a background thread.
+
+use super::router::{Access, ApiError, Router, ok};
+use crate::proto::scry::{INDEX, IndexRequest, SCRY, ScryRequest};
+use crate::scry::{Query, ScryService};
+
+pub(super) fn routes(r: &mut Router) {
+    r.post(SCRY, Access::Token, |cx| async move {
+        let req: ScryRequest = cx.json()?;
+        match req.scope.as_deref() {
+            None | Some("project") => {}
+            Some("all") => return super::mother::scry_all(cx, req).await,
+            Some(other) => {
+                return Err(ApiError::bad_request(format!(
+                    "scope {other:?} is not served here (use \"project\" or \"all\")"
+                )));
+            }
+        }
+        let q = Query {
+            query: req.query,
+            limit: req.limit,
+            kinds: req.kinds,
+        };
+        q.validate()
+            .map_err(|e| ApiError::bad_request(format!("{e:#}")))?;
+        let project = cx.project_at(&req.project)?;
+        let svc = cx.state.service::<ScryService>();
+        let refresh = req.refresh;
+        let answer = cx
+            .blocking(move || svc.search(&project, &q, refresh))
+            .await?;
+        ok(&answer)
+    });
+    r.post(INDEX, Access::LocalOnly, |cx| async move {
+        let req: IndexRequest = cx.json()?;
+        let project = cx.project_at(&req.project)?;
+        let svc = cx.state.service::<ScryService>();
+        let status = cx.blocking(move || Ok(svc.start_index(&project))).await?;
+        ok(&status)
+    });
+    r.get(INDEX, Access::LocalOnly, |cx| async move {
+        let project = cx.project()?;
+        let svc = cx.state.service::<ScryService>();
+        ok(&svc.index_status(&project))
+    });
+}
