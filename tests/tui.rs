@@ -1043,7 +1043,6 @@ mod real_terminal {
 
     /// Issue 7's end-to-end flow with the default keys, checked afterwards with the git CLI.
     #[test]
-    #[ignore = "needs the session engine in main (issue 2)"]
     fn session_note_belief_commit_scry_end_quit() {
         if !common::require_tool("tmux") {
             return;
@@ -1100,7 +1099,7 @@ mod real_terminal {
         t.keys(&["/"]);
         t.wait_for("typing in scry");
         t.text("cockpit drives");
-        t.wait_for("beliefs/tui-e2e-belief.md");
+        t.wait_for("belief  tui-e2e-belief");
         t.keys(&["Escape"]);
         t.wait("leaving the scry input", |s| !s.contains("typing in scry"));
 
@@ -1155,8 +1154,14 @@ mod real_terminal {
             "{belief}"
         );
         assert!(belief.contains(&format!("session-{id}")), "{belief}");
+        // The outside commit (`git add -A`) took the belief file with it; the archive is new.
+        let committed = env.git(&repo, &["show", &format!("HEAD:{rel}")]);
+        assert!(
+            committed.contains("The cockpit drives the belief engine"),
+            "{committed}"
+        );
         let status = env.git(&repo, &["status", "--porcelain", "--untracked-files=all"]);
-        assert!(status.contains(rel), "{status}");
+        assert!(status.contains(&format!("?? sessions/{id}.md")), "{status}");
     }
 
     /// Stops a daemon the cockpit may have started in this env's PATINA_HOME.

@@ -15,6 +15,7 @@
 mod agent;
 mod lifecycle;
 mod scry;
+mod secrets;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};

@@ -15,6 +15,7 @@
 pub mod agent;
 pub mod framing;
 pub mod scry;
+pub mod secrets;
 
 use serde::{Deserialize, Serialize};
 

@@ -49,6 +49,7 @@ mod core;
 mod mother;
 pub mod router;
 mod scry;
+mod secrets;
 mod server;
 mod session;
 pub mod state;
@@ -63,7 +64,7 @@ const AREAS: &[fn(&mut Router)] = &[
     core::routes,
     session::routes,
     scry::routes,
-    // secrets::routes,
+    secrets::routes,
     agent::routes,
 ];
 

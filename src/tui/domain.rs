@@ -9,20 +9,78 @@ use anyhow::{Result, anyhow};
 
 use super::model::*;
 use crate::project::Project;
-
-const NO_SESSION_ENGINE: &str = "the session engine is not in this build yet";
+use crate::{git, session};
 
 /// The active session, parsed.
-pub fn load_session(_p: &Project) -> Feed<Option<SessionView>> {
-    Feed::Unavailable(NO_SESSION_ENGINE.into())
+pub fn load_session(p: &Project) -> Feed<Option<SessionView>> {
+    let doc = match session::active(p) {
+        Ok(Some(d)) => d,
+        Ok(None) => return Feed::Ready(None),
+        Err(e) => return Feed::Unavailable(format!("{e:#}")),
+    };
+    let stale_hours = p
+        .config()
+        .section::<session::SessionConfig>("session")
+        .map(|c| c.stale_hours)
+        .unwrap_or(8.0);
+    let stale = doc.last_activity().is_some_and(|last| {
+        (chrono::Local::now().fixed_offset() - last).num_seconds() as f64 >= stale_hours * 3600.0
+    });
+    Feed::Ready(Some(SessionView {
+        started: doc.created_time(),
+        id: doc.id,
+        title: doc.title,
+        branch: doc.git.branch.unwrap_or_default(),
+        llm: doc.llm.unwrap_or_default(),
+        starting_commit: doc.git.starting_commit,
+        goals: doc
+            .goals
+            .into_iter()
+            .map(|g| Goal {
+                index: g.index,
+                text: g.text,
+                done: g.done,
+            })
+            .collect(),
+        activity: doc
+            .activity
+            .into_iter()
+            .map(|e| ActivityEntry {
+                time: e.time_text,
+                heading: e.heading,
+                body: e.body,
+            })
+            .collect(),
+        stale,
+    }))
 }
 
-/// Commits of the session range, newest first.
-pub fn load_commits(_p: &Project, session: Option<&SessionView>) -> Feed<Vec<CommitRow>> {
-    if session.is_none() {
+/// Commits of the session range, newest first (at most 200).
+pub fn load_commits(p: &Project, session: Option<&SessionView>) -> Feed<Vec<CommitRow>> {
+    let Some(s) = session else {
         return Feed::Ready(vec![]);
+    };
+    let repo = match git::open(p.root()) {
+        Ok(Some(r)) => r,
+        Ok(None) => return Feed::Unavailable("not a git repository".into()),
+        Err(e) => return Feed::Unavailable(format!("{e:#}")),
+    };
+    match git::commits_since(&repo, s.starting_commit.as_deref(), 200) {
+        Ok(list) => Feed::Ready(
+            list.into_iter()
+                .map(|c| CommitRow {
+                    time: c
+                        .time
+                        .unwrap_or_else(|| chrono::DateTime::UNIX_EPOCH.fixed_offset()),
+                    sha: c.sha,
+                    short: c.short,
+                    subject: c.subject,
+                    files: c.files_changed,
+                })
+                .collect(),
+        ),
+        Err(e) => Feed::Unavailable(format!("{e:#}")),
     }
-    Feed::Unavailable(NO_SESSION_ENGINE.into())
 }
 
 /// This session's beliefs first, then the others, most recently revised or extracted first.
@@ -67,36 +125,95 @@ pub fn load_beliefs(p: &Project, session: Option<&SessionView>) -> Feed<Vec<Beli
     Feed::Ready(rows.into_iter().map(|(_, r)| r).collect())
 }
 
-pub fn start_session(_p: &Project, _title: &str, _llm: Option<&str>) -> Result<String> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+pub fn start_session(p: &Project, title: &str, llm: Option<&str>) -> Result<String> {
+    let r = session::start(p, title, llm)?;
+    let mut msg = format!("session {} started", r.id);
+    if let Some(tag) = r.start_tag {
+        msg.push_str(&format!(" (tag {tag})"));
+    }
+    if let Some(w) = r.warnings.first() {
+        msg.push_str(&format!(" — {w}"));
+    }
+    Ok(msg)
 }
 
-pub fn note(_p: &Project, _text: &str) -> Result<String> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+pub fn note(p: &Project, text: &str) -> Result<String> {
+    session::note(p, text)?;
+    Ok("note added".into())
 }
 
-pub fn add_goal(_p: &Project, _text: &str) -> Result<String> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+pub fn add_goal(p: &Project, text: &str) -> Result<String> {
+    session::goal_add(p, text)?;
+    Ok("goal added".into())
 }
 
-pub fn toggle_goal(_p: &Project, _index: usize) -> Result<String> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+pub fn toggle_goal(p: &Project, index: usize) -> Result<String> {
+    let r = session::goal_toggle(p, index)?;
+    Ok(format!(
+        "goal {} {}",
+        index,
+        if r.goal.done { "done" } else { "open again" }
+    ))
 }
 
-pub fn update(_p: &Project) -> Result<String> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+pub fn update(p: &Project) -> Result<String> {
+    let r = session::update(p, None)?;
+    Ok(match r.git {
+        Some(g) => format!(
+            "update logged: {} commits, {} files changed",
+            g.commits,
+            g.files.len()
+        ),
+        None => "update logged".into(),
+    })
 }
 
-pub fn end_preview(_p: &Project) -> Result<Vec<String>> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+/// What ending would record, from the session's current state.
+pub fn end_preview(p: &Project) -> Result<Vec<String>> {
+    let st = session::status(p)?;
+    let mut lines = vec![];
+    if let Some(g) = &st.git {
+        lines.push(format!(
+            "Commits: {} · Files changed: {} (+{} −{})",
+            g.commits,
+            g.files.len(),
+            g.insertions,
+            g.deletions
+        ));
+        if !g.uncommitted.is_empty() {
+            lines.push(format!(
+                "Uncommitted: {} files (not part of the session range)",
+                g.uncommitted.len()
+            ));
+        }
+    }
+    let beliefs = crate::belief::captured_since(p, st.starting_commit.as_deref())
+        .map(|b| b.len())
+        .unwrap_or(0);
+    lines.push(format!(
+        "Goals: {}/{} done · Beliefs captured: {beliefs} · Entries: {}",
+        st.goals_done,
+        st.goals.len(),
+        st.entries
+    ));
+    lines.push("Ending tags HEAD, classifies the work and archives the log.".into());
+    Ok(lines)
 }
 
-pub fn end(_p: &Project) -> Result<String> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+pub fn end(p: &Project) -> Result<String> {
+    let r = session::end(p, false)?;
+    Ok(format!(
+        "session {} ended ({}, {} commits) → {}",
+        r.id,
+        r.classification.work_type,
+        r.classification.commits,
+        r.path.strip_prefix(p.root()).unwrap_or(&r.path).display()
+    ))
 }
 
-pub fn recover(_p: &Project) -> Result<String> {
-    Err(anyhow!(NO_SESSION_ENGINE))
+pub fn recover(p: &Project) -> Result<String> {
+    let r = session::recover(p, None, false)?;
+    Ok(format!("session {} recovered → {}", r.id, r.path.display()))
 }
 
 pub fn create_belief(p: &Project, d: &BeliefDraft) -> Result<String> {

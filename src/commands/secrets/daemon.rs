@@ -1,15 +1,18 @@
-//! The daemon side of `secrets` commands, through the typed client (Unix socket only).
-//!
-//! Placeholder until the daemon's client lands: no daemon is ever found, so every command works
-//! in-process and `unlock` reports the daemon as unavailable.
+//! The daemon side of `secrets` commands, through the typed client (Unix socket only; the client
+//! never sends `/secrets/*` over TCP).
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Result;
+use zeroize::Zeroizing;
 
-use crate::output::CmdError;
-use crate::secrets::{Requester, SecretValue, Unlocked, cache::VaultStatus};
+use crate::client::{self, Client, ClientError};
+use crate::output::{CmdError, ExitKind};
+use crate::proto::secrets as p;
+use crate::secrets::cache::VaultStatus;
+use crate::secrets::{Requester, SecretValue, SecretsConfig, Unlocked};
 
 /// What the daemon holds (names and TTLs only) and how it releases.
 pub struct DaemonView {
@@ -19,44 +22,140 @@ pub struct DaemonView {
 }
 
 pub struct Daemon {
-    _private: (),
+    client: Client,
+}
+
+fn client_err(e: ClientError) -> anyhow::Error {
+    let kind =
+        if e.is_not_running() || matches!(e, ClientError::Start(_) | ClientError::Timeout { .. }) {
+            ExitKind::Unavailable
+        } else {
+            ExitKind::Error
+        };
+    CmdError::new(kind, format!("{e}")).into()
 }
 
 impl Daemon {
     /// A running daemon that answers on the socket, if any (never started from here).
     pub fn connect() -> Option<Daemon> {
-        None
+        let c = Client::local();
+        match c.health() {
+            Ok(_) => Some(Daemon { client: c }),
+            Err(e) => {
+                if !e.is_not_running() {
+                    tracing::warn!(error = %e, "secrets: the daemon did not answer properly; working in-process");
+                }
+                None
+            }
+        }
     }
 
     /// The daemon, started in the background when none answers.
     pub fn ensure_running() -> Result<Daemon> {
-        Err(CmdError::unavailable("the daemon is not available in this build").into())
+        let client = client::ensure_running(Duration::from_secs(15)).map_err(client_err)?;
+        Ok(Daemon { client })
     }
 
-    pub fn cache(&self, _u: &Unlocked, _ttl_secs: u64) -> Result<()> {
+    pub fn cache(&self, u: &Unlocked, ttl_secs: u64) -> Result<()> {
+        let req = p::CacheRequest {
+            vault_id: u.vault_id.clone(),
+            secrets: u
+                .values
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        p::WireSecret(Zeroizing::new(v.expose().to_string())),
+                    )
+                })
+                .collect(),
+            env: u
+                .entries
+                .iter()
+                .map(|e| (e.name.clone(), e.env.clone()))
+                .collect(),
+            vault_path: Some(u.paths.vault.display().to_string()),
+            ttl_secs: Some(ttl_secs),
+        };
+        self.client.secrets_cache(&req).map_err(client_err)?;
         Ok(())
     }
 
-    /// `Ok(None)` when the vault is not cached (locked, expired, changed): decrypt in-process.
+    /// `Ok(None)` when the vault is not cached (locked, expired, changed) or the daemon went
+    /// away: decrypt in-process. A refusal in the cockpit is an error (no fallback).
     pub fn resolve(
         &self,
-        _vault_id: &str,
-        _names: &[String],
-        _requester: &Requester,
-        _project: Option<&Path>,
+        vault_id: &str,
+        names: &[String],
+        requester: &Requester,
+        project: Option<&Path>,
     ) -> Result<Option<BTreeMap<String, SecretValue>>> {
-        Ok(None)
+        if names.is_empty() {
+            return Ok(Some(BTreeMap::new()));
+        }
+        let cfg = SecretsConfig::load().unwrap_or_default();
+        // The daemon may wait for the cockpit's y/n: cover its whole window.
+        let c = self
+            .client
+            .clone()
+            .with_timeout(Duration::from_secs(cfg.confirm_timeout_secs + 10));
+        let req = p::ResolveRequest {
+            vault_id: vault_id.to_string(),
+            names: names.to_vec(),
+            requester: p::Requester {
+                pid: requester.pid,
+                command: requester.command.clone(),
+            },
+            project: project.map(|p| p.display().to_string()),
+        };
+        match c.secrets_resolve(&req) {
+            Ok(a) => {
+                let mut out = BTreeMap::new();
+                for (k, v) in a.env {
+                    out.insert(k, SecretValue::new(v.0)?);
+                }
+                Ok(Some(out))
+            }
+            Err(e) if e.status() == Some(404) || e.is_not_running() => Ok(None),
+            Err(e) if e.status() == Some(403) => Err(CmdError::new(
+                ExitKind::Error,
+                format!(
+                    "release refused: {}",
+                    match &e {
+                        ClientError::Status { message, .. } => message.clone(),
+                        other => other.to_string(),
+                    }
+                ),
+            )
+            .into()),
+            Err(e) => Err(client_err(e)),
+        }
     }
 
-    pub fn lock(&self, _vault_id: Option<&str>) -> Result<usize> {
-        Ok(0)
+    pub fn lock(&self, vault_id: Option<&str>) -> Result<usize> {
+        Ok(self
+            .client
+            .secrets_lock(vault_id)
+            .map_err(client_err)?
+            .dropped)
     }
 
     pub fn status(&self) -> Result<DaemonView> {
+        let s = self.client.secrets_status().map_err(client_err)?;
         Ok(DaemonView {
-            vaults: vec![],
-            confirm: String::new(),
-            cockpit_attached: false,
+            vaults: s
+                .vaults
+                .into_iter()
+                .map(|v| VaultStatus {
+                    vault_id: v.vault_id,
+                    locked: v.locked,
+                    names: v.names,
+                    expires_in_secs: v.expires_in_secs,
+                    max_expires_in_secs: v.max_expires_in_secs,
+                })
+                .collect(),
+            confirm: s.confirm,
+            cockpit_attached: s.cockpit_attached,
         })
     }
 }
