@@ -447,9 +447,14 @@ fn single_instance_and_stale_socket_after_kill_9() {
     child.wait().unwrap();
     assert!(first.socket.exists());
     assert!(UnixStream::connect(&first.socket).is_err());
-    let second = Daemon::start(&env, &[]);
+    let mut second = Daemon::start(&env, &[]);
     assert_eq!(get(&second.socket, "/health").body["pid"], second.pid());
     drop(first);
+    // SIGINT is a clean exit too: the socket is removed.
+    let mut child = second.child.take().unwrap();
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+    assert!(!second.socket.exists());
 }
 
 #[test]
@@ -602,7 +607,14 @@ fn tcp_needs_the_token_and_never_serves_secrets() {
     let ok = get_with(&session, Some(&format!("Bearer {token}")));
     assert_eq!(ok.status, 200, "{:?}", ok.body);
     assert_eq!(ok.body["active"], false);
-    for path in ["/secrets/status", "/secrets/anything", "/secrets/pending/1"] {
+    for path in [
+        "/secrets/status",
+        "/secrets/anything",
+        "/secrets/pending/1",
+        "/secrets",
+        "/%73ecrets/status",
+        "//secrets/status",
+    ] {
         let r = get_with(path, Some(&format!("Bearer {token}")));
         assert!(matches!(r.status, 403 | 404), "{path}: {}", r.status);
         let r = get_with(path, None);

@@ -148,11 +148,15 @@ fn activity_counts_tools_files_errors_tokens_and_the_last_action() {
     assert_eq!(a["tool_calls"]["apply_patch"], 1);
     assert_eq!(a["tool_calls"]["write_file"], 1);
     assert_eq!(a["tool_calls"]["run_shell_command"], 1);
+    assert_eq!(
+        a["tool_calls"]["Grep"], 1,
+        "a subagent's tool call is activity"
+    );
     assert!(
         a["tool_calls"].get("Read").is_none(),
         "a call before the session counted"
     );
-    assert_eq!(a["tool_calls_total"], 8);
+    assert_eq!(a["tool_calls_total"], 9);
     let files: Vec<(String, Value)> = a["files_edited"]
         .as_array()
         .unwrap()
@@ -186,8 +190,8 @@ fn activity_counts_tools_files_errors_tokens_and_the_last_action() {
             "run_shell_command failed",
         ]
     );
-    assert_eq!(a["tokens"]["input"], 2831);
-    assert_eq!(a["tokens"]["output"], 431);
+    assert_eq!(a["tokens"]["input"], 2838);
+    assert_eq!(a["tokens"]["output"], 434);
     assert_eq!(a["tokens"]["cache_read"], 5600);
     assert_eq!(a["last_action"]["agent"], "claude");
     assert_eq!(
@@ -218,9 +222,9 @@ fn markdown_has_numbered_prompts_and_activity_and_never_the_token() {
         "{text}"
     );
     assert!(text.contains("## Agent Activity\n"), "{text}");
-    assert!(text.contains("- Tool calls (8): Bash 2, "), "{text}");
+    assert!(text.contains("- Tool calls (9): Bash 2, "), "{text}");
     assert!(
-        text.contains("- Tokens: 2831 in, 431 out, 5600 cache read"),
+        text.contains("- Tokens: 2838 in, 434 out, 5600 cache read"),
         "{text}"
     );
     assert!(text.contains("- Errors (3):"), "{text}");
@@ -334,7 +338,7 @@ fn off_switch_and_config_overrides() {
         .unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["sources"][0]["agent"], "claude");
-    assert_eq!(v["sources"][0]["files"], 2);
+    assert_eq!(v["sources"][0]["files"], 3);
 
     // A bad value names the file and the key.
     std::fs::write(&cfg, format!("transcripts = \"maybe\"\n{orig}")).unwrap();
@@ -521,4 +525,72 @@ fn off_switch_keeps_end_free_of_transcripts() {
         !archived.contains("User Prompts") && !archived.contains("do not record me"),
         "{archived}"
     );
+}
+
+#[test]
+fn unlocked_secret_values_are_redacted_through_the_daemon() {
+    use age::secrecy::ExposeSecret as _;
+    if !common::require_tool("curl") {
+        return;
+    }
+    let env = Env::new();
+    let root = env.project("app").canonicalize().unwrap();
+    let key = age::x25519::Identity::generate()
+        .to_string()
+        .expose_secret()
+        .to_string();
+    let value = "s3cr3t-value-that-is-no-known-token-shape";
+    let patina = |args: &[&str], stdin: Option<&str>| {
+        let mut c = env.cmd(&root);
+        c.env("PATINA_IDENTITY", &key)
+            .env_remove("CLAUDE_CONFIG_DIR")
+            .env_remove("CODEX_HOME")
+            .env_remove("GEMINI_CLI_HOME")
+            .env_remove("XDG_DATA_HOME")
+            .args(args);
+        if stdin.is_some() {
+            c.stdin(std::process::Stdio::piped());
+        }
+        c.stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = c.spawn().unwrap();
+        if let Some(s) = stdin {
+            std::io::Write::write_all(&mut child.stdin.take().unwrap(), s.as_bytes()).unwrap();
+        }
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", common::stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    patina(
+        &["secrets", "add", "deploy-key", "--stdin"],
+        Some(&format!("{value}\n")),
+    );
+    patina(&["session", "start", "secret work"], None);
+    claude_says(
+        &env,
+        &root,
+        &format!("deploy with {value} please"),
+        "src/deploy.rs",
+    );
+
+    // Locked: the value is not known to anyone but the vault, so nothing can mask it yet.
+    let v: Value =
+        serde_json::from_str(&patina(&["session", "transcript", "--json"], None)).unwrap();
+    assert_eq!(
+        v["prompts"][0]["text"],
+        format!("deploy with {value} please")
+    );
+
+    // Unlocked in the daemon: masked, counted, and the value appears in no output.
+    patina(&["secrets", "unlock"], None);
+    let text = patina(&["session", "transcript", "--json"], None);
+    let stop = env.cmd(&root).args(["serve", "stop"]).output();
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        v["prompts"][0]["text"], "deploy with [redacted: secret] please",
+        "{v:#}"
+    );
+    assert_eq!(v["redacted"]["secret"], 1);
+    assert!(!text.contains(value));
+    assert!(stop.unwrap().status.success());
 }

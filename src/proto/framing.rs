@@ -207,7 +207,10 @@ impl RequestDecoder {
 fn parse_request_head(buf: &[u8], limits: &Limits) -> Result<Option<RequestHead>, FrameError> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut req = httparse::Request::new(&mut slots);
-    let head_len = match req.parse(buf) {
+    // Only the first `max_head` bytes can hold the head: the verdict never depends on how the
+    // bytes were split into reads (the fuzzer checks whole == chunked).
+    let window = &buf[..buf.len().min(limits.max_head)];
+    let head_len = match req.parse(window) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => {
             if buf.len() > limits.max_head {
@@ -793,5 +796,36 @@ mod tests {
         let (_, _, pairs) = split_target(&target).unwrap();
         assert_eq!(pairs[0].1, "/home/me/my app&x");
         assert_eq!(pairs[1].1, "a+b=ç");
+    }
+
+    fn outcome(r: Result<Option<Request>, FrameError>) -> Result<Option<Request>, u16> {
+        r.map_err(|e| e.status)
+    }
+
+    proptest::proptest! {
+        // The long run (≥ 1M inputs, mutated requests) is `cargo bench --bench framing_fuzz`.
+        #[test]
+        fn whole_and_chunked_agree(
+            prefix in proptest::sample::select(vec![
+                &b"GET /health HTTP/1.1\r\n"[..],
+                &b"POST /api/x?a=%20 HTTP/1.1\r\nContent-Length: 3\r\n"[..],
+                &b""[..],
+            ]),
+            tail in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            cut in 0usize..300,
+        ) {
+            let mut input = prefix.to_vec();
+            input.extend(tail);
+            let limits = Limits { max_head: 96, max_body: 16 };
+            let whole = outcome(RequestDecoder::new(limits).push(&input));
+            let mut d = RequestDecoder::new(limits);
+            let (a, b) = input.split_at(cut.min(input.len()));
+            let first = outcome(d.push(a));
+            let chunked = match first {
+                Ok(None) => outcome(d.push(b)),
+                other => other,
+            };
+            proptest::prop_assert_eq!(whole, chunked);
+        }
     }
 }

@@ -255,16 +255,78 @@ pub fn passphrase(prompt: &str, confirm: bool) -> Result<SecretString> {
 }
 
 /// Read one masked line from the controlling terminal (not stdin, never echoed).
+///
+/// Echo is turned off *before* the prompt is printed (rpassword alone prints first and then
+/// configures the terminal, so fast input could be echoed in that window), and restored after.
+/// Ctrl-C during the prompt restores the terminal and fails with "interrupted".
 pub fn prompt_masked(prompt: &str) -> Result<String> {
+    let guard = EchoOff::new();
+    extern "C" fn noop(_: libc::c_int) {}
+    // SAFETY: installing a handler that does nothing is async-signal-safe; restored below.
+    let previous = unsafe { libc::signal(libc::SIGINT, noop as *const () as libc::sighandler_t) };
     let cfg = rpassword::ConfigBuilder::new()
         .password_feedback_mask('*')
         .build();
-    rpassword::prompt_password_with_config(prompt, cfg).map_err(|e| {
-        CmdError::unavailable(format!(
+    let result = rpassword::prompt_password_with_config(prompt, cfg);
+    // SAFETY: puts back the disposition we replaced.
+    unsafe {
+        libc::signal(libc::SIGINT, previous);
+    }
+    drop(guard);
+    match result {
+        Ok(v) => Ok(v),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
+            Err(crate::output::SilentExit(130).into())
+        }
+        Err(e) => Err(CmdError::unavailable(format!(
             "cannot prompt on the terminal ({e}); set {ENV_PASSPHRASE_FILE}, {ENV_IDENTITY_FILE} or {ENV_IDENTITY} for headless use"
         ))
-        .into()
-    })
+        .into()),
+    }
+}
+
+/// Terminal echo off on /dev/tty for as long as it lives (no-op without a terminal).
+struct EchoOff {
+    fd: Option<(std::fs::File, libc::termios)>,
+}
+
+impl EchoOff {
+    fn new() -> EchoOff {
+        use std::os::fd::AsRawFd;
+        let Ok(tty) = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/tty")
+        else {
+            return EchoOff { fd: None };
+        };
+        let fd = tty.as_raw_fd();
+        // SAFETY: tcgetattr/tcsetattr on an fd we own, with a zeroed termios it fills in.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            if libc::isatty(fd) != 1 || libc::tcgetattr(fd, &mut t) != 0 {
+                return EchoOff { fd: None };
+            }
+            let orig = t;
+            t.c_lflag &= !(libc::ECHO | libc::ECHONL);
+            libc::tcsetattr(fd, libc::TCSANOW, &t);
+            EchoOff {
+                fd: Some((tty, orig)),
+            }
+        }
+    }
+}
+
+impl Drop for EchoOff {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        if let Some((tty, orig)) = &self.fd {
+            // SAFETY: restores the attributes read in `new` on the same fd.
+            unsafe {
+                libc::tcsetattr(tty.as_raw_fd(), libc::TCSANOW, orig);
+            }
+        }
+    }
 }
 
 pub(crate) fn strip_one_newline(s: &mut Zeroizing<String>) {

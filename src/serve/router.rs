@@ -279,7 +279,9 @@ impl Router {
         authorized: bool,
         state: Arc<DaemonState>,
     ) -> Response {
-        if !peer.is_unix() && request.path.starts_with(SECRETS_PREFIX) {
+        let secrets_area = SECRETS_PREFIX.trim_matches('/');
+        let first_segment = request.path.split('/').find(|s| !s.is_empty() && *s != ".");
+        if !peer.is_unix() && first_segment.is_some_and(|s| s.eq_ignore_ascii_case(secrets_area)) {
             // Before routing, so a TCP peer cannot even learn which secret endpoints exist.
             return Response::error(403, "/secrets/* is served only on the Unix socket");
         }

@@ -105,13 +105,19 @@ fn read_projects(
     matcher: &ProjectMatcher,
     found: &mut Found,
 ) -> Vec<RawPrompt> {
-    // projects/<escaped cwd>/<session>.jsonl; subagent logs one level deeper are not read.
-    let files = files_since(&dir.join("projects"), 1, scope.start, &|n| {
+    // projects/<escaped cwd>/<session>.jsonl, and the session's subagents in
+    // <session>/subagents/*.jsonl: their tool calls are the agent's activity too, but their
+    // "user" lines are the main agent's instructions, not the person's prompts.
+    let files = files_since(&dir.join("projects"), 3, scope.start, &|n| {
         n.ends_with(".jsonl")
     });
     let mut prompts = Vec::new();
     let mut seen_usage = HashSet::new();
     for path in files {
+        let subagent = path
+            .parent()
+            .and_then(|p| p.file_name())
+            .is_some_and(|n| n == "subagents");
         let mut activity = RawActivity::default();
         let mut any = false;
         let res = for_each_json_line(&path, |v| {
@@ -129,7 +135,9 @@ fn read_projects(
             let cwd = PathBuf::from(cwd);
             match str_of(&v, "type") {
                 "user" => {
-                    if let Some(text) = user_line(&v, time, &mut activity) {
+                    if let Some(text) = user_line(&v, time, &mut activity)
+                        && !subagent
+                    {
                         prompts.push(RawPrompt {
                             time,
                             agent: AGENT,
