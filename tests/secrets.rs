@@ -1258,6 +1258,51 @@ fn scenario_daemon_cockpit_confirm(s: &mut S) {
     }
 }
 
+fn scenario_daemon_confirm_first(s: &mut S) {
+    if !common::require_tool("curl") {
+        return;
+    }
+    let cfg = s.env.xdg().join("patina");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("config.toml"), "[secrets]\nconfirm = \"first\"\n").unwrap();
+    let work = s.env.work();
+    let v = s.value("first");
+    s.add(&work, "once", &v, &[]);
+    s.json(&work, &["secrets", "unlock"]);
+    curl(s, "GET", "/secrets/pending", None, true);
+    let args = ["secrets", "run", "--", "true"];
+    // The first release waits for the cockpit; allow it.
+    let mut c = no_identity(s, &work, &args);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let mut answered = false;
+    for _ in 0..100 {
+        let (_, body) = curl(s, "GET", "/secrets/pending", None, true);
+        let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if let Some(id) = j["pending"][0]["id"].as_u64() {
+            let (code_, _) = curl(
+                s,
+                "POST",
+                &format!("/secrets/pending/{id}"),
+                Some(r#"{"allow":true}"#),
+                true,
+            );
+            assert_eq!(code_, 200);
+            answered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(answered, "the first release never waited for the cockpit");
+    let out = child.wait_with_output().unwrap();
+    s.record(&["secrets", "run", "(first)"], &out);
+    assert_ok(&["first run"], &out);
+    // Later releases from the same unlock go through without asking (nobody answers here).
+    curl(s, "GET", "/secrets/pending", None, true);
+    let out = s.exec(no_identity(s, &work, &args), &args, None);
+    assert_ok(&["second run"], &out);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tests
 
@@ -1336,6 +1381,11 @@ fn daemon_cockpit_confirm() {
     scenario_daemon_cockpit_confirm(&mut S::new());
 }
 
+#[test]
+fn daemon_confirm_first() {
+    scenario_daemon_confirm_first(&mut S::new());
+}
+
 type Scenario = (&'static str, fn(&mut S));
 
 const SCENARIOS: &[Scenario] = &[
@@ -1372,6 +1422,7 @@ const SCENARIOS: &[Scenario] = &[
     ("daemon_cache", scenario_daemon_cache),
     ("daemon_ttl_expiry", scenario_daemon_ttl_expiry),
     ("daemon_cockpit_confirm", scenario_daemon_cockpit_confirm),
+    ("daemon_confirm_first", scenario_daemon_confirm_first),
 ];
 
 /// Runs every scenario and scans everything each one produced: all stdout and stderr of every
