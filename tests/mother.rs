@@ -353,7 +353,7 @@ fn remote_answer(project: &str, title: &str) -> String {
         "results": [{
             "source": "proj", "doc_id": format!("code:{title}:1"), "kind": "code",
             "project": project, "path": format!("{title}.rs"), "title": title,
-            "line_start": 1, "line_end": 2, "snippet": "stale sockets", "score": 0.03,
+            "line_start": 1, "line_end": 2, "snippet": "stale sockets \u{1b}]0;pwned\u{7}", "score": 0.03,
             "ranks": {"semantic": 1, "lexical": 1}
         }],
         "errors": [], "sources": []
@@ -438,6 +438,9 @@ fn each_remote_gets_only_its_own_token() {
     // Tokens never reach stdout/stderr.
     let out = env.patina(&a, &["scry", "--all", "stale sockets"]);
     assert!(!stdout(&out).contains(tok_a) && !stderr(&out).contains(tok_b));
+    // A remote's text reaches the terminal without its escape sequences.
+    assert!(stdout(&out).contains("[host-a/proj]"), "{}", stdout(&out));
+    assert!(!stdout(&out).contains('\u{1b}'));
 }
 
 #[test]
