@@ -174,6 +174,11 @@ fn notes_goals_and_stdin() {
         .write_all("multi\nline ünïcode\n## not a section".as_bytes())
         .unwrap();
     assert!(child.wait().unwrap().success());
+    let n = env.json(
+        &repo,
+        &["session", "note", "- a bullet that starts with a dash"],
+    );
+    assert!(n["heading"].as_str().unwrap().starts_with("Note"));
     env.ok(&repo, &["session", "goal", "add", "write tests"]);
     env.ok(&repo, &["session", "goal", "add", "update docs"]);
     env.ok(&repo, &["session", "goal", "done", "docs"]);
@@ -191,8 +196,12 @@ fn notes_goals_and_stdin() {
     let shown = env.json(&repo, &["session", "show"]);
     let acts = shown["activity"].as_array().unwrap();
     assert_eq!(
-        acts.last().unwrap()["body"],
+        acts[acts.len() - 2]["body"],
         "multi\nline ünïcode\n## not a section"
+    );
+    assert_eq!(
+        acts.last().unwrap()["body"],
+        "- a bullet that starts with a dash"
     );
     assert_eq!(shown["sections"].as_array().unwrap().len(), 3, "{shown}");
     let out = env.patina(&repo, &["session", "goal", "done", "42"]);
@@ -667,4 +676,42 @@ mod reading {
             "{a}"
         );
     }
+}
+
+#[test]
+fn domain_api_for_the_cockpit_matches_git() {
+    let env = Env::new();
+    let repo = env.project("p");
+    env.ok(&repo, &["session", "start", "api"]);
+    let start = env.git(&repo, &["rev-parse", "HEAD"]);
+    env.commit_file(&repo, "a.txt", "a", "first");
+    env.commit_file(&repo, "b/c.txt", "c", "second");
+    let project = patina::project::Project::discover(&repo).unwrap();
+    let commits = patina::session::commits(&project, 50).unwrap();
+    let log = env.git(&repo, &["log", "--format=%H %s", &format!("{start}..HEAD")]);
+    let ours: Vec<String> = commits
+        .iter()
+        .map(|c| format!("{} {}", c.sha, c.subject))
+        .collect();
+    assert_eq!(ours.join("\n"), log);
+    assert_eq!(commits[0].files_changed, 1);
+    // status() is what `session status --json` prints (modulo idle time)
+    let st = serde_json::to_value(patina::session::status(&project).unwrap()).unwrap();
+    let cli = env.json(&repo, &["session", "status"]);
+    assert_eq!(st["id"], cli["id"]);
+    assert_eq!(st["git"]["commits"], cli["git"]["commits"]);
+    assert_eq!(st["goals"], cli["goals"]);
+    // the parsed active session, and log_entry through the contract
+    assert_eq!(
+        patina::session::log_entry(&project, "Belief captured", "x-y: body").unwrap(),
+        st["id"].as_str().map(str::to_string)
+    );
+    let a = patina::session::active(&project).unwrap().unwrap();
+    let last = a.activity.last().unwrap();
+    assert_eq!(
+        (last.heading.as_str(), last.body.as_str()),
+        ("Belief captured", "x-y: body")
+    );
+    assert!(last.timestamp.is_some());
+    assert_eq!(a.goals[0].index, 1);
 }

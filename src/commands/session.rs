@@ -50,6 +50,7 @@ pub enum SessionCmd {
     )]
     Note {
         /// The note, or `-` for stdin.
+        #[arg(allow_hyphen_values = true)]
         text: String,
     },
     /// Add goals and tick them off.
@@ -61,6 +62,7 @@ pub enum SessionCmd {
     )]
     Update {
         /// An optional line to add under the git activity.
+        #[arg(allow_hyphen_values = true)]
         message: Option<String>,
         /// Also write the prompts and agent activity so far (from the agents' logs).
         #[arg(long)]
@@ -124,7 +126,10 @@ pub enum SessionCmd {
 pub enum GoalCmd {
     /// Add an open goal.
     #[command(after_help = "Example:\n  patina session goal add \"update the docs\"")]
-    Add { text: String },
+    Add {
+        #[arg(allow_hyphen_values = true)]
+        text: String,
+    },
     /// Mark a goal done, by number or by (a unique part of) its text.
     #[command(
         after_help = "Examples:\n  patina session goal done 2\n  patina session goal done docs"

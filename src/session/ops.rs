@@ -783,6 +783,18 @@ pub fn status(project: &Project) -> Result<SessionStatus> {
     })
 }
 
+/// The active session's commits (`starting_commit..HEAD`), newest first, at most `limit`; empty
+/// when no session is active or outside git. For the cockpit's Commits pane.
+pub fn commits(project: &Project, limit: usize) -> Result<Vec<git::CommitInfo>> {
+    let Some(file) = read_active(project)? else {
+        return Ok(vec![]);
+    };
+    match git::open(project.root())? {
+        Some(r) => git::commits_since(&r, file.fm.git.starting_commit.as_deref(), limit),
+        None => Ok(vec![]),
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // show, list
 // ---------------------------------------------------------------------------------------------
