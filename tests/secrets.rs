@@ -1258,6 +1258,171 @@ fn scenario_daemon_cockpit_confirm(s: &mut S) {
     }
 }
 
+fn scenario_daemon_confirm_first(s: &mut S) {
+    if !common::require_tool("curl") {
+        return;
+    }
+    let cfg = s.env.xdg().join("patina");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(cfg.join("config.toml"), "[secrets]\nconfirm = \"first\"\n").unwrap();
+    let work = s.env.work();
+    let v = s.value("first");
+    s.add(&work, "once", &v, &[]);
+    s.json(&work, &["secrets", "unlock"]);
+    curl(s, "GET", "/secrets/pending", None, true);
+    let args = ["secrets", "run", "--", "true"];
+    // The first release waits for the cockpit; allow it.
+    let mut c = no_identity(s, &work, &args);
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = c.spawn().unwrap();
+    let mut answered = false;
+    for _ in 0..100 {
+        let (_, body) = curl(s, "GET", "/secrets/pending", None, true);
+        let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+        if let Some(id) = j["pending"][0]["id"].as_u64() {
+            let (code_, _) = curl(
+                s,
+                "POST",
+                &format!("/secrets/pending/{id}"),
+                Some(r#"{"allow":true}"#),
+                true,
+            );
+            assert_eq!(code_, 200);
+            answered = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(answered, "the first release never waited for the cockpit");
+    let out = child.wait_with_output().unwrap();
+    s.record(&["secrets", "run", "(first)"], &out);
+    assert_ok(&["first run"], &out);
+    // Later releases from the same unlock go through without asking (nobody answers here).
+    curl(s, "GET", "/secrets/pending", None, true);
+    let out = s.exec(no_identity(s, &work, &args), &args, None);
+    assert_ok(&["second run"], &out);
+}
+
+fn scenario_identity_decrypts_with_age_cli(s: &mut S) {
+    if !common::require_tool("age")
+        || !common::require_tool("tmux")
+        || !common::require_tool("age-keygen")
+    {
+        return;
+    }
+    let work = s.env.work();
+    let pass = s.value("agepass");
+    let pp = s.inputs().join("pp");
+    std::fs::write(&pp, format!("{pass}\n")).unwrap();
+    let args = ["secrets", "init"];
+    let mut c = s.env.cmd(&work);
+    c.env("PATINA_PASSPHRASE_FILE", &pp).args(args);
+    let out = s.exec(c, &args, None);
+    assert_ok(&args, &out);
+    // The age CLI asks for the passphrase on a terminal: give it one (tmux).
+    let plain = s.inputs().join("identity.txt");
+    let done = s.inputs().join("done");
+    let script = s.inputs().join("age.sh");
+    std::fs::write(
+        &script,
+        format!(
+            "age -d -o '{}' '{}'\necho \"rc=$?\" > '{}'\nsleep 30\n",
+            plain.display(),
+            s.home().join("identity.age").display(),
+            done.display()
+        ),
+    )
+    .unwrap();
+    let mut r = [0u8; 4];
+    getrandom::fill(&mut r).unwrap();
+    let sock = format!(
+        "patina-secrets-age-{}-{}",
+        std::process::id(),
+        hex::encode(r)
+    );
+    let tmux = |args: &[&str]| {
+        Command::new("tmux")
+            .args(["-L", &sock])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    struct Kill(String);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = Command::new("tmux")
+                .args(["-L", &self.0, "kill-server"])
+                .output();
+        }
+    }
+    let _kill = Kill(sock.clone());
+    let out = tmux(&[
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "120",
+        "-y",
+        "20",
+        "sh",
+        script.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut screen = String::new();
+    for _ in 0..100 {
+        let out = tmux(&["capture-pane", "-p", "-t", "t"]);
+        s.record(&["tmux capture-pane (age)"], &out);
+        screen = String::from_utf8_lossy(&out.stdout).into_owned();
+        if screen.to_lowercase().contains("passphrase") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(
+        screen.to_lowercase().contains("passphrase"),
+        "age never asked:\n{screen}"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    tmux(&["send-keys", "-t", "t", "-l", &pass]);
+    tmux(&["send-keys", "-t", "t", "Enter"]);
+    for _ in 0..300 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let out = tmux(&["capture-pane", "-p", "-t", "t"]);
+    s.record(&["tmux capture-pane (age done)"], &out);
+    assert_eq!(
+        std::fs::read_to_string(&done).unwrap_or_default().trim(),
+        "rc=0",
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let text = std::fs::read_to_string(&plain).unwrap();
+    let key = text
+        .lines()
+        .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
+        .expect("no key in identity.age");
+    s.secrets.push(key.to_string());
+    let derived = Command::new("age-keygen")
+        .arg("-y")
+        .arg(&plain)
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&derived.stdout).trim(),
+        std::fs::read_to_string(s.home().join("recipient.txt"))
+            .unwrap()
+            .trim()
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // The tests
 
@@ -1336,6 +1501,16 @@ fn daemon_cockpit_confirm() {
     scenario_daemon_cockpit_confirm(&mut S::new());
 }
 
+#[test]
+fn daemon_confirm_first() {
+    scenario_daemon_confirm_first(&mut S::new());
+}
+
+#[test]
+fn identity_decrypts_with_age_cli() {
+    scenario_identity_decrypts_with_age_cli(&mut S::new());
+}
+
 type Scenario = (&'static str, fn(&mut S));
 
 const SCENARIOS: &[Scenario] = &[
@@ -1369,9 +1544,14 @@ const SCENARIOS: &[Scenario] = &[
         "concurrent_writers_lose_nothing",
         scenario_concurrent_writers_lose_nothing,
     ),
+    (
+        "identity_decrypts_with_age_cli",
+        scenario_identity_decrypts_with_age_cli,
+    ),
     ("daemon_cache", scenario_daemon_cache),
     ("daemon_ttl_expiry", scenario_daemon_ttl_expiry),
     ("daemon_cockpit_confirm", scenario_daemon_cockpit_confirm),
+    ("daemon_confirm_first", scenario_daemon_confirm_first),
 ];
 
 /// Runs every scenario and scans everything each one produced: all stdout and stderr of every

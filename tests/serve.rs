@@ -280,6 +280,16 @@ fn post_with_exact_length_is_answered_without_eof() {
     c.write_all(body).unwrap();
     let r = read_answer(&mut c);
     assert_eq!(r.status, 405);
+    // A real POST endpoint (secrets lock, Unix socket only), write side still open.
+    let mut c = UnixStream::connect(&d.socket).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(
+        b"POST /secrets/lock HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+    )
+    .unwrap();
+    let r = read_answer(&mut c);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    assert_eq!(r.body["status"], "locked");
     // Expect: 100-continue gets its interim answer, then the final one.
     let mut c = UnixStream::connect(&d.socket).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
@@ -619,6 +629,15 @@ fn tcp_needs_the_token_and_never_serves_secrets() {
         assert!(matches!(r.status, 403 | 404), "{path}: {}", r.status);
         let r = get_with(path, None);
         assert!(matches!(r.status, 401 | 403 | 404), "{path}: {}", r.status);
+    }
+
+    // Unix-only routes are refused over TCP even with the token.
+    for path in [
+        format!("/api/index?project={}", project.display()),
+        format!("/api/agent?project={}", project.display()),
+    ] {
+        let r = get_with(&path, Some(&format!("Bearer {token}")));
+        assert_eq!(r.status, 403, "{path}: {:?}", r.body);
     }
 
     // The typed client: the token goes only to the host:port it was issued for; secrets never

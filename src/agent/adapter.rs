@@ -176,6 +176,11 @@ pub fn install(root: &Path, agent: &str, force: bool) -> Result<InstallReport> {
                  in /hooks; its custom prompts were replaced by skills, invoked as $patina-session-start etc."
                     .into(),
             );
+            report.notes.push(
+                "Codex builds without lifecycle hooks: add `notify = [\"patina\", \"agent\", \"event\", \"idle\", \"--agent\", \"codex\"]` \
+                 to ~/.codex/config.toml (patina does not edit files outside the project)."
+                    .into(),
+            );
         }
         _ => report.notes.push(
             "opencode reports state through JS plugins, whose API patina could not confirm: no \

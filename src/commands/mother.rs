@@ -478,12 +478,12 @@ pub fn render_federated(a: &FederatedAnswer) -> String {
         };
         out.push_str(&format!(
             "[{}] {:<7} {}  {}  ({:.4})\n        {}\n",
-            f.source,
+            printable(&f.source),
             h.kind.as_str(),
-            loc,
-            h.title,
+            printable(&loc),
+            printable(&h.title),
             h.score,
-            h.snippet
+            printable(&h.snippet)
         ));
     }
     let ok = a.sources.iter().filter(|s| s.status == "ok").count();
@@ -495,8 +495,19 @@ pub fn render_federated(a: &FederatedAnswer) -> String {
     for e in &a.errors {
         // "<name>: semantic" errors (no model) are summed up by the lexical notice.
         if !e.source.ends_with(": semantic") {
-            out.push_str(&format!("error ({}): {}\n", e.source, e.message));
+            out.push_str(&format!(
+                "error ({}): {}\n",
+                printable(&e.source),
+                printable(&e.message)
+            ));
         }
     }
     out
+}
+
+/// Text from another host goes to the terminal: control characters (escape sequences) become `?`.
+fn printable(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect()
 }

@@ -289,9 +289,17 @@ pub fn search_registry(
         match out {
             None => {
                 st.status = "timeout".into();
+                let mut message = format!("no answer within {} ms", st.took_ms);
+                if st.kind == "project" {
+                    // Usually a first index being built (embedding takes a while).
+                    message.push_str(&format!(
+                        " (building its index? run `patina index` in {}, or raise the timeout)",
+                        st.location
+                    ));
+                }
                 errors.push(SourceError {
                     source: st.name.clone(),
-                    message: format!("no answer within {} ms", st.took_ms),
+                    message,
                 });
             }
             Some(Err(e)) => {
@@ -480,13 +488,14 @@ mod tests {
             .iter()
             .map(|e| (e.source.as_str(), e.message.as_str()))
             .collect();
-        assert_eq!(
-            errs,
-            [
-                ("slow", "no answer within 200 ms"),
-                ("broken", "index unreadable")
-            ]
+        assert_eq!(errs.len(), 2, "{errs:?}");
+        assert_eq!(errs[0].0, "slow");
+        assert!(
+            errs[0]
+                .1
+                .starts_with("no answer within 200 ms (building its index?")
         );
+        assert_eq!(errs[1], ("broken", "index unreadable"));
         let st: Vec<&str> = ans.sources.iter().map(|s| s.status.as_str()).collect();
         assert_eq!(st, ["ok", "timeout", "error"]);
     }

@@ -51,11 +51,19 @@ pub(super) fn search(r: &RemoteEntry, q: &Query, timeout: Duration) -> Result<Ou
         hits: answer
             .results
             .into_iter()
-            .map(|h| FederatedHit {
-                source: prefix(&h.source),
-                source_rank: 0,
-                source_score: 0.0,
-                hit: h.hit,
+            .map(|h| {
+                let mut hit = h.hit;
+                // A federated remote's `score` is its own fusion's; rank ties here by the
+                // project-level score it kept in `source_score`.
+                if h.source_score > 0.0 {
+                    hit.score = h.source_score;
+                }
+                FederatedHit {
+                    source: prefix(&h.source),
+                    source_rank: 0,
+                    source_score: 0.0,
+                    hit,
+                }
             })
             .collect(),
         mode: answer.mode,

@@ -5,9 +5,12 @@
 //! A domain that is not in this build answers `Feed::Unavailable` / `Err` with a sentence the
 //! cockpit shows as is, so a missing piece is named rather than silently empty.
 
+use std::time::Duration;
+
 use anyhow::{Result, anyhow};
 
 use super::model::*;
+use crate::client::Client;
 use crate::project::Project;
 use crate::{git, session};
 
@@ -254,33 +257,126 @@ pub fn head_fingerprint(p: &Project) -> Option<String> {
     ))
 }
 
+fn client() -> Client {
+    Client::local().with_timeout(Duration::from_secs(2))
+}
+
+/// Whether the local daemon answers /health (with our protocol).
 pub fn daemon_state() -> DaemonState {
-    DaemonState::Down("the daemon is not in this build yet".into())
+    match client().health() {
+        Ok(h) => DaemonState::Up {
+            version: h.version,
+            protocol: h.protocol.to_string(),
+        },
+        Err(e) => DaemonState::Down(e.to_string()),
+    }
+}
+
+/// Start a daemon in the background when none answers (DESIGN §6: the cockpit does).
+pub fn ensure_daemon() -> DaemonState {
+    match crate::client::ensure_running(Duration::from_secs(5)) {
+        Ok(_) => daemon_state(),
+        Err(e) => DaemonState::Down(format!("could not start the daemon: {e}")),
+    }
 }
 
 pub fn secrets_state() -> Feed<Vec<VaultView>> {
-    Feed::Unavailable("needs the daemon".into())
+    let now = chrono::Local::now().fixed_offset();
+    match client().secrets_status() {
+        Ok(st) => Feed::Ready(
+            st.vaults
+                .into_iter()
+                .map(|v| VaultView {
+                    expires_at: (!v.locked)
+                        .then(|| now + chrono::Duration::seconds(v.expires_in_secs as i64)),
+                    vault_id: v.vault_id,
+                    locked: v.locked,
+                })
+                .collect(),
+        ),
+        Err(e) => Feed::Unavailable(e.to_string()),
+    }
 }
 
-pub fn agent_state(_p: &Project) -> AgentState {
-    AgentState::Unknown
+pub fn agent_state(p: &Project) -> AgentState {
+    match client().agent_status(p.root()) {
+        Ok(st) if st.agent.is_some() => match st.state {
+            crate::agent::State::Busy => AgentState::Busy,
+            crate::agent::State::Waiting => AgentState::Waiting,
+            crate::agent::State::Idle => AgentState::Idle,
+        },
+        _ => AgentState::Unknown,
+    }
 }
 
+/// Releases waiting for a y/n. Polling this also tells the daemon a cockpit is attached.
 pub fn pending_releases() -> Vec<ReleaseRequest> {
-    vec![]
+    match client().secrets_pending() {
+        Ok(p) => p
+            .pending
+            .into_iter()
+            .map(|r| ReleaseRequest {
+                id: r.id.to_string(),
+                names: r.names,
+                pid: r.requester.pid,
+                command: r.requester.command,
+            })
+            .collect(),
+        Err(_) => vec![],
+    }
 }
 
 pub fn lock_secrets() -> Result<String> {
-    Err(anyhow!(
-        "locking needs the daemon, which is not in this build yet"
-    ))
+    let r = client()
+        .secrets_lock(None)
+        .map_err(|e| anyhow!("locking secrets: {e}"))?;
+    Ok(format!("secrets locked ({} vaults dropped)", r.dropped))
 }
 
-pub fn answer_release(_id: &str, _allow: bool) -> Result<String> {
-    Err(anyhow!("needs the daemon, which is not in this build yet"))
+pub fn answer_release(id: &str, allow: bool) -> Result<String> {
+    let n: u64 = id.parse().map_err(|_| anyhow!("bad release id {id:?}"))?;
+    client()
+        .secrets_decide(n, allow)
+        .map_err(|e| anyhow!("answering the release: {e}"))?;
+    Ok(if allow {
+        "secrets released".into()
+    } else {
+        "release refused".into()
+    })
 }
 
-/// Start a daemon in the background when none answers.
-pub fn ensure_daemon() -> DaemonState {
-    daemon_state()
+/// Search through the daemon (model and indexes hot there); `refresh` brings the index up to
+/// date first. `Err` means "ask in-process instead".
+pub fn daemon_scry(p: &Project, query: &str, refresh: bool) -> Result<crate::scry::ScryAnswer> {
+    let req = crate::proto::scry::ScryRequest {
+        project: p.root().to_string_lossy().into_owned(),
+        query: query.to_string(),
+        limit: Some(30),
+        kinds: vec![],
+        scope: None,
+        refresh,
+    };
+    Client::local()
+        .with_timeout(Duration::from_secs(30))
+        .scry(&req)
+        .map_err(|e| anyhow!("daemon scry: {e}"))
+}
+
+/// The daemon's index job for the project, as the status bar shows it.
+pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
+    let st = client().index_status(p.root()).ok()?;
+    Some(match st.state.as_str() {
+        "running" => IndexState::Building {
+            phase: "indexing".into(),
+            done: st.done,
+            total: st.total,
+        },
+        "failed" => IndexState::Failed(st.error.unwrap_or_else(|| "index build failed".into())),
+        _ => IndexState::Idle,
+    })
+}
+
+/// Ask the daemon to refresh the project's index in the background.
+pub fn daemon_index(p: &Project) -> bool {
+    client().index_start(p.root()).is_ok()
 }

@@ -31,6 +31,8 @@ const SCRY_DEBOUNCE: Duration = Duration::from_millis(150);
 
 /// True while the model puller runs: the scry worker then leaves the model state to it.
 static PULLING: AtomicBool = AtomicBool::new(false);
+/// The watcher's last word on the daemon: scry goes through it while it answers.
+static DAEMON_UP: AtomicBool = AtomicBool::new(false);
 
 enum Poke {
     Refresh,
@@ -310,6 +312,7 @@ fn watcher(
     let mut agent_sent: Latest<AgentState> = Latest(None);
     let mut pending_sent: Latest<Vec<ReleaseRequest>> = Latest(None);
     let mut model_sent: Latest<bool> = Latest(None);
+    let mut index_sent: Latest<IndexState> = Latest(None);
     let mut session: Option<SessionView> = None;
     loop {
         let forced = if first {
@@ -364,6 +367,13 @@ fn watcher(
                 }
             }
         }
+        // Releases wait for a person: ask every round (it also marks the cockpit attached).
+        if DAEMON_UP.load(Ordering::SeqCst) {
+            let pending = domain::pending_releases();
+            if pending_sent.changed(&pending) {
+                send(&tx, Msg::Pending(pending));
+            }
+        }
         if forced || last_status.is_none_or(|t| t.elapsed() >= STATUS_EVERY) {
             last_status = Some(Instant::now());
             let d = if daemon_started {
@@ -373,6 +383,7 @@ fn watcher(
                 send(&tx, Msg::Daemon(DaemonState::Starting));
                 domain::ensure_daemon()
             };
+            DAEMON_UP.store(matches!(d, DaemonState::Up { .. }), Ordering::SeqCst);
             if daemon_sent.changed(&d) {
                 send(&tx, Msg::Daemon(d));
             }
@@ -380,9 +391,12 @@ fn watcher(
             if secrets_sent.changed(&s) {
                 send(&tx, Msg::Secrets(s));
             }
-            let pending = domain::pending_releases();
-            if pending_sent.changed(&pending) {
-                send(&tx, Msg::Pending(pending));
+            if let Some(p) = &project
+                && DAEMON_UP.load(Ordering::SeqCst)
+                && let Some(i) = domain::daemon_index_state(p)
+                && index_sent.changed(&i)
+            {
+                send(&tx, Msg::Index(i));
             }
             if let Some(p) = &project {
                 let a = domain::agent_state(p);
@@ -437,6 +451,44 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             }
             continue;
         };
+        // Daemon first (model and index hot there, shared with the CLI); in-process otherwise.
+        if DAEMON_UP.load(Ordering::SeqCst) {
+            match &query {
+                Some((seq, text)) => match domain::daemon_scry(&project, text, dirty) {
+                    Ok(answer) => {
+                        dirty = false;
+                        let m = if answer.mode == "hybrid" {
+                            ModelState::Ready
+                        } else {
+                            ModelState::Lexical(
+                                answer
+                                    .errors
+                                    .iter()
+                                    .find(|e| e.source == "semantic")
+                                    .map(|e| e.message.clone())
+                                    .unwrap_or_else(|| "no embedding model".into()),
+                            )
+                        };
+                        if model_reported.as_ref() != Some(&m) && !PULLING.load(Ordering::SeqCst) {
+                            model_reported = Some(m.clone());
+                            send(&tx, Msg::Model(m));
+                        }
+                        send(
+                            &tx,
+                            Msg::Scry {
+                                seq: *seq,
+                                result: Ok(view(text.clone(), answer)),
+                            },
+                        );
+                        continue;
+                    }
+                    Err(e) => tracing::warn!("{e:#}; searching in-process"),
+                },
+                // Warm the daemon's index; the next query still refreshes (cheap when current).
+                None if dirty && domain::daemon_index(&project) => continue,
+                None => {}
+            }
+        }
         if dirty {
             dirty = false;
             let mut last = Instant::now();
@@ -486,31 +538,35 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             };
             let result = engine
                 .search(&project, &q)
-                .map(|a| ScryView {
-                    query: text,
-                    mode: a.mode.clone(),
-                    took_ms: a.took_ms,
-                    hits: a
-                        .results
-                        .into_iter()
-                        .map(|h| ScryHitView {
-                            kind: h.kind.to_string(),
-                            title: h.title,
-                            path: h.path,
-                            line: h.line_start,
-                            snippet: h.snippet,
-                            score: h.score,
-                        })
-                        .collect(),
-                    notes: a
-                        .errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.source, e.message))
-                        .collect(),
-                })
+                .map(|a| view(text, a))
                 .map_err(|e| format!("{e:#}"));
             send(&tx, Msg::Scry { seq, result });
         }
+    }
+}
+
+fn view(query: String, a: scry::ScryAnswer) -> ScryView {
+    ScryView {
+        query,
+        mode: a.mode.clone(),
+        took_ms: a.took_ms,
+        hits: a
+            .results
+            .into_iter()
+            .map(|h| ScryHitView {
+                kind: h.kind.to_string(),
+                title: h.title,
+                path: h.path,
+                line: h.line_start,
+                snippet: h.snippet,
+                score: h.score,
+            })
+            .collect(),
+        notes: a
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.source, e.message))
+            .collect(),
     }
 }
 
