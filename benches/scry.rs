@@ -208,9 +208,9 @@ fn python_rate(root: &Path, n: usize) -> Option<f64> {
     v["per_sec"].as_f64()
 }
 
-/// 2000 files of 310 lines (10 windows each, ~20k chunks). Files come in 50 distinct contents, so
-/// building the index embeds ~500 unique windows (vectors are shared by content hash) while every
-/// query still scans and ranks all 20k chunks.
+/// 2000 files of 310 one-word lines (10 windows each, ~20k chunks), deterministic, built once.
+/// Short lines keep embedding 20k chunks affordable on a small machine; every query still scans
+/// and ranks all of them.
 fn make_big_project(dir: &Path) {
     if dir.join(".patina/config.toml").is_file() {
         return;
@@ -221,16 +221,20 @@ fn make_big_project(dir: &Path) {
         "[project]\nsessions_dir = \"sessions\"\n",
     )
     .unwrap();
-    let words = bench_sentences(LINES_PER_FILE * 4);
+    let words: Vec<String> = bench_sentences(64)
+        .join(" ")
+        .split(' ')
+        .map(str::to_string)
+        .collect();
+    let mut state: u64 = 99;
     for f in 0..FILES {
         let sub = dir.join(format!("src/m{:02}", f % 50));
         std::fs::create_dir_all(&sub).unwrap();
         let mut text = String::new();
-        for l in 0..LINES_PER_FILE {
-            let g = f % 50;
-            let w = &words[(g * 31 + l * 7) % words.len()];
-            let short: Vec<&str> = w.split(' ').take(3 + (l % 4)).collect();
-            text.push_str(&format!("// g{g} l{l} {}\n", short.join(" ")));
+        for _ in 0..LINES_PER_FILE {
+            state = (state * 1103515245 + 12345) % (1 << 31);
+            text.push_str(&words[(state % words.len() as u64) as usize]);
+            text.push('\n');
         }
         std::fs::write(sub.join(format!("file{f:04}.rs")), text).unwrap();
     }
@@ -248,7 +252,7 @@ fn bench_queries() -> Vec<String> {
         "commit session belief",
         "hybrid lexical vector rank",
         "write secret into the vault",
-        "g17 l123",
+        "file0123 vault",
         "model index layer",
         "\"quoted :: syntax AND (",
         "lock token",

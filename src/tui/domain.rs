@@ -362,6 +362,20 @@ pub fn daemon_scry(p: &Project, query: &str, refresh: bool) -> Result<crate::scr
         .map_err(|e| anyhow!("daemon scry: {e}"))
 }
 
+/// The daemon's index job for the project, as the status bar shows it.
+pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
+    let st = client().index_status(p.root()).ok()?;
+    Some(match st.state.as_str() {
+        "running" => IndexState::Building {
+            phase: "indexing".into(),
+            done: st.done,
+            total: st.total,
+        },
+        "failed" => IndexState::Failed(st.error.unwrap_or_else(|| "index build failed".into())),
+        _ => IndexState::Idle,
+    })
+}
+
 /// Ask the daemon to refresh the project's index in the background.
 pub fn daemon_index(p: &Project) -> bool {
     client().index_start(p.root()).is_ok()

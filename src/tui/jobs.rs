@@ -312,6 +312,7 @@ fn watcher(
     let mut agent_sent: Latest<AgentState> = Latest(None);
     let mut pending_sent: Latest<Vec<ReleaseRequest>> = Latest(None);
     let mut model_sent: Latest<bool> = Latest(None);
+    let mut index_sent: Latest<IndexState> = Latest(None);
     let mut session: Option<SessionView> = None;
     loop {
         let forced = if first {
@@ -389,6 +390,13 @@ fn watcher(
             let s = domain::secrets_state();
             if secrets_sent.changed(&s) {
                 send(&tx, Msg::Secrets(s));
+            }
+            if let Some(p) = &project
+                && DAEMON_UP.load(Ordering::SeqCst)
+                && let Some(i) = domain::daemon_index_state(p)
+                && index_sent.changed(&i)
+            {
+                send(&tx, Msg::Index(i));
             }
             if let Some(p) = &project {
                 let a = domain::agent_state(p);
