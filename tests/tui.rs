@@ -852,6 +852,7 @@ mod real_terminal {
         let env = common::Env::new();
         no_auto_pull(&env);
         let repo = env.project("p");
+        let _stop = StopDaemon(&env, repo.clone());
         let t = Tmux::start(
             &env,
             &repo,
@@ -885,6 +886,7 @@ mod real_terminal {
         let env = common::Env::new();
         no_auto_pull(&env);
         let repo = env.repo("plain");
+        let _stop = StopDaemon(&env, repo.clone());
         let t = Tmux::start(
             &env,
             &repo,
@@ -911,6 +913,7 @@ mod real_terminal {
         no_auto_pull(&env);
         let dir = env.work().join("nogit");
         std::fs::create_dir_all(&dir).unwrap();
+        let _stop = StopDaemon(&env, dir.clone());
         let t = Tmux::start(
             &env,
             &dir,
@@ -1169,7 +1172,23 @@ mod real_terminal {
 
     impl Drop for StopDaemon<'_> {
         fn drop(&mut self) {
-            let _ = self.0.patina(&self.1, &["serve", "stop"]);
+            // A daemon the cockpit was still starting when it exited may come up a moment
+            // later: stop until the start lock is free and nothing answers.
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+            loop {
+                let _ = self.0.patina(&self.1, &["serve", "stop"]);
+                let st = self.0.patina(&self.1, &["serve", "status", "--json"]);
+                let running = common::stdout(&st).contains("\"running\": true");
+                if !running
+                    && std::time::Instant::now() > deadline - std::time::Duration::from_millis(2500)
+                {
+                    break;
+                }
+                if std::time::Instant::now() > deadline {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
         }
     }
 
