@@ -46,7 +46,15 @@ impl Embedder {
     /// Load files that `model::verified` has just checked.
     pub fn load_verified(v: &VerifiedModel, threads: usize) -> Result<Embedder> {
         let env = environment(&v.runtime)?;
-        let mut builder = Session::builder(&env).map_err(|e| anyhow!("ONNX session: {e}"))?;
+        // The CPU provider named explicitly (as the Python reference does) and full graph
+        // optimisation: without an explicit provider ort asks ONNX Runtime for automatic
+        // provider selection.
+        let mut builder = Session::builder(&env)
+            .map_err(|e| anyhow!("ONNX session: {e}"))?
+            .with_execution_providers([ort::ep::CPU::default().build()])
+            .map_err(|e| anyhow!("ONNX CPU provider: {e}"))?
+            .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
+            .map_err(|e| anyhow!("ONNX optimisation level: {e}"))?;
         if threads > 0 {
             builder = builder
                 .with_intra_threads(threads)
