@@ -523,9 +523,19 @@ fn permissions_sigterm_cleanup_status_and_stop() {
     );
 }
 
+/// Stops a background daemon of `env` even when a test fails midway.
+struct StopOnDrop<'a>(&'a Env);
+
+impl Drop for StopOnDrop<'_> {
+    fn drop(&mut self) {
+        let _ = self.0.patina(&self.0.work(), &["serve", "stop"]);
+    }
+}
+
 #[test]
 fn background_start_status_stop() {
     let env = Env::new();
+    let _guard = StopOnDrop(&env);
     let r = env.json(&env.work(), &["serve", "--background"]);
     let pid = r["pid"].as_u64().unwrap();
     let st = env.json(&env.work(), &["serve", "status"]);
@@ -545,6 +555,7 @@ fn background_start_status_stop() {
 #[test]
 fn racing_clients_start_exactly_one_daemon() {
     let env = Env::new();
+    let _guard = StopOnDrop(&env);
     let spawn = || {
         env.cmd(&env.work())
             .args(["serve", "start", "--json"])

@@ -111,7 +111,7 @@ pub struct TcpToken {
 impl TcpToken {
     pub fn new(issued_for_host: &str, port: u16, value: &str) -> Self {
         TcpToken {
-            issued_for: format!("{}:{port}", issued_for_host.to_ascii_lowercase()),
+            issued_for: host_port(&issued_for_host.to_ascii_lowercase(), port),
             value: Zeroizing::new(value.trim().to_string()),
         }
     }
@@ -274,7 +274,7 @@ impl Client {
                             .into(),
                     ));
                 }
-                let here = format!("{host}:{port}");
+                let here = host_port(host, *port);
                 if let Some(t) = &self.token {
                     if t.issued_for != here {
                         return Err(ClientError::Refused(format!(
@@ -404,7 +404,17 @@ impl Client {
     }
 }
 
+/// `host:port`, with an IPv6 literal in brackets (also the `Host` header form).
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
 fn connect_tcp(host: &str, port: u16, deadline: Instant) -> io::Result<TcpStream> {
+    let host = host.trim_start_matches('[').trim_end_matches(']');
     let mut last = io::Error::new(io::ErrorKind::NotFound, format!("{host} did not resolve"));
     for addr in (host, port).to_socket_addrs()? {
         let Some(left) = deadline.checked_duration_since(Instant::now()) else {
