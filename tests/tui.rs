@@ -130,6 +130,8 @@ fn scry_view() -> ScryView {
         took_ms: 4,
         hits: vec![
             ScryHitView {
+                source: None,
+                root: None,
                 kind: "belief".into(),
                 title: "ping-before-unlink".into(),
                 path: "layer/surface/epistemic/beliefs/ping-before-unlink.md".into(),
@@ -138,6 +140,8 @@ fn scry_view() -> ScryView {
                 score: 0.9,
             },
             ScryHitView {
+                source: None,
+                root: None,
                 kind: "code".into(),
                 title: "src/serve/server.rs".into(),
                 path: "src/serve/server.rs".into(),
@@ -390,11 +394,13 @@ mod state {
             vec![
                 Effect::Scry {
                     seq: 1,
-                    query: "s".into()
+                    query: "s".into(),
+                    all: false,
                 },
                 Effect::Scry {
                     seq: 2,
-                    query: "so".into()
+                    query: "so".into(),
+                    all: false,
                 }
             ]
         );
@@ -423,6 +429,75 @@ mod state {
             vec![Effect::OpenEditor {
                 path: "/p/src/serve/server.rs".into(),
                 line: 42
+            }]
+        );
+    }
+
+    #[test]
+    fn scry_scope_toggle_reruns_the_query_in_the_new_scope() {
+        let mut app = bare();
+        assert!(!app.scry_all);
+        assert_eq!(app.scry_scope_label(), "this project");
+        // No query yet: the toggle flips the scope and searches nothing.
+        let fx = app.update(key('A'));
+        assert!(app.scry_all);
+        assert_eq!(app.scry_scope_label(), "all projects");
+        assert_eq!(app.focus, Pane::Scry);
+        assert!(fx.iter().all(|e| !matches!(e, Effect::Scry { .. })));
+        app.update(key('/'));
+        let fx = typed(&mut app, "so");
+        assert_eq!(
+            fx.last(),
+            Some(&Effect::Scry {
+                seq: 3,
+                query: "so".into(),
+                all: true,
+            })
+        );
+        app.update(code(KeyCode::Esc));
+        // Flipping back re-runs the same query in this project; the older answer is dropped.
+        let fx = app.update(key('A'));
+        assert!(!app.scry_all);
+        assert_eq!(
+            fx,
+            vec![Effect::Scry {
+                seq: 4,
+                query: "so".into(),
+                all: false,
+            }]
+        );
+        app.update(Action::Msg(Msg::Scry {
+            seq: 3,
+            result: Ok(scry_view()),
+        }));
+        assert!(app.scry.is_none(), "the all-projects answer came too late");
+        // While typing, 'A' is text, not the toggle.
+        app.update(key('/'));
+        typed(&mut app, "A");
+        assert!(!app.scry_all);
+        assert_eq!(app.scry_input.text(), "soA");
+    }
+
+    #[test]
+    fn scry_hit_of_another_project_opens_in_that_project() {
+        let mut app = full();
+        let mut v = scry_view();
+        v.hits[0].source = Some("beta".into());
+        v.hits[0].root = Some("/q/beta".into());
+        app.update(key('A'));
+        app.update(key('/'));
+        let fx = typed(&mut app, "x");
+        let Some(Effect::Scry { seq, all: true, .. }) = fx.last().cloned() else {
+            panic!("no all-projects search: {fx:?}")
+        };
+        app.update(Action::Msg(Msg::Scry { seq, result: Ok(v) }));
+        app.update(code(KeyCode::Esc));
+        let fx = app.update(key('o'));
+        assert_eq!(
+            fx,
+            vec![Effect::OpenEditor {
+                path: "/q/beta/layer/surface/epistemic/beliefs/ping-before-unlink.md".into(),
+                line: 1
             }]
         );
     }
@@ -613,6 +688,23 @@ mod snapshots {
         let mut app = full();
         app.update(key('/'));
         snap("scry_typing", &mut app);
+    }
+
+    #[test]
+    fn scry_all_projects() {
+        let mut app = full();
+        // The toggle re-runs the query already in the input, now in all projects.
+        let fx = app.update(key('A'));
+        let Some(Effect::Scry { seq, all: true, .. }) = fx.last().cloned() else {
+            panic!("no all-projects search: {fx:?}")
+        };
+        let mut v = scry_view();
+        v.hits[0].source = Some("alpha".into());
+        v.hits[1].source = Some("box/api".into());
+        app.update(Action::Msg(Msg::Scry { seq, result: Ok(v) }));
+        app.update(code(KeyCode::Esc));
+        app.toast = None;
+        snap("scry_all", &mut app);
     }
 
     #[test]

@@ -81,6 +81,8 @@ pub enum Effect {
     Scry {
         seq: u64,
         query: String,
+        /// All registered projects instead of this one.
+        all: bool,
     },
     OpenEditor {
         path: PathBuf,

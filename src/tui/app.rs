@@ -229,6 +229,8 @@ pub struct App {
     pub scry_error: Option<String>,
     pub scry_waiting: bool,
     pub scry_sel: usize,
+    /// Scry searches all registered projects (else this project only).
+    pub scry_all: bool,
 
     pub keymap: Keymap,
     pub themes: Vec<Theme>,
@@ -283,6 +285,7 @@ impl App {
             scry_error: None,
             scry_waiting: false,
             scry_sel: 0,
+            scry_all: false,
             keymap,
             themes,
             theme,
@@ -641,6 +644,15 @@ impl App {
         }
     }
 
+    /// What the Scry pane's title shows.
+    pub fn scry_scope_label(&self) -> &'static str {
+        if self.scry_all {
+            "all projects"
+        } else {
+            "this project"
+        }
+    }
+
     fn send_scry(&mut self, fx: &mut Vec<Effect>) {
         let q = self.scry_input.text().trim().to_string();
         self.scry_seq += 1;
@@ -654,6 +666,7 @@ impl App {
         fx.push(Effect::Scry {
             seq: self.scry_seq,
             query: q,
+            all: self.scry_all,
         });
     }
 
@@ -764,7 +777,7 @@ impl App {
                         return;
                     }
                     fx.push(Effect::OpenEditor {
-                        path: root.join(&h.path),
+                        path: h.root.as_deref().unwrap_or(&root).join(&h.path),
                         line: h.line.max(1),
                     });
                 }
@@ -879,6 +892,15 @@ impl App {
             Command::Scry => {
                 self.focus = Pane::Scry;
                 self.scry_editing = true;
+            }
+            Command::ScryScope => {
+                self.scry_all = !self.scry_all;
+                self.focus = Pane::Scry;
+                self.toast(
+                    Level::Info,
+                    format!("scry scope: {}", self.scry_scope_label()),
+                );
+                self.send_scry(fx);
             }
             Command::Open => match self.focus {
                 Pane::Session => self.command(Command::ToggleGoal, fx),

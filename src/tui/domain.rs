@@ -380,3 +380,14 @@ pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
 pub fn daemon_index(p: &Project) -> bool {
     client().index_start(p.root()).is_ok()
 }
+
+/// Search every registered project (and this one) in-process: the federated fan-out.
+pub fn scry_all(
+    p: &Project,
+    query: &str,
+    engine: std::sync::Arc<crate::scry::Scry>,
+) -> Result<crate::mother::FederatedAnswer> {
+    let mut q = crate::scry::Query::new(query);
+    q.limit = Some(30);
+    crate::mother::search_all_in_process(Some(p), &q, engine)
+}

@@ -44,6 +44,7 @@ enum ScryReq {
     Query {
         seq: u64,
         text: String,
+        all: bool,
     },
     /// The corpus may have changed: refresh the index before the next search.
     Dirty,
@@ -200,8 +201,12 @@ impl Jobs {
                     });
                 }
             }
-            Effect::Scry { seq, query } => {
-                let _ = self.scry.send(ScryReq::Query { seq, text: query });
+            Effect::Scry { seq, query, all } => {
+                let _ = self.scry.send(ScryReq::Query {
+                    seq,
+                    text: query,
+                    all,
+                });
             }
             Effect::LockSecrets => {
                 let (tx, poke) = (self.tx.clone(), self.poke.clone());
@@ -413,20 +418,20 @@ fn watcher(
 }
 
 fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
-    let mut engine = Scry::new(scry::Options::default());
+    let mut engine = Arc::new(Scry::new(scry::Options::default()));
     let mut dirty = false;
     let mut model_reported: Option<ModelState> = None;
     loop {
         let Ok(first) = rx.recv() else { return };
         let mut query = None;
         let apply = |r: ScryReq,
-                     query: &mut Option<(u64, String)>,
+                     query: &mut Option<(u64, String, bool)>,
                      dirty: &mut bool,
-                     engine: &mut Scry| match r {
-            ScryReq::Query { seq, text } => *query = Some((seq, text)),
+                     engine: &mut Arc<Scry>| match r {
+            ScryReq::Query { seq, text, all } => *query = Some((seq, text, all)),
             ScryReq::Dirty => *dirty = true,
             ScryReq::ModelChanged => {
-                *engine = Scry::new(scry::Options::default());
+                *engine = Arc::new(Scry::new(scry::Options::default()));
                 *dirty = true;
             }
         };
@@ -440,7 +445,7 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             }
         }
         let Some(project) = slot.lock().unwrap_or_else(|p| p.into_inner()).clone() else {
-            if let Some((seq, _)) = query {
+            if let Some((seq, _, _)) = query {
                 send(
                     &tx,
                     Msg::Scry {
@@ -451,10 +456,19 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             }
             continue;
         };
+        // All registered projects: the federated fan-out, in-process (each local index is
+        // refreshed first; remotes answer within the per-source timeout).
+        if let Some((seq, text, true)) = &query {
+            let result = domain::scry_all(&project, text, engine.clone())
+                .map(|a| federated_view(text.clone(), a))
+                .map_err(|e| format!("{e:#}"));
+            send(&tx, Msg::Scry { seq: *seq, result });
+            continue;
+        }
         // Daemon first (model and index hot there, shared with the CLI); in-process otherwise.
         if DAEMON_UP.load(Ordering::SeqCst) {
             match &query {
-                Some((seq, text)) => match domain::daemon_scry(&project, text, dirty) {
+                Some((seq, text, _)) => match domain::daemon_scry(&project, text, dirty) {
                     Ok(answer) => {
                         dirty = false;
                         let m = if answer.mode == "hybrid" {
@@ -530,7 +544,7 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
                 send(&tx, Msg::Model(m));
             }
         }
-        if let Some((seq, text)) = query {
+        if let Some((seq, text, _)) = query {
             let q = Query {
                 query: text.clone(),
                 limit: Some(30),
@@ -545,6 +559,33 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
     }
 }
 
+fn federated_view(query: String, a: crate::mother::FederatedAnswer) -> ScryView {
+    ScryView {
+        query,
+        mode: a.mode.clone(),
+        took_ms: a.took_ms,
+        hits: a
+            .results
+            .into_iter()
+            .map(|f| ScryHitView {
+                root: Some(PathBuf::from(&f.hit.project)),
+                source: Some(f.source),
+                kind: f.hit.kind.to_string(),
+                title: f.hit.title,
+                path: f.hit.path,
+                line: f.hit.line_start,
+                snippet: f.hit.snippet,
+                score: f.hit.score,
+            })
+            .collect(),
+        notes: a
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.source, e.message))
+            .collect(),
+    }
+}
+
 fn view(query: String, a: scry::ScryAnswer) -> ScryView {
     ScryView {
         query,
@@ -554,6 +595,8 @@ fn view(query: String, a: scry::ScryAnswer) -> ScryView {
             .results
             .into_iter()
             .map(|h| ScryHitView {
+                source: None,
+                root: None,
                 kind: h.kind.to_string(),
                 title: h.title,
                 path: h.path,

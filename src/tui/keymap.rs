@@ -32,6 +32,7 @@ pub enum Command {
     ToggleGoal,
     Update,
     Scry,
+    ScryScope,
     Open,
     Edit,
     Recover,
@@ -50,7 +51,7 @@ pub enum Command {
 
 impl Command {
     /// Help order.
-    pub const ALL: [Command; 26] = [
+    pub const ALL: [Command; 27] = [
         Command::Help,
         Command::Quit,
         Command::FocusNext,
@@ -63,6 +64,7 @@ impl Command {
         Command::ToggleGoal,
         Command::Update,
         Command::Scry,
+        Command::ScryScope,
         Command::Open,
         Command::Edit,
         Command::Recover,
@@ -94,6 +96,7 @@ impl Command {
             Command::ToggleGoal => "toggle-goal",
             Command::Update => "update",
             Command::Scry => "scry",
+            Command::ScryScope => "scry-scope",
             Command::Open => "open",
             Command::Edit => "edit",
             Command::Recover => "recover",
@@ -126,6 +129,7 @@ impl Command {
             Command::ToggleGoal => "toggle the selected goal",
             Command::Update => "write an update entry (git activity)",
             Command::Scry => "search (type; Esc leaves the input)",
+            Command::ScryScope => "scry scope: this project / all registered projects",
             Command::Open => "open the selection",
             Command::Edit => "open the selection in $EDITOR",
             Command::Recover => "recover a stale or crashed session",
@@ -161,6 +165,7 @@ impl Command {
             Command::ToggleGoal => &["space"],
             Command::Update => &["u"],
             Command::Scry => &["/"],
+            Command::ScryScope => &["A"],
             Command::Open => &["enter"],
             Command::Edit => &["o"],
             Command::Recover => &["R"],

@@ -94,6 +94,10 @@ pub struct BeliefRow {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScryHitView {
+    /// The project (or remote source) a hit of an all-projects search comes from.
+    pub source: Option<String>,
+    /// That project's root, to open the hit from (None: the cockpit's project).
+    pub root: Option<std::path::PathBuf>,
     pub kind: String,
     pub title: String,
     pub path: String,

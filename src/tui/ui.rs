@@ -535,7 +535,7 @@ fn draw_beliefs(app: &App, f: &mut Frame, area: Rect, focused: bool) {
 
 fn draw_scry(app: &App, f: &mut Frame, area: Rect, focused: bool) {
     let t = app.theme();
-    let mut title = "Scry".to_string();
+    let mut title = format!("Scry · {}", app.scry_scope_label());
     if let Some(v) = &app.scry {
         title.push_str(&format!(" · {} · {} ms", v.mode, v.took_ms));
     }
@@ -607,11 +607,22 @@ fn draw_scry(app: &App, f: &mut Frame, area: Rect, focused: bool) {
         };
         let kind = format!("{:<7}", h.kind);
         let rest = width.saturating_sub(kind.width() + 1);
-        let line = Line::from(vec![
-            Span::styled(kind, t.fg(t.info)),
-            Span::raw(" "),
-            Span::raw(text::truncate(&format!("{}  {loc}", h.title), rest)),
-        ]);
+        let mut spans = vec![Span::styled(kind, t.fg(t.info)), Span::raw(" ")];
+        let rest = match &h.source {
+            Some(src) => {
+                let src = text::truncate(src, 16);
+                let w = src.width() + 1;
+                spans.push(Span::styled(src, t.fg(t.accent)));
+                spans.push(Span::raw(" "));
+                rest.saturating_sub(w)
+            }
+            None => rest,
+        };
+        spans.push(Span::raw(text::truncate(
+            &format!("{}  {loc}", h.title),
+            rest,
+        )));
+        let line = Line::from(spans);
         lines.push(if focused && i == app.scry_sel {
             line.style(t.selected())
         } else {
