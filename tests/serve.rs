@@ -553,6 +553,37 @@ fn background_start_status_stop() {
 }
 
 #[test]
+fn background_daemon_does_not_keep_the_callers_private_environment() {
+    let env = Env::new();
+    let _guard = StopOnDrop(&env);
+    let out = env
+        .cmd(&env.work())
+        .args(["serve", "--background", "--json"])
+        .env("PATINA_IDENTITY", "AGE-SECRET-KEY-1NOTAREALKEY")
+        .env("PATINA_PASSPHRASE_FILE", "/nonexistent/pass")
+        .env("PATINA_REMOTE_TOKEN", "not-a-real-token")
+        .env("PATINA_KEEP_ME", "1")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let pid = r["pid"].as_u64().unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    let environ = String::from_utf8_lossy(&environ);
+    for withheld in [
+        "PATINA_IDENTITY=",
+        "PATINA_PASSPHRASE_FILE=",
+        "PATINA_REMOTE_TOKEN=",
+    ] {
+        assert!(!environ.contains(withheld), "daemon kept {withheld}");
+    }
+    assert!(
+        environ.contains("PATINA_KEEP_ME=1"),
+        "other variables are inherited"
+    );
+}
+
+#[test]
 fn racing_clients_start_exactly_one_daemon() {
     let env = Env::new();
     let _guard = StopOnDrop(&env);

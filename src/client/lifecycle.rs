@@ -228,6 +228,14 @@ pub fn start_background(serve_args: &[OsString], wait: Duration) -> Result<u32, 
             Ok(())
         });
     }
+    // The daemon never needs the caller's private key, passphrase file or tokens (the CLI
+    // decrypts and hands values over /secrets/cache); a long-lived process must not keep them in
+    // its environ. Same rule as the `secrets run` child.
+    for (key, _) in std::env::vars_os() {
+        if crate::secrets::run::is_withheld(&key) {
+            cmd.env_remove(&key);
+        }
+    }
     let mut child = cmd
         .spawn()
         .map_err(|e| start_err(format!("running {}: {e}", exe.display())))?;
