@@ -708,6 +708,23 @@ mod snapshots {
     }
 
     #[test]
+    fn session_with_transcript_summary() {
+        let mut app = full();
+        app.update(Action::Msg(Msg::Transcript(Some(TranscriptView {
+            prompt_count: 7,
+            last_action: Some((
+                t("2026-11-29T15:20:00+01:00"),
+                "claude".into(),
+                "Edit src/serve/server.rs".into(),
+            )),
+        }))));
+        assert_eq!(app.transcript.as_ref().unwrap().prompt_count, 7);
+        snap("session_transcript", &mut app);
+        app.update(Action::Msg(Msg::Transcript(None)));
+        assert!(app.transcript.is_none());
+    }
+
+    #[test]
     fn no_session_and_unavailable() {
         let mut app = bare();
         app.update(Action::Msg(Msg::Session(Feed::Ready(None))));

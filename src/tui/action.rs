@@ -43,6 +43,8 @@ pub enum Msg {
     Index(IndexState),
     Secrets(Feed<Vec<VaultView>>),
     Agent(AgentState),
+    /// Prompt count and last agent action of the active session (None: no session/logs).
+    Transcript(Option<TranscriptView>),
     Pending(Vec<ReleaseRequest>),
     /// The end-of-session classification preview (text lines).
     EndPreview(Result<Vec<String>, String>),

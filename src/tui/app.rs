@@ -231,6 +231,8 @@ pub struct App {
     pub scry_sel: usize,
     /// Scry searches all registered projects (else this project only).
     pub scry_all: bool,
+    /// Prompt count and last agent action, from the slow poll.
+    pub transcript: Option<TranscriptView>,
 
     pub keymap: Keymap,
     pub themes: Vec<Theme>,
@@ -286,6 +288,7 @@ impl App {
             scry_waiting: false,
             scry_sel: 0,
             scry_all: false,
+            transcript: None,
             keymap,
             themes,
             theme,
@@ -488,6 +491,7 @@ impl App {
             Msg::Index(i) => self.index = i,
             Msg::Secrets(s) => self.secrets = s,
             Msg::Agent(a) => self.agent = a,
+            Msg::Transcript(t) => self.transcript = t,
             Msg::Pending(p) => {
                 self.pending = p;
                 self.show_next_release();

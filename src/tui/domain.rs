@@ -391,3 +391,19 @@ pub fn scry_all(
     q.limit = Some(30);
     crate::mother::search_all_in_process(Some(p), &q, engine)
 }
+
+/// The active session's prompt count and the agent's last action, read from the agents' logs
+/// (slow poll only: it opens the session's log files). None without a session or on error.
+pub fn transcript_summary(p: &Project) -> Option<TranscriptView> {
+    let active = crate::transcript::active_session(p).ok()??;
+    match crate::transcript::summary(p, &active.llm, &active.window) {
+        Ok(s) => Some(TranscriptView {
+            prompt_count: s.prompt_count,
+            last_action: s.last_action.map(|a| (a.time, a.agent, a.text)),
+        }),
+        Err(e) => {
+            tracing::debug!("transcript summary: {e:#}");
+            None
+        }
+    }
+}

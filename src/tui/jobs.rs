@@ -315,6 +315,7 @@ fn watcher(
     let mut daemon_sent: Latest<DaemonState> = Latest(None);
     let mut secrets_sent: Latest<Feed<Vec<VaultView>>> = Latest(None);
     let mut agent_sent: Latest<AgentState> = Latest(None);
+    let mut transcript_sent: Latest<Option<TranscriptView>> = Latest(None);
     let mut pending_sent: Latest<Vec<ReleaseRequest>> = Latest(None);
     let mut model_sent: Latest<bool> = Latest(None);
     let mut index_sent: Latest<IndexState> = Latest(None);
@@ -407,6 +408,10 @@ fn watcher(
                 let a = domain::agent_state(p);
                 if agent_sent.changed(&a) {
                     send(&tx, Msg::Agent(a));
+                }
+                let tv = domain::transcript_summary(p);
+                if transcript_sent.changed(&tv) {
+                    send(&tx, Msg::Transcript(tv));
                 }
             }
             let ready = scry::model::status(false).ready;

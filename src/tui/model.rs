@@ -106,6 +106,14 @@ pub struct ScryHitView {
     pub score: f64,
 }
 
+/// What the agents' logs say about the active session (`transcript::summary`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TranscriptView {
+    pub prompt_count: usize,
+    /// The agent's last action: (time, agent, text).
+    pub last_action: Option<(DateTime<FixedOffset>, String, String)>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScryView {
     pub query: String,

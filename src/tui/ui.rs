@@ -308,6 +308,14 @@ fn draw_session(app: &App, f: &mut Frame, area: Rect, focused: bool) {
                 meta.push(Span::styled(" · stale", t.fg(t.warn)));
             }
             lines.push(Line::from(meta));
+            if let Some(tv) = &app.transcript {
+                let mut text = format!("Prompts {}", tv.prompt_count);
+                if let Some((time, agent, what)) = &tv.last_action {
+                    text.push_str(&format!(" · {} {agent}: {what}", time.format("%H:%M")));
+                }
+                let w = inner.width as usize;
+                lines.push(Line::styled(text::truncate(&text, w), t.dim()));
+            }
             let done = s.goals.iter().filter(|g| g.done).count();
             lines.push(Line::styled(
                 format!("Goals {done}/{}", s.goals.len()),
