@@ -24,12 +24,13 @@ use crate::output::CmdError;
 pub type EnvValues = BTreeMap<String, SecretValue>;
 
 /// True for variables the child must not inherit: `PATINA_IDENTITY*`, `PATINA_PASSPHRASE*` and
-/// patina's tokens (`PATINA_*TOKEN*`).
+/// patina's tokens (`PATINA_*` with a `TOKEN` word).
 pub fn is_withheld(key: &OsStr) -> bool {
     let k = key.as_bytes();
     k.starts_with(b"PATINA_IDENTITY")
         || k.starts_with(b"PATINA_PASSPHRASE")
-        || (k.starts_with(b"PATINA_") && k.windows(5).any(|w| w == b"TOKEN"))
+        // a `TOKEN` word (PATINA_REMOTE_TOKEN, PATINA_TOKEN_FILE), not PATINA_EMBED_TOKENIZER
+        || (k.starts_with(b"PATINA_") && k.split(|b| *b == b'_').any(|w| w == b"TOKEN"))
 }
 
 /// The child's environment: `parent` minus withheld variables, plus `released` (which win).
@@ -230,7 +231,13 @@ mod tests {
         ] {
             assert!(is_withheld(OsStr::new(k)), "{k}");
         }
-        for k in ["PATH", "HOME", "PATINA_HOME", "GITHUB_TOKEN"] {
+        for k in [
+            "PATH",
+            "HOME",
+            "PATINA_HOME",
+            "GITHUB_TOKEN",
+            "PATINA_EMBED_TOKENIZER",
+        ] {
             assert!(!is_withheld(OsStr::new(k)), "{k}");
         }
     }
