@@ -118,6 +118,16 @@ impl BeliefForm {
     }
 }
 
+/// The answer a key gives to a yes/no popup (end, recover, init): Enter, `y` or `Y` confirm,
+/// `n` or `N` decline, anything else is no answer. (Secret releases take `y` only, on purpose.)
+fn confirm_answer(key: &KeyEvent) -> Option<bool> {
+    match key.code {
+        KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') => Some(true),
+        KeyCode::Char('n') | KeyCode::Char('N') => Some(false),
+        _ => None,
+    }
+}
+
 /// Problems with a belief id as typed, or `None` when it is fine.
 pub fn id_problem(id: &str, known: &[String]) -> Option<String> {
     if id.is_empty() {
@@ -1051,42 +1061,33 @@ impl App {
                     }
                 }
             }
-            Popup::End { busy, error, .. } => {
-                if matches!(
-                    key.code,
-                    KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y')
-                ) {
+            Popup::End { busy, error, .. } => match confirm_answer(&key) {
+                Some(true) => {
                     *busy = true;
                     *error = None;
                     fx.push(Effect::EndSession);
-                } else if matches!(key.code, KeyCode::Char('n') | KeyCode::Char('N')) {
-                    self.popup = None;
                 }
-            }
-            Popup::Recover { busy, error, .. } => {
-                if matches!(
-                    key.code,
-                    KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y')
-                ) {
+                Some(false) => self.popup = None,
+                None => {}
+            },
+            Popup::Recover { busy, error, .. } => match confirm_answer(&key) {
+                Some(true) => {
                     *busy = true;
                     *error = None;
                     fx.push(Effect::Recover);
-                } else if matches!(key.code, KeyCode::Char('n') | KeyCode::Char('N')) {
-                    self.popup = None;
                 }
-            }
-            Popup::Init { busy, error, .. } => {
-                if matches!(
-                    key.code,
-                    KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y')
-                ) {
+                Some(false) => self.popup = None,
+                None => {}
+            },
+            Popup::Init { busy, error, .. } => match confirm_answer(&key) {
+                Some(true) => {
                     *busy = true;
                     *error = None;
                     fx.push(Effect::InitProject);
-                } else if matches!(key.code, KeyCode::Char('n') | KeyCode::Char('N')) {
-                    self.popup = None;
                 }
-            }
+                Some(false) => self.popup = None,
+                None => {}
+            },
             Popup::Release(r) => {
                 let allow = match key.code {
                     KeyCode::Char('y') | KeyCode::Char('Y') => true,
