@@ -1,9 +1,12 @@
 //! The corpus: everything scry indexes, cut into chunks with stable ids and content hashes.
 //!
-//! Kinds: layer docs (by `## ` section when long), beliefs (one chunk each), sessions (a header
-//! chunk plus one chunk per activity entry), commit messages (git2, newest first, capped) and
-//! source files (line windows with overlap; .gitignore respected with the `ignore` crate, binary
-//! and huge files skipped). `[scry] include/exclude` in `.patina/config.toml` adjust the source set.
+//! Kinds: layer docs (every `.md` and `.toml` under `layer/`, not only core/ and surface/),
+//! beliefs, sessions (one chunk per activity entry and per other section), commit messages (git2,
+//! newest first, capped) and source files (.gitignore respected with the `ignore` crate; binary,
+//! huge, lockfiles, generated, minified and vendored files skipped — [`default_exclusion`]).
+//! Chunking is structure-aware and edit-stable (`chunk.rs`): items for code, headings and
+//! paragraphs for markdown, tables for TOML, paragraphs for the rest, every chunk under the
+//! model's window. `[scry] include/exclude` in `.patina/config.toml` adjust the source set.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -14,22 +17,19 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Kind;
+use super::chunk::{self, Lang, Piece, Shape};
 use crate::layer::{self, DocKind};
 use crate::project::Project;
 
-/// Lines per source window and the overlap between consecutive windows.
-pub const WINDOW_LINES: usize = 40;
-pub const WINDOW_OVERLAP: usize = 10;
 /// Source files larger than this are skipped.
 pub const MAX_FILE_BYTES: u64 = 512 * 1024;
-/// Layer docs up to this many characters are one chunk; longer ones are split by section.
-const WHOLE_DOC_CHARS: usize = 2400;
 
 /// `[scry]` in `.patina/config.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ScryConfig {
-    /// gitignore-syntax globs of extra files to index even when git ignores them.
+    /// gitignore-syntax globs of extra files to index even when git ignores them or they are
+    /// excluded by default (lockfiles, generated, minified, vendored: [`default_exclusion`]).
     pub include: Vec<String>,
     /// gitignore-syntax globs of files never to index.
     pub exclude: Vec<String>,
@@ -112,6 +112,23 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
             DocKind::Core | DocKind::Surface => layer_chunks(&rel, &text, &mut chunks),
         }
     }
+    // Everything else under layer/ (work items, slates, notes: markdown and TOML), whatever
+    // the folder; the sessions dir is walked as sessions above.
+    let sessions_dir = project.sessions_dir();
+    for abs in layer_files(&project.layer_dir()) {
+        if abs.starts_with(&sessions_dir) || !seen_paths.insert(abs.clone()) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&abs) else {
+            continue;
+        };
+        let rel = rel_path(root, &abs);
+        if rel.ends_with(".toml") {
+            toml_chunks(&rel, &text, &mut chunks);
+        } else {
+            layer_chunks(&rel, &text, &mut chunks);
+        }
+    }
     // The active session is knowledge too.
     let active = project.active_session_path();
     if let Ok(text) = std::fs::read_to_string(&active) {
@@ -141,7 +158,10 @@ fn layer_documents(project: &Project) -> Result<Vec<layer::LayerDoc>> {
         (project.surface_dir(), DocKind::Surface),
         (project.sessions_dir(), DocKind::Session),
     ] {
-        for path in markdown_files(&dir) {
+        for path in layer_files(&dir)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "md"))
+        {
             let kind = if kind == DocKind::Surface && path.starts_with(&beliefs) {
                 DocKind::Belief
             } else {
@@ -166,7 +186,8 @@ fn layer_documents(project: &Project) -> Result<Vec<layer::LayerDoc>> {
     Ok(out)
 }
 
-fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+/// `.md` and `.toml` files under `dir`, hidden entries skipped, sorted.
+fn layer_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = vec![];
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -174,11 +195,14 @@ fn markdown_files(dir: &Path) -> Vec<PathBuf> {
             continue;
         };
         for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
             let p = e.path();
             let Ok(ft) = e.file_type() else { continue };
             if ft.is_dir() {
                 stack.push(p);
-            } else if ft.is_file() && p.extension().is_some_and(|x| x == "md") {
+            } else if ft.is_file() && p.extension().is_some_and(|x| x == "md" || x == "toml") {
                 out.push(p);
             }
         }
@@ -223,155 +247,140 @@ fn first_heading(body: &str) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
+/// 1-based inclusive line range of a piece whose 0-based lines are offset by `skipped`.
+fn line_span(p: &Piece, skipped: usize) -> (usize, usize) {
+    (skipped + p.lines.start + 1, skipped + p.lines.end.max(p.lines.start + 1))
+}
+
+/// The pieces of a markdown body, titled `title` or `title{sep}heading`.
+fn markdown_pieces(
+    body: &str,
+    title: &str,
+    sections_apart: bool,
+) -> Vec<(Piece, String)> {
+    let lines: Vec<&str> = body.lines().collect();
+    let title_tokens = chunk::estimate_tokens(title) + 8;
+    chunk::split(&lines, Shape::Markdown { sections_apart }, title_tokens)
+        .into_iter()
+        .map(|p| {
+            let t = match &p.context {
+                Some(h) if !h.ends_with(title) && !title.ends_with(h.as_str()) => {
+                    format!("{title} › {h}")
+                }
+                _ => title.to_string(),
+            };
+            (p, t)
+        })
+        .collect()
+}
+
+/// Sessions: one chunk per `### ` activity entry and per other section (never merged, so a
+/// hit points at the entry); long ones split by paragraph. Frontmatter is left out (the title
+/// carries the session's title); a piece that is only headings is dropped.
 fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
+    let (_, body, skipped) = split_frontmatter(text);
     let title = frontmatter_value(text, "title")
         .or_else(|| {
-            first_heading(text).map(|h| h.trim_start_matches("Session:").trim().to_string())
+            first_heading(body).map(|h| h.trim_start_matches("Session:").trim().to_string())
         })
         .unwrap_or_else(|| id.to_string());
-    let lines: Vec<&str> = text.lines().collect();
-    // Header = everything outside activity entries; entries = `### ` blocks under `## Activity Log`.
-    let mut header: Vec<&str> = vec![];
-    let mut entries: Vec<(usize, usize)> = vec![]; // [start, end) line indexes
-    let mut in_log = false;
-    let mut current: Option<usize> = None;
-    for (i, line) in lines.iter().enumerate() {
-        if line.starts_with("## ") {
-            if let Some(s) = current.take() {
-                entries.push((s, i));
-            }
-            in_log = line
-                .trim_start_matches('#')
-                .trim()
-                .eq_ignore_ascii_case("activity log")
-                || line
-                    .trim_start_matches('#')
-                    .trim()
-                    .eq_ignore_ascii_case("timeline");
-            header.push(line);
+    let mut n = 0;
+    for (p, t) in markdown_pieces(body, &title, true) {
+        let only_headings = p
+            .text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if only_headings {
             continue;
         }
-        if in_log && line.starts_with("### ") {
-            if let Some(s) = current.take() {
-                entries.push((s, i));
-            }
-            current = Some(i);
-            continue;
-        }
-        if current.is_none() {
-            header.push(line);
-        }
-    }
-    if let Some(s) = current {
-        entries.push((s, lines.len()));
-    }
-    let header_text = header.join("\n");
-    out.push(Chunk::new(
-        format!("session:{id}:0"),
-        Kind::Session,
-        rel.to_string(),
-        title.clone(),
-        (1, lines.len().max(1)),
-        header_text.trim().to_string(),
-    ));
-    for (n, (s, e)) in entries.into_iter().enumerate() {
-        let heading = lines[s].trim_start_matches('#').trim();
-        let body = lines[s + 1..e].join("\n");
+        let t = t.replacen(" › ", " — ", 1);
         out.push(Chunk::new(
-            format!("session:{id}:{}", n + 1),
+            format!("session:{id}:{n}"),
             Kind::Session,
             rel.to_string(),
-            format!("{title} — {heading}"),
-            (s + 1, e),
-            body.trim().to_string(),
+            t,
+            line_span(&p, skipped),
+            p.text.trim().to_string(),
+        ));
+        n += 1;
+    }
+}
+
+/// A belief: one chunk when it fits the window (the usual case), else by section.
+fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
+    let (_, body, skipped) = split_frontmatter(text);
+    let id = frontmatter_value(text, "id").unwrap_or_else(|| id.to_string());
+    for (n, (p, t)) in markdown_pieces(body, &id, false).into_iter().enumerate() {
+        let doc_id = if n == 0 {
+            format!("belief:{id}")
+        } else {
+            format!("belief:{id}:{n}")
+        };
+        out.push(Chunk::new(
+            doc_id,
+            Kind::Belief,
+            rel.to_string(),
+            t,
+            line_span(&p, skipped),
+            p.text.trim().to_string(),
         ));
     }
 }
 
-fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
-    let (_, body, skipped) = split_frontmatter(text);
-    let id = frontmatter_value(text, "id").unwrap_or_else(|| id.to_string());
-    let total = text.lines().count().max(1);
-    out.push(Chunk::new(
-        format!("belief:{id}"),
-        Kind::Belief,
-        rel.to_string(),
-        id,
-        (skipped + 1, total),
-        body.trim().to_string(),
-    ));
-}
-
+/// A layer document: one chunk when it fits, else sections and paragraphs (small ones merged).
 fn layer_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
-    let (_, body, skipped) = split_frontmatter(text);
+    let (fm, body, skipped) = split_frontmatter(text);
     let stem = Path::new(rel)
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let title = first_heading(body).unwrap_or(stem);
-    let lines: Vec<&str> = body.lines().collect();
-    if body.chars().count() <= WHOLE_DOC_CHARS {
+    let title = (!fm.is_empty())
+        .then(|| frontmatter_value(text, "title"))
+        .flatten()
+        .or_else(|| first_heading(body))
+        .unwrap_or(stem);
+    for (n, (p, t)) in markdown_pieces(body, &title, false).into_iter().enumerate() {
         out.push(Chunk::new(
-            format!("layer:{rel}:0"),
+            format!("layer:{rel}:{n}"),
             Kind::Layer,
             rel.to_string(),
-            title,
-            (skipped + 1, skipped + lines.len().max(1)),
-            body.trim().to_string(),
+            t,
+            line_span(&p, skipped),
+            p.text.trim().to_string(),
         ));
-        return;
-    }
-    let mut starts: Vec<usize> = vec![0];
-    starts.extend(
-        lines
-            .iter()
-            .enumerate()
-            .filter(|(i, l)| *i > 0 && l.starts_with("## "))
-            .map(|(i, _)| i),
-    );
-    let mut n = 0;
-    for (k, &s) in starts.iter().enumerate() {
-        let e = starts.get(k + 1).copied().unwrap_or(lines.len());
-        let heading = lines[s].strip_prefix("## ").map(str::trim);
-        let section_title = match heading {
-            Some(h) => format!("{title} › {h}"),
-            None => title.clone(),
-        };
-        for (ws, we) in windows(e - s, WINDOW_LINES * 2, WINDOW_OVERLAP) {
-            let text = lines[s + ws..s + we].join("\n");
-            if text.trim().is_empty() {
-                continue;
-            }
-            out.push(Chunk::new(
-                format!("layer:{rel}:{n}"),
-                Kind::Layer,
-                rel.to_string(),
-                section_title.clone(),
-                (skipped + s + ws + 1, skipped + s + we),
-                text.trim().to_string(),
-            ));
-            n += 1;
-        }
     }
 }
 
-/// Windows `[start, end)` over `len` lines of `size` lines overlapping by `overlap`.
-fn windows(len: usize, size: usize, overlap: usize) -> Vec<(usize, usize)> {
-    if len == 0 {
-        return vec![];
+/// A TOML file under `layer/` (a work item, a slate): one chunk, or one per table.
+fn toml_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let title = toml_title(text).unwrap_or_else(|| rel.to_string());
+    let title_tokens = chunk::estimate_tokens(&title) + 8;
+    for (n, p) in chunk::split(&lines, Shape::Toml, title_tokens)
+        .into_iter()
+        .enumerate()
+    {
+        let t = match &p.context {
+            Some(c) => format!("{title} › {c}"),
+            None => title.clone(),
+        };
+        out.push(Chunk::new(
+            format!("layer:{rel}:{n}"),
+            Kind::Layer,
+            rel.to_string(),
+            t,
+            line_span(&p, 0),
+            p.text.trim().to_string(),
+        ));
     }
-    let step = size.saturating_sub(overlap).max(1);
-    let mut out = vec![];
-    let mut s = 0;
-    loop {
-        let e = (s + size).min(len);
-        out.push((s, e));
-        if e == len {
-            break;
-        }
-        s += step;
-    }
-    out
+}
+
+/// `title = "…"` (else `name`) of a TOML document's top level, read with the toml parser.
+fn toml_title(text: &str) -> Option<String> {
+    let v: toml::Table = toml::from_str(text).ok()?;
+    ["title", "name", "id"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
 }
 
 fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<()> {
@@ -394,17 +403,126 @@ fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<
         let subject = message.lines().next().unwrap_or("").trim().to_string();
         let sha = oid.to_string();
         let short = sha[..7].to_string();
-        let lines = message.lines().count().max(1);
-        out.push(Chunk::new(
-            format!("commit:{sha}"),
-            Kind::Commit,
-            short,
-            subject,
-            (1, lines),
-            message.trim().to_string(),
-        ));
+        // Long messages (a merge summary, a release note) are split by paragraph like text.
+        let lines: Vec<&str> = message.lines().collect();
+        let title_tokens = chunk::estimate_tokens(&subject) + 8;
+        for (n, p) in chunk::split(&lines, Shape::Text, title_tokens)
+            .into_iter()
+            .enumerate()
+        {
+            let doc_id = if n == 0 {
+                format!("commit:{sha}")
+            } else {
+                format!("commit:{sha}:{n}")
+            };
+            out.push(Chunk::new(
+                doc_id,
+                Kind::Commit,
+                short.clone(),
+                subject.clone(),
+                line_span(&p, 0),
+                p.text.trim().to_string(),
+            ));
+        }
     }
     Ok(())
+}
+
+/// Source files nobody searches for knowledge, left out unless `[scry] include` names them:
+/// lockfiles, vendored trees, generated and minified files. `rel` is the path from the root,
+/// `head` the file's first bytes (for generated-file markers), `text` the whole file. Returns
+/// why, for the record; the list is in docs/ARCHITECTURE.md (Scry, Corpus).
+pub(crate) fn default_exclusion(rel: &str, text: &str) -> Option<&'static str> {
+    const LOCKFILES: &[&str] = &[
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "pnpm-lock.yaml",
+        "go.sum",
+        "packages.lock.json",
+    ];
+    const VENDORED_DIRS: &[&str] = &[
+        "vendor",
+        "third_party",
+        "third-party",
+        "node_modules",
+        "bower_components",
+        "Pods",
+    ];
+    const GENERATED_SUFFIXES: &[&str] = &[
+        ".min.js",
+        ".min.css",
+        ".map",
+        ".pb.go",
+        "_pb2.py",
+        "_pb2_grpc.py",
+        ".pb.rs",
+        ".g.dart",
+        ".freezed.dart",
+        ".designer.cs",
+    ];
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if name.ends_with(".lock") || LOCKFILES.contains(&name) {
+        return Some("lockfile");
+    }
+    if rel
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|dir| VENDORED_DIRS.contains(&dir))
+    {
+        return Some("vendored");
+    }
+    if GENERATED_SUFFIXES.iter().any(|s| name.ends_with(s)) || name.contains(".generated.") {
+        return Some("generated");
+    }
+    // Generator markers in the first lines: Go's "Code generated … DO NOT EDIT.", "@generated"
+    // (Rust, Facebook tools, protobuf, insta-less snapshots of other tools).
+    let head: String = text.lines().take(5).collect::<Vec<_>>().join("\n");
+    if head.contains("@generated") || (head.contains("Code generated") && head.contains("DO NOT EDIT"))
+    {
+        return Some("generated");
+    }
+    // Minified: long lines on average, or one enormous line.
+    let lines = text.lines().count().max(1);
+    let longest = text.lines().map(str::len).max().unwrap_or(0);
+    if text.len() / lines > 300 || longest > 5000 {
+        return Some("minified");
+    }
+    None
+}
+
+/// How a source file is split.
+fn shape_of(rel: &str) -> Shape {
+    if let Some(lang) = Lang::from_path(rel) {
+        return Shape::Code(lang);
+    }
+    match rel.rsplit_once('.').map(|x| x.1) {
+        Some("md" | "markdown") => Shape::Markdown {
+            sections_apart: false,
+        },
+        Some("toml") => Shape::Toml,
+        _ => Shape::Text,
+    }
+}
+
+/// The chunks of one source file.
+fn source_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let title_tokens = chunk::estimate_tokens(rel) + 8;
+    for p in chunk::split(&lines, shape_of(rel), title_tokens) {
+        let title = match &p.context {
+            Some(c) => format!("{rel} › {c}"),
+            None => rel.to_string(),
+        };
+        let (s, e) = line_span(&p, 0);
+        // A line longer than the window is cut into several pieces on the same line.
+        let mut doc_id = format!("code:{rel}:{s}");
+        if out.last().is_some_and(|c: &Chunk| c.doc_id.starts_with(&doc_id)) {
+            let k = out.iter().rev().take_while(|c| c.doc_id.starts_with(&doc_id)).count();
+            doc_id = format!("{doc_id}.{k}");
+        }
+        out.push(Chunk::new(doc_id, Kind::Code, rel.to_string(), title, (s, e), p.text));
+    }
 }
 
 fn matcher(root: &Path, globs: &[String]) -> Result<Option<Gitignore>> {
@@ -480,21 +598,14 @@ fn code_chunks(project: &Project, cfg: &ScryConfig, out: &mut Vec<Chunk>) -> Res
             continue;
         };
         let rel = rel_path(root, &path);
-        let lines: Vec<&str> = text.lines().collect();
-        for (s, e) in windows(lines.len(), WINDOW_LINES, WINDOW_OVERLAP) {
-            let body = lines[s..e].join("\n");
-            if body.trim().is_empty() {
-                continue;
-            }
-            out.push(Chunk::new(
-                format!("code:{rel}:{}", s + 1),
-                Kind::Code,
-                rel.clone(),
-                rel.clone(),
-                (s + 1, e),
-                body,
-            ));
+        let included = include
+            .as_ref()
+            .is_some_and(|inc| inc.matched_path_or_any_parents(&path, false).is_ignore());
+        if !included && let Some(why) = default_exclusion(&rel, &text) {
+            tracing::debug!(path = %rel, why, "not indexed");
+            continue;
         }
+        source_chunks(&rel, &text, out);
     }
     Ok(())
 }
@@ -504,25 +615,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn windows_overlap_and_cover() {
-        assert_eq!(windows(0, 40, 10), vec![]);
-        assert_eq!(windows(10, 40, 10), vec![(0, 10)]);
-        assert_eq!(windows(70, 40, 10), vec![(0, 40), (30, 70)]);
-        assert_eq!(windows(71, 40, 10), vec![(0, 40), (30, 70), (60, 71)]);
-    }
-
-    #[test]
-    fn session_splits_header_and_entries() {
+    fn session_entries_and_sections_are_chunks() {
         let text = "---\ntype: session\nid: 20261129-141503\ntitle: review\n---\n\n## Goals\n- [ ] a\n## Activity Log\n### 2026-11-29 14:15 - Session Start\nstarted\n### 2026-11-29 14:40 - Note\nfound the cause\n## Session Classification\n- Work Type: feature\n";
         let mut out = vec![];
         session_chunks("sessions/x.md", "20261129-141503", text, &mut out);
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[0].title, "review");
-        assert!(out[0].text.contains("Work Type"));
-        assert!(!out[0].text.contains("found the cause"));
-        assert_eq!(out[2].title, "review — 2026-11-29 14:40 - Note");
-        assert_eq!(out[2].text, "found the cause");
+        let titles: Vec<&str> = out.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "review — Goals",
+                "review — 2026-11-29 14:15 - Session Start",
+                "review — 2026-11-29 14:40 - Note",
+                "review — Session Classification"
+            ]
+        );
+        assert!(out[2].text.ends_with("found the cause"));
+        assert!(!out[3].text.contains("found the cause"));
         assert_eq!((out[2].line_start, out[2].line_end), (12, 13));
+        assert!(out.iter().all(|c| !c.text.contains("type: session")));
     }
 
     #[test]
@@ -532,5 +642,56 @@ mod tests {
         session_chunks("layer/sessions/a.md", "20250728-182427", text, &mut out);
         assert_eq!(out[0].title, "first run");
         assert_eq!(out.len(), 2);
+        assert_eq!(out[1].title, "first run — 18:24 - Start");
+    }
+
+    #[test]
+    fn a_long_session_without_entries_is_split_not_cut() {
+        let para = "We looked at the indexer and measured where the time goes. ".repeat(8);
+        let body: String = (0..30).map(|i| format!("{para} ({i})\n\n")).collect();
+        let text = format!("# Session: long\n\n## Notes\n\n{body}");
+        let mut out = vec![];
+        session_chunks("layer/sessions/b.md", "b", &text, &mut out);
+        assert!(out.len() >= 10, "{}", out.len());
+        for c in &out {
+            assert!(
+                chunk::estimate_tokens(&c.embed_text()) <= crate::scry::embed::MAX_TOKENS - 2,
+                "{} over the window",
+                c.doc_id
+            );
+        }
+        let kept: usize = out.iter().map(|c| c.text.matches("measured").count()).sum();
+        assert_eq!(kept, 30 * 8);
+    }
+
+    #[test]
+    fn default_exclusions() {
+        assert_eq!(default_exclusion("Cargo.lock", "x"), Some("lockfile"));
+        assert_eq!(default_exclusion("web/package-lock.json", "{}"), Some("lockfile"));
+        assert_eq!(default_exclusion("go.sum", "x"), Some("lockfile"));
+        assert_eq!(default_exclusion("vendor/lib/a.go", "x"), Some("vendored"));
+        assert_eq!(default_exclusion("x/node_modules/a.js", "x"), Some("vendored"));
+        assert_eq!(default_exclusion("static/app.min.js", "x"), Some("generated"));
+        assert_eq!(
+            default_exclusion("api/x.go", "// Code generated by protoc. DO NOT EDIT.\npackage x"),
+            Some("generated")
+        );
+        assert_eq!(default_exclusion("src/gen.rs", "// @generated\nfn a() {}"), Some("generated"));
+        let blob = format!("var a={};", "x".repeat(9000));
+        assert_eq!(default_exclusion("static/app.js", &blob), Some("minified"));
+        assert_eq!(default_exclusion("src/main.rs", "fn main() {}\n"), None);
+        assert_eq!(default_exclusion("src/vendor.rs", "fn main() {}\n"), None);
+        assert_eq!(default_exclusion("docs/lock.md", "text\n"), None);
+    }
+
+    #[test]
+    fn toml_work_items_are_layer_chunks() {
+        let text = "title = \"Faster first index\"\nstatus = \"open\"\n\n[[task]]\nname = \"sort by length\"\n";
+        let mut out = vec![];
+        toml_chunks("layer/slate/faster.toml", text, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, Kind::Layer);
+        assert_eq!(out[0].title, "Faster first index");
+        assert!(out[0].text.contains("sort by length"));
     }
 }

@@ -15,6 +15,7 @@
 //! # Ok(()) }
 //! ```
 
+mod chunk;
 mod corpus;
 pub mod embed;
 mod hybrid;
@@ -267,10 +268,10 @@ impl Scry {
             }
             _ => {}
         }
-        let threads = if self.opts.threads > 0 {
-            self.opts.threads
-        } else {
-            embed::configured_threads()
+        let threads = match (self.opts.threads, embed::configured_threads()) {
+            (0, 0) => embed::default_threads(),
+            (0, configured) => configured,
+            (given, _) => given,
         };
         let started = Instant::now();
         match Embedder::load(threads, self.opts.allow_unpinned) {
@@ -318,8 +319,7 @@ impl Scry {
                     .model_hash()
                     .to_string();
                 // Lock per batch: queries on the hot model wait at most one batch.
-                let mut embed =
-                    |texts: &[&str]| emb.lock().unwrap_or_else(|p| p.into_inner()).embed(texts);
+                let mut embed = |texts: &[&str]| embed::embed_shared(&emb, texts);
                 index::refresh(
                     project,
                     Some(index::VectorSource {
@@ -580,6 +580,15 @@ impl Scry {
     pub fn manifest(&self, project: &Project) -> Option<IndexManifest> {
         self.loaded(project).map(|i| i.manifest.clone())
     }
+}
+
+/// The texts an index build of `project` embeds (one per chunk, in corpus order): for benchmarks
+/// and tools that compare embedders on a real corpus.
+pub fn corpus_texts(project: &Project) -> Result<Vec<String>> {
+    Ok(corpus::gather(project)?
+        .iter()
+        .map(corpus::Chunk::embed_text)
+        .collect())
 }
 
 /// Search the project once, in-process (refreshing the index first): for callers without an engine.
