@@ -329,7 +329,10 @@ fn throughput(root: &Path) -> String {
         let t = Instant::now();
         emb.embed(&refs).unwrap();
         rust_secs = rust_secs.min(t.elapsed().as_secs_f64());
-        eprintln!("round {round}: patina {:.1} texts/s", refs.len() as f64 / rust_secs);
+        eprintln!(
+            "round {round}: patina {:.1} texts/s",
+            refs.len() as f64 / rust_secs
+        );
         for mode in ["inorder", "ceiling"] {
             match python_bench(root, &texts_file, mode) {
                 Ok(v) => {
@@ -386,7 +389,9 @@ fn throughput(root: &Path) -> String {
         ));
     }
     if py.is_empty() {
-        out.push_str("| Python onnxruntime | (not run: numpy/tokenizers missing, see the header) | | |\n");
+        out.push_str(
+            "| Python onnxruntime | (not run: numpy/tokenizers missing, see the header) | | |\n",
+        );
     }
     out.push('\n');
     out.push_str(&ratios);
@@ -457,7 +462,9 @@ fn index_rss(root: &Path, project: &Path) -> Result<(f64, f64, serde_json::Value
     let pid = child.id() as libc::pid_t;
     let mut stdout = child.stdout.expect("piped");
     let mut text = String::new();
-    stdout.read_to_string(&mut text).map_err(|e| e.to_string())?;
+    stdout
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it for our own child.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };

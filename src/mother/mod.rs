@@ -437,12 +437,17 @@ mod tests {
                     title: t.to_string(),
                     line_start: 1,
                     line_end: 1,
+                    line: 1,
                     snippet: String::new(),
+                    highlights: vec![],
                     score: 0.03,
                     ranks: Ranks::default(),
+                    weak: false,
+                    explain: None,
                 })
                 .collect(),
             errors: vec![],
+            no_good_match: false,
         }
     }
 

@@ -221,9 +221,7 @@ impl<'a> Doc<'a> {
             let starts_group = prev_big || is_big || self.anchor(&b.lines);
             prev_big = is_big;
             current = match current {
-                Some(c)
-                    if !starts_group && self.cost(&c) + self.cost(&b.lines) <= limit =>
-                {
+                Some(c) if !starts_group && self.cost(&c) + self.cost(&b.lines) <= limit => {
                     Some(c.start..b.lines.end)
                 }
                 Some(c) => {
@@ -433,9 +431,8 @@ impl<'a> Doc<'a> {
         };
         let cuts: Vec<usize> = r.clone().filter(|&i| header(i)).collect();
         let tables = self.blocks_at(&r, cuts);
-        let name = |b: &Range<usize>| {
-            header(b.start).then(|| self.lines[b.start].trim().to_string())
-        };
+        let name =
+            |b: &Range<usize>| header(b.start).then(|| self.lines[b.start].trim().to_string());
         let mut run = vec![];
         let mut ctx = None;
         for t in tables {
@@ -524,8 +521,7 @@ impl<'a> Doc<'a> {
             for k in &kids {
                 let row = k.start_position().row;
                 let kind = k.kind();
-                if kind.contains("comment") || kind.contains("attribute") || kind == "decorator"
-                {
+                if kind.contains("comment") || kind.contains("attribute") || kind == "decorator" {
                     pending.get_or_insert(row);
                     continue;
                 }
@@ -549,7 +545,9 @@ impl<'a> Doc<'a> {
     fn item_context(&self, outer: &Option<String>, k: tree_sitter::Node<'_>) -> Option<String> {
         let line = self.lines.get(k.start_position().row)?.trim();
         let line: String = line.trim_end_matches('{').trim().chars().take(60).collect();
-        let mut parts: Vec<&str> = outer.as_deref().map_or(vec![], |o| o.split(" › ").collect());
+        let mut parts: Vec<&str> = outer
+            .as_deref()
+            .map_or(vec![], |o| o.split(" › ").collect());
         if line.is_empty() || parts.last() == Some(&line.as_str()) {
             return outer.clone();
         }
@@ -721,6 +719,9 @@ mod tests {
         let l = lines(&big);
         let p = split(&l, Shape::Toml, 0);
         assert!(p.len() > 1);
-        assert!(p.iter().all(|x| x.text.trim_start().starts_with("[[task]]")));
+        assert!(
+            p.iter()
+                .all(|x| x.text.trim_start().starts_with("[[task]]"))
+        );
     }
 }

@@ -247,17 +247,28 @@ fn first_heading(body: &str) -> Option<String> {
         .map(|t| t.trim().to_string())
 }
 
-/// 1-based inclusive line range of a piece whose 0-based lines are offset by `skipped`.
-fn line_span(p: &Piece, skipped: usize) -> (usize, usize) {
-    (skipped + p.lines.start + 1, skipped + p.lines.end.max(p.lines.start + 1))
+/// A piece's text without its leading and trailing blank lines (indentation kept), and the
+/// 1-based inclusive lines that text spans in the file (`skipped` = lines before the piece's
+/// document body): line `line_start + i` of the file is line `i` of the text.
+fn trimmed(p: &Piece, skipped: usize) -> ((usize, usize), String) {
+    let lines: Vec<&str> = p.text.lines().collect();
+    let Some(first) = lines.iter().position(|l| !l.trim().is_empty()) else {
+        let s = skipped + p.lines.start + 1;
+        return ((s, s), String::new());
+    };
+    let last = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .unwrap_or(first);
+    let start = skipped + p.lines.start + first + 1;
+    (
+        (start, start + (last - first)),
+        lines[first..=last].join("\n"),
+    )
 }
 
 /// The pieces of a markdown body, titled `title` or `title{sep}heading`.
-fn markdown_pieces(
-    body: &str,
-    title: &str,
-    sections_apart: bool,
-) -> Vec<(Piece, String)> {
+fn markdown_pieces(body: &str, title: &str, sections_apart: bool) -> Vec<(Piece, String)> {
     let lines: Vec<&str> = body.lines().collect();
     let title_tokens = chunk::estimate_tokens(title) + 8;
     chunk::split(&lines, Shape::Markdown { sections_apart }, title_tokens)
@@ -294,13 +305,14 @@ fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
             continue;
         }
         let t = t.replacen(" › ", " — ", 1);
+        let (span, text) = trimmed(&p, skipped);
         out.push(Chunk::new(
             format!("session:{id}:{n}"),
             Kind::Session,
             rel.to_string(),
             t,
-            line_span(&p, skipped),
-            p.text.trim().to_string(),
+            span,
+            text,
         ));
         n += 1;
     }
@@ -316,13 +328,14 @@ fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
         } else {
             format!("belief:{id}:{n}")
         };
+        let (span, text) = trimmed(&p, skipped);
         out.push(Chunk::new(
             doc_id,
             Kind::Belief,
             rel.to_string(),
             t,
-            line_span(&p, skipped),
-            p.text.trim().to_string(),
+            span,
+            text,
         ));
     }
 }
@@ -340,13 +353,14 @@ fn layer_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
         .or_else(|| first_heading(body))
         .unwrap_or(stem);
     for (n, (p, t)) in markdown_pieces(body, &title, false).into_iter().enumerate() {
+        let (span, text) = trimmed(&p, skipped);
         out.push(Chunk::new(
             format!("layer:{rel}:{n}"),
             Kind::Layer,
             rel.to_string(),
             t,
-            line_span(&p, skipped),
-            p.text.trim().to_string(),
+            span,
+            text,
         ));
     }
 }
@@ -364,13 +378,14 @@ fn toml_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
             Some(c) => format!("{title} › {c}"),
             None => title.clone(),
         };
+        let (span, text) = trimmed(&p, 0);
         out.push(Chunk::new(
             format!("layer:{rel}:{n}"),
             Kind::Layer,
             rel.to_string(),
             t,
-            line_span(&p, 0),
-            p.text.trim().to_string(),
+            span,
+            text,
         ));
     }
 }
@@ -415,13 +430,14 @@ fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<
             } else {
                 format!("commit:{sha}:{n}")
             };
+            let (span, text) = trimmed(&p, 0);
             out.push(Chunk::new(
                 doc_id,
                 Kind::Commit,
                 short.clone(),
                 subject.clone(),
-                line_span(&p, 0),
-                p.text.trim().to_string(),
+                span,
+                text,
             ));
         }
     }
@@ -478,7 +494,8 @@ pub(crate) fn default_exclusion(rel: &str, text: &str) -> Option<&'static str> {
     // Generator markers in the first lines: Go's "Code generated … DO NOT EDIT.", "@generated"
     // (Rust, Facebook tools, protobuf, insta-less snapshots of other tools).
     let head: String = text.lines().take(5).collect::<Vec<_>>().join("\n");
-    if head.contains("@generated") || (head.contains("Code generated") && head.contains("DO NOT EDIT"))
+    if head.contains("@generated")
+        || (head.contains("Code generated") && head.contains("DO NOT EDIT"))
     {
         return Some("generated");
     }
@@ -514,14 +531,28 @@ fn source_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
             Some(c) => format!("{rel} › {c}"),
             None => rel.to_string(),
         };
-        let (s, e) = line_span(&p, 0);
+        let ((s, e), text) = trimmed(&p, 0);
         // A line longer than the window is cut into several pieces on the same line.
         let mut doc_id = format!("code:{rel}:{s}");
-        if out.last().is_some_and(|c: &Chunk| c.doc_id.starts_with(&doc_id)) {
-            let k = out.iter().rev().take_while(|c| c.doc_id.starts_with(&doc_id)).count();
+        if out
+            .last()
+            .is_some_and(|c: &Chunk| c.doc_id.starts_with(&doc_id))
+        {
+            let k = out
+                .iter()
+                .rev()
+                .take_while(|c| c.doc_id.starts_with(&doc_id))
+                .count();
             doc_id = format!("{doc_id}.{k}");
         }
-        out.push(Chunk::new(doc_id, Kind::Code, rel.to_string(), title, (s, e), p.text));
+        out.push(Chunk::new(
+            doc_id,
+            Kind::Code,
+            rel.to_string(),
+            title,
+            (s, e),
+            text,
+        ));
     }
 }
 
@@ -667,16 +698,31 @@ mod tests {
     #[test]
     fn default_exclusions() {
         assert_eq!(default_exclusion("Cargo.lock", "x"), Some("lockfile"));
-        assert_eq!(default_exclusion("web/package-lock.json", "{}"), Some("lockfile"));
+        assert_eq!(
+            default_exclusion("web/package-lock.json", "{}"),
+            Some("lockfile")
+        );
         assert_eq!(default_exclusion("go.sum", "x"), Some("lockfile"));
         assert_eq!(default_exclusion("vendor/lib/a.go", "x"), Some("vendored"));
-        assert_eq!(default_exclusion("x/node_modules/a.js", "x"), Some("vendored"));
-        assert_eq!(default_exclusion("static/app.min.js", "x"), Some("generated"));
         assert_eq!(
-            default_exclusion("api/x.go", "// Code generated by protoc. DO NOT EDIT.\npackage x"),
+            default_exclusion("x/node_modules/a.js", "x"),
+            Some("vendored")
+        );
+        assert_eq!(
+            default_exclusion("static/app.min.js", "x"),
             Some("generated")
         );
-        assert_eq!(default_exclusion("src/gen.rs", "// @generated\nfn a() {}"), Some("generated"));
+        assert_eq!(
+            default_exclusion(
+                "api/x.go",
+                "// Code generated by protoc. DO NOT EDIT.\npackage x"
+            ),
+            Some("generated")
+        );
+        assert_eq!(
+            default_exclusion("src/gen.rs", "// @generated\nfn a() {}"),
+            Some("generated")
+        );
         let blob = format!("var a={};", "x".repeat(9000));
         assert_eq!(default_exclusion("static/app.js", &blob), Some("minified"));
         assert_eq!(default_exclusion("src/main.rs", "fn main() {}\n"), None);

@@ -146,9 +146,7 @@ impl Embedder {
         // Memory patterns on too (ONNX Runtime's default, as in Python), full graph optimisation.
         let mut builder = Session::builder(&env)
             .map_err(|e| anyhow!("ONNX session: {e}"))?
-            .with_execution_providers([ort::ep::CPU::default()
-                .with_arena_allocator(true)
-                .build()])
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(true).build()])
             .map_err(|e| anyhow!("ONNX CPU provider: {e}"))?
             .with_memory_pattern(true)
             .map_err(|e| anyhow!("ONNX memory pattern: {e}"))?
@@ -424,7 +422,10 @@ mod tests {
         for b in 0..plan.len() {
             let rows = plan.batch(b);
             let longest = rows.iter().map(|&i| lens[i]).max().unwrap();
-            assert!(rows.len() == 1 || rows.len() * longest <= 512, "batch {b}: {rows:?}");
+            assert!(
+                rows.len() == 1 || rows.len() * longest <= 512,
+                "batch {b}: {rows:?}"
+            );
             for &i in rows {
                 assert!(lens[i] >= last_len, "not sorted");
                 last_len = lens[i];
@@ -442,7 +443,10 @@ mod tests {
     fn plan_caps_rows_and_handles_empty_input() {
         let plan = EmbedPlan::new(ids(&vec![2; 300]), 1 << 20);
         assert!((0..plan.len()).all(|b| plan.batch(b).len() <= MAX_ROWS));
-        assert_eq!((0..plan.len()).map(|b| plan.batch(b).len()).sum::<usize>(), 300);
+        assert_eq!(
+            (0..plan.len()).map(|b| plan.batch(b).len()).sum::<usize>(),
+            300
+        );
         assert!(EmbedPlan::new(vec![], 4096).is_empty());
     }
 }

@@ -22,6 +22,7 @@ mod hybrid;
 mod index;
 mod lexical;
 pub mod model;
+mod results;
 mod service;
 
 use std::collections::HashMap;
@@ -150,11 +151,45 @@ pub struct Hit {
     pub project: String,
     pub path: String,
     pub title: String,
+    /// The region: adjacent matching chunks of the file merged (1-based, inclusive).
     pub line_start: usize,
     pub line_end: usize,
+    /// The best-matching line (most query terms; else the region's first line): `path:line`.
+    #[serde(default)]
+    pub line: usize,
+    /// From the best-matching line on, whitespace collapsed, at most 200 characters.
     pub snippet: String,
+    /// The query's words in `snippet`, as `[start, end)` character (not byte) offsets.
+    #[serde(default)]
+    pub highlights: Vec<[usize; 2]>,
+    /// Fused score (RRF).
     pub score: f64,
     pub ranks: Ranks,
+    /// Below the relevance floor: shown only because nothing cleared it (`no_good_match`).
+    #[serde(default)]
+    pub weak: bool,
+    /// How the score came about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
+}
+
+/// The evidence behind a hit's score (`--json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Explain {
+    /// RRF: Σ 1/(60 + rank) over the sources that ranked the best chunk.
+    pub fused: f64,
+    /// Cosine of the best chunk to the query (semantic source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosine: Option<f64>,
+    /// BM25 of the best chunk (lexical source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bm25: Option<f64>,
+    /// The query's terms (analyzed: lower-cased, stemmed) found in the best chunk.
+    #[serde(default)]
+    pub matched: Vec<String>,
+    /// Chunks merged into this row.
+    #[serde(default)]
+    pub chunks: usize,
 }
 
 /// A source that failed; the others still answered.
@@ -173,6 +208,9 @@ pub struct ScryAnswer {
     pub mode: String,
     pub results: Vec<Hit>,
     pub errors: Vec<SourceError>,
+    /// Nothing cleared the relevance floor: `results` are the closest few, each `weak`.
+    #[serde(default)]
+    pub no_good_match: bool,
 }
 
 impl ScryAnswer {
@@ -200,7 +238,9 @@ pub struct Rankings {
     pub errors: Vec<SourceError>,
 }
 
-fn hit(c: &corpus::Chunk, root: &str, words: &[String], score: f64, ranks: Ranks) -> Hit {
+/// One chunk as a hit (no region merging): the per-source rankings of [`Scry::rankings`].
+fn hit(c: &corpus::Chunk, root: &str, terms: &[String], score: f64) -> Hit {
+    let (line, snippet, highlights) = results::best_line(c, terms);
     Hit {
         doc_id: c.doc_id.clone(),
         kind: c.kind,
@@ -209,11 +249,18 @@ fn hit(c: &corpus::Chunk, root: &str, words: &[String], score: f64, ranks: Ranks
         title: c.title.clone(),
         line_start: c.line_start,
         line_end: c.line_end,
-        snippet: snippet(&c.text, words),
+        line,
+        snippet,
+        highlights,
         score: (score * 1e6).round() / 1e6,
-        ranks,
+        ranks: Ranks::default(),
+        weak: false,
+        explain: None,
     }
 }
+
+/// Chunk ordinals with their source's score (cosine or BM25), best first.
+type Scored = Vec<(usize, f32)>;
 
 /// How an engine is set up.
 #[derive(Debug, Clone, Default)]
@@ -418,50 +465,39 @@ impl Scry {
             "lexical"
         };
         let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
-        let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
-        let words = query_words(&q.query);
+        let ords = |l: &[(usize, f32)]| l.iter().map(|x| x.0).collect::<Vec<_>>();
+        let sem_ords = ords(semantic.as_deref().unwrap_or(&[]));
+        let fused = hybrid::rrf(&sem_ords, &ords(&lexical), doc_id);
+        let evidence = results::Evidence {
+            cosine: semantic.iter().flatten().copied().collect(),
+            bm25: lexical.iter().copied().collect(),
+            semantic: semantic.is_some(),
+        };
         let root = project.root().to_string_lossy().into_owned();
-        let results = fused
-            .into_iter()
-            .take(limit)
-            .map(|f| {
-                hit(
-                    &idx.chunks[f.ord],
-                    &root,
-                    &words,
-                    f.score,
-                    Ranks {
-                        semantic: f.semantic,
-                        lexical: f.lexical,
-                    },
-                )
-            })
-            .collect();
+        let (results, no_good_match) =
+            results::rows(&idx.chunks, &fused, &evidence, &q.query, &root, limit);
         Ok(ScryAnswer {
             query_id: query_id(),
             took_ms: started.elapsed().as_millis() as u64,
             mode: mode.into(),
             results,
             errors,
+            no_good_match,
         })
     }
 
-    /// Both sources' rankings (chunk ordinals, best first, ties by doc_id) and their failures.
+    /// Both sources' rankings (chunk ordinals with their cosine / BM25, best first, ties by
+    /// doc_id) and their failures.
     fn sources(
         &self,
         idx: &index::LoadedIndex,
         q: &Query,
         pool: usize,
-    ) -> (Option<Vec<usize>>, Vec<usize>, Vec<SourceError>) {
+    ) -> (Option<Scored>, Scored, Vec<SourceError>) {
         let mut errors = vec![];
         let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
         let semantic = match self.semantic(idx, q, pool) {
-            Ok(list) => Some(
-                hybrid::rank_scored(list, pool, doc_id)
-                    .into_iter()
-                    .map(|x| x.0)
-                    .collect(),
-            ),
+            Ok(list) => Some(hybrid::rank_scored(list, pool, doc_id)),
             Err(message) => {
                 errors.push(SourceError {
                     source: "semantic".into(),
@@ -480,10 +516,7 @@ impl Scry {
             0.0
         };
         let lexical = match idx.lexical.search(&q.query, &q.kinds, pool, share) {
-            Ok(list) => hybrid::rank_scored(list, pool, doc_id)
-                .into_iter()
-                .map(|x| x.0)
-                .collect(),
+            Ok(list) => hybrid::rank_scored(list, pool, doc_id),
             Err(e) => {
                 errors.push(SourceError {
                     source: "lexical".into(),
@@ -503,13 +536,12 @@ impl Scry {
             .ok_or_else(|| anyhow::anyhow!("no index; run `patina index`"))?;
         let (semantic, lexical, mut errors) = self.sources(&idx, q, pool);
         let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
-        let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
+        let ords = |l: &[(usize, f32)]| l.iter().map(|x| x.0).collect::<Vec<_>>();
+        let sem_ords = ords(semantic.as_deref().unwrap_or(&[]));
+        let fused = hybrid::rrf(&sem_ords, &ords(&lexical), doc_id);
         // Lexical as it ranks alone (no model): every match.
         let lexical_alone: Vec<usize> = match idx.lexical.search(&q.query, &q.kinds, pool, 0.0) {
-            Ok(list) => hybrid::rank_scored(list, pool, doc_id)
-                .into_iter()
-                .map(|x| x.0)
-                .collect(),
+            Ok(list) => ords(&hybrid::rank_scored(list, pool, doc_id)),
             Err(e) => {
                 errors.push(SourceError {
                     source: "lexical".into(),
@@ -518,20 +550,20 @@ impl Scry {
                 vec![]
             }
         };
-        let words = query_words(&q.query);
+        let terms = lexical::analyze(&q.query);
         let root = project.root().to_string_lossy().into_owned();
         let mk = |ords: &[usize]| -> Vec<Hit> {
             ords.iter()
-                .map(|&o| hit(&idx.chunks[o], &root, &words, 0.0, Ranks::default()))
+                .map(|&o| hit(&idx.chunks[o], &root, &terms, 0.0))
                 .collect()
         };
         Ok(Rankings {
-            semantic: mk(semantic.as_deref().unwrap_or(&[])),
+            semantic: mk(&sem_ords),
             lexical: mk(&lexical_alone),
             hybrid: fused
                 .iter()
                 .take(pool)
-                .map(|f| hit(&idx.chunks[f.ord], &root, &words, f.score, Ranks::default()))
+                .map(|f| hit(&idx.chunks[f.ord], &root, &terms, f.score))
                 .collect(),
             errors,
         })
@@ -602,63 +634,9 @@ fn query_id() -> String {
     hex::encode(b)
 }
 
-/// Lower-cased query words of 3+ characters, for snippet highlighting.
-fn query_words(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 3)
-        .map(|w| w.to_lowercase())
-        .collect()
-}
-
-/// The most relevant line(s) of `text` for `words`, at most 200 characters (never cut mid-char).
-pub(crate) fn snippet(text: &str, words: &[String]) -> String {
-    const MAX: usize = 200;
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return String::new();
-    }
-    let stem = |w: &str| -> String { w.chars().take(5).collect() };
-    let stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
-    let score = |l: &str| {
-        let lower = l.to_lowercase();
-        stems.iter().filter(|s| lower.contains(s.as_str())).count()
-    };
-    let (best, best_score) = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i, score(l)))
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .unwrap_or((0, 0));
-    let start = if best_score == 0 { 0 } else { best };
-    let mut out = String::new();
-    for l in &lines[start..] {
-        if !out.is_empty() {
-            out.push_str(" ⏎ ");
-        }
-        out.push_str(&l.split_whitespace().collect::<Vec<_>>().join(" "));
-        if out.chars().count() >= MAX {
-            break;
-        }
-    }
-    if out.chars().count() > MAX {
-        out = out.chars().take(MAX - 1).collect::<String>() + "…";
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snippet_prefers_matching_line_and_counts_chars() {
-        let text = "first line\n\nthe socket is stale here\nlast";
-        let s = snippet(text, &query_words("stale sockets"));
-        assert!(s.starts_with("the socket is stale here"), "{s}");
-        let long = "é".repeat(500);
-        let s = snippet(&long, &[]);
-        assert_eq!(s.chars().count(), 200);
-    }
 
     #[test]
     fn query_validation() {
