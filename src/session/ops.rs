@@ -254,10 +254,11 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
     for k in 0..3600 {
         let t = t0 + Duration::seconds(k);
         let cand = t.format("%Y%m%d-%H%M%S").to_string();
-        let tag_taken = repo.as_ref().is_some_and(|r| {
-            git::tag_exists(r, &format!("session-{cand}-{llm}-start"))
-                || git::tag_exists(r, &format!("session-{cand}-{llm}-end"))
-        });
+        // Any tag that names this id blocks it, whichever agent made it and in whichever form
+        // (`session-<id>-<llm>-start|end`, legacy `session-<id>-start`, nanosecond ids).
+        let tag_taken = repo
+            .as_ref()
+            .is_some_and(|r| git::session_id_tagged(r, &cand));
         if !tag_taken && !archive_path(project, &cand).exists() {
             id = cand;
             created = t;
