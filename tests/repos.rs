@@ -227,3 +227,64 @@ fn a_sessions_dir_outside_the_project_is_refused_naming_the_key() {
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
     }
 }
+
+/// `git commit` dated 2020 (author and committer).
+fn old_commit(env: &Env, repo: &Path, msg: &str) {
+    let ok = std::process::Command::new("git")
+        .current_dir(repo)
+        .env("HOME", env.home())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_DATE", "1577880000 +0000")
+        .env("GIT_COMMITTER_DATE", "1577880000 +0000")
+        .args(["commit", "-q", "-m", msg])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
+
+#[test]
+fn an_unreachable_start_commit_does_not_lock_the_project() {
+    for close in ["end", "recover", "abandon"] {
+        let env = Env::new();
+        let repo = env.project("gone");
+        env.git(&repo, &["add", "-A"]);
+        // Commits from before the session, dated in the past so that counting by time is exact.
+        old_commit(&env, &repo, "patina init");
+        std::fs::write(repo.join("doomed.txt"), "x\n").unwrap();
+        env.git(&repo, &["add", "-A"]);
+        old_commit(&env, &repo, "doomed");
+        let start = env.json(&repo, &["session", "start", "doomed start"]);
+        let sha = start["starting_commit"].as_str().unwrap().to_string();
+        let tag = start["start_tag"].as_str().unwrap().to_string();
+        env.git(&repo, &["reset", "-q", "--hard", "HEAD~1"]);
+        env.git(&repo, &["tag", "-d", &tag]);
+        env.git(&repo, &["reflog", "expire", "--expire=now", "--all"]);
+        env.git(&repo, &["gc", "-q", "--prune=now"]);
+        let cat = std::process::Command::new("git")
+            .current_dir(&repo)
+            .args(["cat-file", "-e", &sha])
+            .status()
+            .unwrap();
+        assert!(!cat.success(), "git still has {sha}");
+        env.commit_file(&repo, "after.txt", "y\n", "after the reset");
+        // A second start explains itself and names the way out.
+        let again = env.patina(&repo, &["session", "start", "blocked?"]);
+        assert_eq!(again.status.code(), Some(3));
+        assert!(stderr(&again).contains("recover"), "{}", stderr(&again));
+        let out = env.patina(&repo, &["session", close, "--json"]);
+        assert!(out.status.success(), "{close}: {}", stderr(&out));
+        let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let warnings = report["warnings"].to_string();
+        assert!(warnings.contains(&sha), "{close}: {warnings}");
+        assert!(warnings.contains("active-session.md"), "{warnings}");
+        let head = env.git(&repo, &["rev-parse", "HEAD"]);
+        let end_tag = report["end_tag"].as_str().unwrap();
+        assert_eq!(
+            env.git(&repo, &["rev-parse", &format!("{end_tag}^{{commit}}")]),
+            head
+        );
+        // The commit made after the start counts; the project can start again.
+        assert_eq!(report["classification"]["commits"], 1, "{report}");
+        env.ok(&repo, &["session", "start", "next"]);
+    }
+}

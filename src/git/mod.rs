@@ -411,6 +411,43 @@ fn skip_worktree_paths(
     Ok(out)
 }
 
+/// True when `sha` names a commit that is still in the object database.
+pub fn commit_exists(repo: &Repository, sha: &str) -> bool {
+    Oid::from_str(sha).is_ok_and(|oid| repo.find_commit(oid).is_ok())
+}
+
+/// For a range whose starting commit is gone: the commits reachable from `to` made at or after
+/// `since` (unix seconds, committer time), and the files changed from the parent of the oldest of
+/// them to `to`. The walk is in time order and stops at the first older commit.
+pub fn activity_since_time(
+    repo: &Repository,
+    to: &str,
+    since: i64,
+) -> Result<(usize, Vec<FileChange>)> {
+    let mut walk = repo.revwalk().context("walking history")?;
+    walk.set_sorting(Sort::TIME)?;
+    walk.push(resolve_commit(repo, to)?.id())?;
+    let mut n = 0;
+    let mut oldest = None;
+    for oid in walk {
+        let c = repo.find_commit(oid.context("walking history")?)?;
+        if c.time().seconds() < since {
+            break;
+        }
+        n += 1;
+        oldest = Some(c.id());
+    }
+    let Some(oldest) = oldest else {
+        return Ok((0, vec![]));
+    };
+    let base = repo
+        .find_commit(oldest)?
+        .parents()
+        .next()
+        .map(|p| p.id().to_string());
+    Ok((n, range_files(repo, base.as_deref(), to)?))
+}
+
 /// One commit, for listings (the cockpit's Commits pane).
 #[derive(Debug, Clone, Serialize)]
 pub struct CommitInfo {
