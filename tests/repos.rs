@@ -228,7 +228,7 @@ fn a_sessions_dir_outside_the_project_is_refused_naming_the_key() {
     }
 }
 
-/// `git commit` dated 2020 (author and committer).
+/// `git commit` dated 2020 (author and committer); `--amend` rewrites HEAD with that date.
 fn old_commit(env: &Env, repo: &Path, msg: &str) {
     let ok = std::process::Command::new("git")
         .current_dir(repo)
@@ -236,7 +236,11 @@ fn old_commit(env: &Env, repo: &Path, msg: &str) {
         .env("GIT_CONFIG_NOSYSTEM", "1")
         .env("GIT_AUTHOR_DATE", "1577880000 +0000")
         .env("GIT_COMMITTER_DATE", "1577880000 +0000")
-        .args(["commit", "-q", "-m", msg])
+        .args(if msg == "--amend" {
+            vec!["commit", "-q", "--amend", "--reset-author", "-m", "initial + patina init"]
+        } else {
+            vec!["commit", "-q", "-m", msg]
+        })
         .status()
         .unwrap();
     assert!(ok.success());
@@ -249,7 +253,7 @@ fn an_unreachable_start_commit_does_not_lock_the_project() {
         let repo = env.project("gone");
         env.git(&repo, &["add", "-A"]);
         // Commits from before the session, dated in the past so that counting by time is exact.
-        old_commit(&env, &repo, "patina init");
+        old_commit(&env, &repo, "--amend");
         std::fs::write(repo.join("doomed.txt"), "x\n").unwrap();
         env.git(&repo, &["add", "-A"]);
         old_commit(&env, &repo, "doomed");

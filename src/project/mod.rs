@@ -39,10 +39,12 @@ impl Project {
         let config = ProjectConfig::load(&config_path)?;
         if let Some(dir) = config.sessions_dir() {
             inside_root(&root, dir).map_err(|why| {
-                crate::output::CmdError::usage(format!(
+                crate::error::Error::invalid_input(format!(
                     "{}: key `project.sessions_dir` = {dir:?} {why}; use a path inside the project, such as \"sessions\"",
                     config_path.display()
                 ))
+                .in_file(&config_path)
+                .at_field("project.sessions_dir")
             })?;
         }
         Ok(Project { root, config })
