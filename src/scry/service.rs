@@ -45,6 +45,10 @@ pub struct IndexStatus {
     /// How much of the current index is semantic right now: the cockpit's gauge.
     #[serde(default)]
     pub coverage: Coverage,
+    /// True while a file watcher keeps the project fresh (false: refreshed on queries at most
+    /// every 10 s, e.g. when inotify is out of watches).
+    #[serde(default)]
+    pub watching: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub report: Option<IndexReport>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +64,7 @@ impl IndexStatus {
             total: 0,
             took_ms: 0,
             coverage: Coverage::default(),
+            watching: false,
             report: None,
             error: None,
         }
@@ -262,6 +267,7 @@ impl ScryService {
             None => IndexStatus::idle(),
         };
         st.coverage = coverage;
+        st.watching = t.watching.load(Ordering::SeqCst);
         st
     }
 
