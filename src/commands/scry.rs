@@ -9,7 +9,7 @@ use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::client::{Client, ClientError};
-use crate::output::{CmdError, Ctx};
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::scry::{self, IndexReport, Kind, Phase, Query, Scry, ScryAnswer};
 
@@ -186,8 +186,9 @@ fn daemon_failed<T>(e: ClientError) -> Option<Result<T>> {
     if e.is_not_running() {
         return None;
     }
-    if e.status() == Some(400) {
-        return Some(Err(CmdError::usage(format!("{e}")).into()));
+    // A caller's mistake fails the same way in-process: report it with the daemon's kind.
+    if e.status().is_some() && e.kind().is_caller_error() {
+        return Some(Err(e.into_error().into()));
     }
     tracing::warn!("scry through the daemon failed, working in-process: {e}");
     None
