@@ -841,7 +841,13 @@ fn daemon_answers_equal_in_process_and_rejects_bad_json() {
         ],
     );
     assert_eq!(a["results"][0]["path"], "colors.py", "{a}");
-    assert!(a["results"][0]["snippet"].as_str().unwrap().contains("plum"), "{a}");
+    assert!(
+        a["results"][0]["snippet"]
+            .as_str()
+            .unwrap()
+            .contains("plum"),
+        "{a}"
+    );
     assert_eq!(a["coverage"]["ratio"], 1.0, "{a}");
     // `patina index` goes through the daemon too; with nothing new it loads no model.
     let r = run_json(&env, &p, Some(&m), &["index"]);
@@ -853,7 +859,10 @@ fn daemon_answers_equal_in_process_and_rejects_bad_json() {
 fn wait_index_job(env: &Env, root: &str) -> Value {
     let mut last = Value::Null;
     for _ in 0..1200 {
-        let (_, st) = curl(env, &[&format!("http://localhost/api/index?project={root}")]);
+        let (_, st) = curl(
+            env,
+            &[&format!("http://localhost/api/index?project={root}")],
+        );
         if st["state"] != "running" {
             return st;
         }

@@ -22,10 +22,18 @@ const VARS: [&str; 3] = [
 fn require_model() -> Option<[PathBuf; 3]> {
     let from_env: Vec<PathBuf> = VARS
         .iter()
-        .filter_map(|v| std::env::var_os(v).filter(|s| !s.is_empty()).map(PathBuf::from))
+        .filter_map(|v| {
+            std::env::var_os(v)
+                .filter(|s| !s.is_empty())
+                .map(PathBuf::from)
+        })
         .collect();
     let files = if from_env.len() == 3 {
-        [from_env[0].clone(), from_env[1].clone(), from_env[2].clone()]
+        [
+            from_env[0].clone(),
+            from_env[1].clone(),
+            from_env[2].clone(),
+        ]
     } else {
         let pkg = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/scry-model/pkg");
         [
@@ -106,7 +114,15 @@ fn fixture(env: &Env, name: &str) -> PathBuf {
          a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0\n}\n",
     );
     env.git(&p, &["add", "-A"]);
-    env.git(&p, &["commit", "-q", "-m", "Add layer, belief, session and helpers"]);
+    env.git(
+        &p,
+        &[
+            "commit",
+            "-q",
+            "-m",
+            "Add layer, belief, session and helpers",
+        ],
+    );
     p
 }
 
@@ -231,7 +247,12 @@ fn first_query_is_lexical_at_once_and_turns_semantic_while_never_waiting() {
 
     // A query in the middle of the build answers, fusing the vectors that exist: the first
     // embedded are a belief, a layer doc and the newest session — never code yet.
-    let a = json(&env, &p, &m, &["scry", "measure before optimising", "-n", "30"]);
+    let a = json(
+        &env,
+        &p,
+        &m,
+        &["scry", "measure before optimising", "-n", "30"],
+    );
     assert_eq!(a["mode"], "hybrid", "{a}");
     assert_eq!(a["coverage"]["embedded"], 3, "{a}");
     let with_vectors = kinds_with_vectors(&a);
@@ -253,11 +274,16 @@ fn first_query_is_lexical_at_once_and_turns_semantic_while_never_waiting() {
         .unwrap();
     assert!(out.status.success());
     let err = common::stderr(&out);
-    assert!(err.contains("semantic") && err.contains(&format!("3 of {total}")), "{err}");
+    assert!(
+        err.contains("semantic") && err.contains(&format!("3 of {total}")),
+        "{err}"
+    );
 
     // Open the gate: the build completes and the same query is fully semantic.
     std::fs::remove_file(&gate).unwrap();
-    let st = wait_status(&env, &root, "the build finishes", |s| s["state"] != "running");
+    let st = wait_status(&env, &root, "the build finishes", |s| {
+        s["state"] != "running"
+    });
     assert_eq!(st["state"], "done", "{st}");
     assert_eq!(st["coverage"]["ratio"], 1.0, "{st}");
     assert_eq!(st["report"]["coverage"]["embedded"], total, "{st}");
@@ -290,31 +316,55 @@ fn the_watcher_picks_up_edits_and_commits_without_a_refresh() {
         "/// quokkafrost: the marker of this test.\npub fn forecast() -> &'static str { \"rain\" }\n",
     )
     .unwrap();
-    let a = wait_answer(&env, &p, &m, &["scry", "quokkafrost"], "the new file is found", |a| {
-        a["results"][0]["path"] == "src/weather.rs"
-    });
+    let a = wait_answer(
+        &env,
+        &p,
+        &m,
+        &["scry", "quokkafrost"],
+        "the new file is found",
+        |a| a["results"][0]["path"] == "src/weather.rs",
+    );
     assert_eq!(a["results"][0]["kind"], "code", "{a}");
     // A new directory, then a file in it.
     std::fs::create_dir_all(p.join("docs/deep")).unwrap();
-    std::fs::write(p.join("docs/deep/notes.md"), "# Notes\n\nthe wombatlantern plan\n").unwrap();
-    wait_answer(&env, &p, &m, &["scry", "wombatlantern"], "a file in a new directory", |a| {
-        a["results"][0]["path"] == "docs/deep/notes.md"
-    });
+    std::fs::write(
+        p.join("docs/deep/notes.md"),
+        "# Notes\n\nthe wombatlantern plan\n",
+    )
+    .unwrap();
+    wait_answer(
+        &env,
+        &p,
+        &m,
+        &["scry", "wombatlantern"],
+        "a file in a new directory",
+        |a| a["results"][0]["path"] == "docs/deep/notes.md",
+    );
     // An edit and a deletion.
     std::fs::write(p.join("src/mod0.rs"), "// now about the narwhalcompass\n").unwrap();
     std::fs::remove_file(p.join("src/weather.rs")).unwrap();
-    wait_answer(&env, &p, &m, &["scry", "narwhalcompass quokkafrost"], "edit + delete", |a| {
-        let paths: Vec<&str> = a["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|h| h["path"].as_str().unwrap())
-            .collect();
-        paths.first() == Some(&"src/mod0.rs") && !paths.contains(&"src/weather.rs")
-    });
+    wait_answer(
+        &env,
+        &p,
+        &m,
+        &["scry", "narwhalcompass quokkafrost"],
+        "edit + delete",
+        |a| {
+            let paths: Vec<&str> = a["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|h| h["path"].as_str().unwrap())
+                .collect();
+            paths.first() == Some(&"src/mod0.rs") && !paths.contains(&"src/weather.rs")
+        },
+    );
     // A commit (a ref change) brings its message in.
     env.git(&p, &["add", "-A"]);
-    env.git(&p, &["commit", "-q", "-m", "Teach the marmotwhistle protocol"]);
+    env.git(
+        &p,
+        &["commit", "-q", "-m", "Teach the marmotwhistle protocol"],
+    );
     let a = wait_answer(
         &env,
         &p,
@@ -376,7 +426,11 @@ fn vectors_exported_from_one_clone_serve_another() {
         .unwrap();
     assert!(out.status.success(), "{}", common::stderr(&out));
     assert!(!b.join(".patina/local/index").exists());
-    std::fs::write(b.join("src/mod2.rs"), "// helper two, changed in the clone\n").unwrap();
+    std::fs::write(
+        b.join("src/mod2.rs"),
+        "// helper two, changed in the clone\n",
+    )
+    .unwrap();
     let r = json(
         &env,
         &b,
@@ -388,12 +442,26 @@ fn vectors_exported_from_one_clone_serve_another() {
     assert_eq!(r["embedded"], 1, "{r}");
     assert_eq!(r["reused"].as_u64().unwrap(), total - 1, "{r}");
     assert_eq!(r["coverage"]["ratio"], 1.0, "{r}");
-    let q = json(&env, &b, &m, &["scry", "timing safe comparison of secrets", "--no-daemon"]);
+    let q = json(
+        &env,
+        &b,
+        &m,
+        &["scry", "timing safe comparison of secrets", "--no-daemon"],
+    );
     assert_eq!(q["mode"], "hybrid", "{q}");
     assert_eq!(q["results"][0]["path"], "src/tokens.rs", "{q}");
     // Importing the same file again adds nothing.
-    let r = json(&env, &b, &m, &["index", "--no-daemon", "--import", file.to_str().unwrap()]);
-    assert_eq!((r["imported"].as_u64(), r["embedded"].as_u64()), (Some(0), Some(0)), "{r}");
+    let r = json(
+        &env,
+        &b,
+        &m,
+        &["index", "--no-daemon", "--import", file.to_str().unwrap()],
+    );
+    assert_eq!(
+        (r["imported"].as_u64(), r["embedded"].as_u64()),
+        (Some(0), Some(0)),
+        "{r}"
+    );
 
     // A damaged file is refused with its name, and nothing is added.
     let mut raw = std::fs::read(&file).unwrap();
@@ -407,5 +475,8 @@ fn vectors_exported_from_one_clone_serve_another() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "{}", common::stderr(&out));
     let err = common::stderr(&out);
-    assert!(err.contains("damaged.vectors") && err.contains("checksum"), "{err}");
+    assert!(
+        err.contains("damaged.vectors") && err.contains("checksum"),
+        "{err}"
+    );
 }

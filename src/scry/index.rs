@@ -488,10 +488,7 @@ fn migrate_v3_vectors(dir: &Path) -> Result<()> {
         .filter_map(|(c, v)| vectors::parse_hash(&c.hash).map(|h| (h, v)))
         .collect();
     vectors::append(dir, model_hash, dims, &rows)?;
-    tracing::info!(
-        vectors = rows.len(),
-        "kept the vectors of a schema-3 index"
-    );
+    tracing::info!(vectors = rows.len(), "kept the vectors of a schema-3 index");
     Ok(())
 }
 

@@ -37,8 +37,8 @@ use serde::{Deserialize, Serialize};
 pub use corpus::ScryConfig;
 pub use embed::Embedder;
 pub use index::{IndexManifest, IndexReport, Phase};
-pub use vectors::ExportHeader;
 pub use service::{IndexStatus, ScryService};
+pub use vectors::ExportHeader;
 
 use crate::error::Error;
 use crate::project::Project;
@@ -609,8 +609,10 @@ impl Scry {
         }
         // Records of chunks that no longer exist pile up with edits; rewrite the log when they
         // are the majority.
-        if let (Some(g), Some(set)) = (self.generation(project).ok().flatten(), self.vectors(project))
-        {
+        if let (Some(g), Some(set)) = (
+            self.generation(project).ok().flatten(),
+            self.vectors(project),
+        ) {
             match vectors::compact(&dir, &set, &|h| g.has_hash(h)) {
                 Ok(0) => {}
                 Ok(n) => {
@@ -716,7 +718,8 @@ impl Scry {
         };
         let set = self.vectors(project);
         let coverage = g.coverage(set.as_deref());
-        let (semantic, lexical, errors) = self.sources(&g, set.as_deref(), &coverage, q, limit.max(50));
+        let (semantic, lexical, errors) =
+            self.sources(&g, set.as_deref(), &coverage, q, limit.max(50));
         let mode = if semantic.is_some() {
             "hybrid"
         } else {
@@ -939,7 +942,7 @@ impl Scry {
         let g = self.refresh_lexical(project, false)?.generation;
         let set = self
             .vectors(project)
-            .ok_or_else(|| CmdError::usage("a lexical-only engine has no vectors to export"))?;
+            .ok_or_else(|| Error::usage("a lexical-only engine has no vectors to export"))?;
         let exported = vectors::export(file, &model::model_id(), &set, &|h| g.has_hash(h))?;
         Ok(ExportReport {
             file: file.to_path_buf(),
@@ -954,7 +957,7 @@ impl Scry {
     pub fn import_vectors(&self, project: &Project, file: &Path) -> Result<usize> {
         let model_hash = self
             .vector_model()
-            .ok_or_else(|| CmdError::usage("a lexical-only engine cannot import vectors"))?;
+            .ok_or_else(|| Error::usage("a lexical-only engine cannot import vectors"))?;
         let (_, rows) = vectors::read_export(file, &model_hash, model::DIMS)?;
         let known = self
             .vectors(project)
@@ -1003,7 +1006,6 @@ fn gate() -> usize {
         std::thread::sleep(Duration::from_millis(25));
     }
 }
-
 
 /// Search the project once, in-process (refreshing the index first): for callers without an engine.
 pub fn search_once(project: &Project, q: &Query) -> Result<ScryAnswer> {

@@ -327,11 +327,10 @@ fn refresher(engine: Arc<Scry>, embed: Arc<EmbedQueue>, t: Arc<Tracked>) {
                     match (s.explicit, s.last_event) {
                         (false, Some(at)) if at.elapsed() < DEBOUNCE => {
                             let left = DEBOUNCE - at.elapsed();
-                            s = t
-                                .cv
-                                .wait_timeout(s, left)
-                                .unwrap_or_else(|p| p.into_inner())
-                                .0;
+                            s =
+                                t.cv.wait_timeout(s, left)
+                                    .unwrap_or_else(|p| p.into_inner())
+                                    .0;
                             continue;
                         }
                         _ => break,
@@ -347,9 +346,12 @@ fn refresher(engine: Arc<Scry>, embed: Arc<EmbedQueue>, t: Arc<Tracked>) {
             }
             (rebuild, s.requested)
         };
-        let _span = tracing::info_span!("scry_refresh", root = %t.project.root().display()).entered();
+        let _span =
+            tracing::info_span!("scry_refresh", root = %t.project.root().display()).entered();
         let res = if rebuild {
-            engine.reset_vectors(&t.project).and_then(|_| engine.refresh_lexical(&t.project, true))
+            engine
+                .reset_vectors(&t.project)
+                .and_then(|_| engine.refresh_lexical(&t.project, true))
         } else {
             engine.refresh_lexical(&t.project, false)
         };

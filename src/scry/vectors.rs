@@ -26,7 +26,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::store;
 
 /// SHA-256 of a chunk's embed text: the key of its vector.
@@ -128,11 +128,9 @@ impl VectorSet {
     /// Every row, in log order.
     pub fn rows(&self) -> impl Iterator<Item = (&ChunkHash, &[f32])> {
         let d = self.dims;
-        self.blocks.iter().flat_map(move |b| {
-            b.hashes
-                .iter()
-                .zip(b.data.chunks_exact(d.max(1)))
-        })
+        self.blocks
+            .iter()
+            .flat_map(move |b| b.hashes.iter().zip(b.data.chunks_exact(d.max(1))))
     }
 
     pub fn hashes(&self) -> HashSet<ChunkHash> {
@@ -288,11 +286,7 @@ pub fn append(
 
 /// Rewrite the log keeping one copy of each hash for which `keep` holds, when more than half
 /// of its records would go. Returns the number of records dropped (0 = left as it was).
-pub fn compact(
-    dir: &Path,
-    set: &VectorSet,
-    keep: &dyn Fn(&ChunkHash) -> bool,
-) -> Result<usize> {
+pub fn compact(dir: &Path, set: &VectorSet, keep: &dyn Fn(&ChunkHash) -> bool) -> Result<usize> {
     let path = log_path(dir, &set.model_hash);
     let _lock = store::FileLock::acquire(&lock_path(&path))?;
     // Re-read under the lock: another process may have appended since `set` was read.
@@ -370,21 +364,21 @@ pub fn export(
 
 /// Read and check an export file made for `model_hash`/`dims`: its checksum, header, every
 /// record's CRC, and that each value is finite and each vector of unit length.
-pub fn read_export(
-    file: &Path,
-    model_hash: &str,
-    dims: usize,
-) -> Result<(ExportHeader, Vec<Row>)> {
+pub fn read_export(file: &Path, model_hash: &str, dims: usize) -> Result<(ExportHeader, Vec<Row>)> {
     let shown = file.display();
     let raw = std::fs::read(file).with_context(|| format!("reading {shown}"))?;
-    let bad = |why: String| -> anyhow::Error { CmdError::usage(format!("{shown}: {why}")).into() };
+    let bad = |why: String| -> anyhow::Error {
+        Error::invalid_input(format!("{shown}: {why}"))
+            .in_file(file)
+            .into()
+    };
     if raw.len() < 8 + 4 + 32 || &raw[..8] != EXPORT_MAGIC {
         return Err(bad("not a patina vector export (no PATINAVX header)".into()));
     }
     let (body, digest) = raw.split_at(raw.len() - 32);
     if Sha256::digest(body).as_slice() != digest {
         return Err(bad(
-            "checksum mismatch (the file is truncated or damaged)".into(),
+            "checksum mismatch (the file is truncated or damaged)".into()
         ));
     }
     let hlen = u32::from_le_bytes(body[8..12].try_into()?) as usize;

@@ -144,7 +144,11 @@ fn git_dirs(root: &Path) -> Vec<PathBuf> {
 }
 
 fn dirs_to_watch(project: &Project, root: &Path, git_dirs: &[PathBuf]) -> Vec<PathBuf> {
-    let mut out = vec![root.to_path_buf(), project.patina_dir(), project.local_dir()];
+    let mut out = vec![
+        root.to_path_buf(),
+        project.patina_dir(),
+        project.local_dir(),
+    ];
     let index_dir = project.index_dir();
     let mut wb = ignore::WalkBuilder::new(root);
     wb.standard_filters(true)
@@ -152,8 +156,7 @@ fn dirs_to_watch(project: &Project, root: &Path, git_dirs: &[PathBuf]) -> Vec<Pa
         .hidden(true)
         .follow_links(false);
     for entry in wb.build().flatten() {
-        if entry.file_type().is_some_and(|t| t.is_dir()) && !entry.path().starts_with(&index_dir)
-        {
+        if entry.file_type().is_some_and(|t| t.is_dir()) && !entry.path().starts_with(&index_dir) {
             out.push(entry.into_path());
         }
     }
