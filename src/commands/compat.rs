@@ -127,6 +127,21 @@ fn first_unknown(cli: &clap::Command, words: &[String]) -> Option<String> {
     None
 }
 
+/// Tell the user (stderr, so `--json` stays clean) which adapter files call commands this binary
+/// lacks, and how to replace them.
+pub fn warn_unknown(ctx: &crate::output::Ctx, root: &Path) {
+    for u in unknown_commands(root) {
+        ctx.notice(&format!(
+            "warning: {}:{} calls `patina {}`, which this patina ({}) does not have; \
+             `patina adapter install <agent>` rewrites patina's adapter files for this version",
+            u.file.display(),
+            u.line,
+            u.command,
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,20 +167,5 @@ mod tests {
         );
         assert_eq!(check("patina scry \"how do we x\""), [None]);
         assert!(check("no invocation here").is_empty());
-    }
-}
-
-/// Tell the user (stderr, so `--json` stays clean) which adapter files call commands this binary
-/// lacks, and how to replace them.
-pub fn warn_unknown(ctx: &crate::output::Ctx, root: &Path) {
-    for u in unknown_commands(root) {
-        ctx.notice(&format!(
-            "warning: {}:{} calls `patina {}`, which this patina ({}) does not have; \
-             `patina adapter install <agent>` rewrites patina's adapter files for this version",
-            u.file.display(),
-            u.line,
-            u.command,
-            env!("CARGO_PKG_VERSION")
-        ));
     }
 }
