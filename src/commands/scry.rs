@@ -123,6 +123,8 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
         return crate::commands::mother::run_scry_all(args, ctx);
     }
     let project = Project::discover(&ctx.cwd)?;
+    // A broken `[scry]` in the user config stops the command (exit 2), not just semantic search.
+    crate::scry::embed::configured_threads()?;
     let q = Query {
         query: args.query.join(" "),
         limit: Some(args.limit),
@@ -246,6 +248,7 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
+    crate::scry::embed::configured_threads()?;
     if !args.rebuild && !args.allow_unpinned && !args.no_daemon {
         match index_via_daemon(&project) {
             Some(Ok(report)) => {

@@ -268,12 +268,12 @@ impl Scry {
             _ => {}
         }
         let threads = if self.opts.threads > 0 {
-            self.opts.threads
+            Ok(self.opts.threads)
         } else {
             embed::configured_threads()
         };
         let started = Instant::now();
-        match Embedder::load(threads, self.opts.allow_unpinned) {
+        match threads.and_then(|t| Embedder::load(t, self.opts.allow_unpinned)) {
             Ok(e) => {
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
