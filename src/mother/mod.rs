@@ -443,6 +443,7 @@ mod tests {
                 })
                 .collect(),
             errors: vec![],
+            coverage: Default::default(),
         }
     }
 

@@ -21,6 +21,10 @@ pub struct ProjectConfig {
     project: ProjectSection,
 }
 
+fn nonempty(v: &str) -> Option<&str> {
+    Some(v.trim()).filter(|v| !v.is_empty())
+}
+
 /// `[project]`, read by [`Project`](super::Project) itself.
 #[derive(Debug, Clone, Default, Deserialize)]
 struct ProjectSection {
@@ -64,9 +68,30 @@ impl ProjectConfig {
             .at_field(key)
     }
 
-    /// `[project] llm`
+    /// The project's default agent: `[project] llm`, else the keys older patina versions wrote
+    /// (`[interfaces] default`, then `[adapters] default`).
     pub fn llm(&self) -> Option<&str> {
-        self.project.llm.as_deref()
+        self.llm_with_source().map(|(_, v)| v)
+    }
+
+    /// The default agent and the key it was read from (`project.llm`, else the legacy
+    /// `interfaces.default`, `adapters.default`).
+    pub fn llm_with_source(&self) -> Option<(&'static str, &str)> {
+        if let Some(v) = self.project.llm.as_deref().and_then(nonempty) {
+            return Some(("project.llm", v));
+        }
+        const LEGACY: [(&str, &str, &str); 2] = [
+            ("interfaces", "default", "interfaces.default"),
+            ("adapters", "default", "adapters.default"),
+        ];
+        LEGACY.iter().find_map(|(section, key, label)| {
+            self.file
+                .get(section)
+                .and_then(|t| t.get(*key))
+                .and_then(|v| v.as_str())
+                .and_then(nonempty)
+                .map(|v| (*label, v))
+        })
     }
 
     /// `[project] sessions_dir`, relative to the root.
