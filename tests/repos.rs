@@ -491,3 +491,78 @@ fn archived_sessions_take_their_end_from_git_tags_and_unterminated_ones_can_be_c
     assert_eq!(rec["end_tag"], "session-20200104-100000-claude-end");
     assert_eq!(rec["end_commit"], a_end.as_str());
 }
+
+#[test]
+fn beliefs_captured_counts_this_sessions_beliefs_only() {
+    let env = Env::new();
+    let repo = env.project("captured");
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "patina init"]);
+    // Session 1 captures two beliefs; only one is committed afterwards.
+    env.ok(&repo, &["session", "start", "one"]);
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "kept-one",
+            "--statement",
+            "Kept and committed",
+        ],
+    );
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "left-over",
+            "--statement",
+            "Never committed",
+        ],
+    );
+    let one = env.json(&repo, &["session", "end"]);
+    assert_eq!(one["classification"]["beliefs_captured"], 2, "{one}");
+    env.git(
+        &repo,
+        &[
+            "add",
+            "sessions",
+            "layer/surface/epistemic/beliefs/kept-one.md",
+        ],
+    );
+    env.git(&repo, &["commit", "-q", "-m", "session one"]);
+    // Session 2 captures one belief that supports kept-one: kept-one only gains a back-reference.
+    env.ok(&repo, &["session", "start", "two"]);
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "fresh",
+            "--statement",
+            "Made in two",
+            "--supports",
+            "kept-one",
+        ],
+    );
+    let kept =
+        std::fs::read_to_string(repo.join("layer/surface/epistemic/beliefs/kept-one.md")).unwrap();
+    assert!(
+        kept.contains("[[fresh]]"),
+        "the back-reference was written: {kept}"
+    );
+    let two = env.json(&repo, &["session", "end"]);
+    let ids: Vec<&str> = two["beliefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["fresh"], "{two}");
+    assert_eq!(two["classification"]["beliefs_captured"], 1);
+    let archive = std::fs::read_to_string(two["path"].as_str().unwrap()).unwrap();
+    assert!(archive.contains("## Beliefs Captured: 1"), "{archive}");
+}

@@ -1186,7 +1186,12 @@ fn close_locked(
         }
         _ => (0, vec![]),
     };
-    let beliefs = crate::belief::captured_since(project, start.as_deref()).unwrap_or_else(|e| {
+    let session_ref = crate::belief::SessionRef {
+        id: &id,
+        starting_commit: start.as_deref(),
+        started: doc.created_time().map(|t| t.timestamp()),
+    };
+    let beliefs = crate::belief::captured_in_session(project, &session_ref).unwrap_or_else(|e| {
         warnings.push(format!("beliefs captured could not be read: {e:#}"));
         vec![]
     });
