@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         json: cli.json,
         cwd,
     };
-    match patina::commands::run(cli, &ctx) {
+    match patina::cli::run(cli, &ctx) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::debug!(error = %format!("{err:#}"), "command failed");
