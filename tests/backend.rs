@@ -212,8 +212,11 @@ fn the_fallback_rule_lives_in_auto_and_a_verdict_is_never_retried_in_process() {
         ..req.clone()
     };
     let err = auto.scry(&bad).unwrap_err();
-    let cmd = err.downcast_ref::<patina::output::CmdError>().unwrap();
-    assert_eq!(cmd.kind, patina::output::ExitKind::Usage, "{err:#}");
+    assert_eq!(
+        patina::error::kind_of(&err),
+        patina::error::ErrorKind::Usage,
+        "{err:#}"
+    );
 
     // Through the binary: a bad limit is exit 2 with the daemon up, as without it.
     let out = env.patina(&p, &["scry", "x", "--limit", "5000", "--json"]);

@@ -190,7 +190,7 @@ fn watch_index(client: Client, root: &Path, progress: Progress) -> IndexWatch {
 fn failed(e: ClientError) -> anyhow::Error {
     match judged(&e) {
         Some(err) => err.into(),
-        None => crate::output::CmdError::unavailable(e.to_string()).into(),
+        None => e.into_error().into(),
     }
 }
 

@@ -1,14 +1,14 @@
 //! The in-process backend: the domain functions the daemon's handlers call, called here.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Result;
 
 use super::{Answered, Backend, BackendKind};
 use crate::agent::{self, AgentStatus};
+use crate::error::Error;
 use crate::mother::{self, FanOut, FederatedAnswer, LocalSearch};
-use crate::output::CmdError;
 use crate::project::Project;
 use crate::proto::agent::AgentEventRequest;
 use crate::proto::scry::{FederatedScryRequest, IndexStatus, ScryRequest};
@@ -130,7 +130,7 @@ impl InProcess {
 
     pub(super) fn agent_event_now(&self, req: &AgentEventRequest) -> Result<AgentStatus> {
         if req.agent.trim().is_empty() {
-            return Err(CmdError::usage("agent is required").into());
+            return Err(Error::usage("agent is required").into());
         }
         let ev = agent::Event {
             agent: req.agent.clone(),
@@ -155,24 +155,12 @@ fn query(text: &str, limit: Option<usize>, kinds: &[scry::Kind]) -> Query {
     }
 }
 
-/// The project at `root` as a request names it: absolute, an existing directory, inside a
-/// project — the same rule the daemon applies to `?project=` and body fields.
 fn open_root(root: &str) -> Result<Project> {
-    open_path(&PathBuf::from(root))
+    Project::named(Path::new(root))
 }
 
 fn open_path(path: &Path) -> Result<Project> {
-    if !path.is_absolute() {
-        return Err(CmdError::usage(format!(
-            "project must be an absolute path, got {:?}",
-            path.display().to_string()
-        ))
-        .into());
-    }
-    if !path.is_dir() {
-        return Err(CmdError::not_found(format!("no directory at {}", path.display())).into());
-    }
-    Project::discover(path)
+    Project::named(path)
 }
 
 fn in_process<T>(answer: T) -> Answered<T> {

@@ -32,8 +32,8 @@ pub use in_process::{InProcess, Progress};
 
 use crate::agent::AgentStatus;
 use crate::client::ClientError;
+use crate::error::Error;
 use crate::mother::FederatedAnswer;
-use crate::output::{CmdError, ExitKind};
 use crate::proto::agent::AgentEventRequest;
 use crate::proto::scry::{FederatedScryRequest, IndexStatus, ScryRequest};
 use crate::proto::session::SessionStatus;
@@ -159,19 +159,19 @@ impl Auto {
     }
 }
 
-/// A daemon error that is a verdict on the request itself (the in-process path would refuse it
-/// the same way), as the command error to report; `None` when in-process work should answer.
-fn judged(e: &ClientError) -> Option<CmdError> {
-    let ClientError::Status { status, message } = e else {
-        return None;
-    };
-    let kind = match status {
-        400 | 422 => ExitKind::Usage,
-        404 => ExitKind::NotFound,
-        409 => ExitKind::Conflict,
-        _ => return None,
-    };
-    Some(CmdError::new(kind, message.clone()))
+/// A daemon error that is a verdict on the request itself — an error answer whose kind is the
+/// caller's to fix (usage, not found, conflict, invalid input, ...): in-process work would judge
+/// the same, so it is the answer, with the daemon's kind. `None`: the daemon failed (not running,
+/// timeout, protocol mismatch, an I/O or internal error on its side), so in-process work answers.
+fn judged(e: &ClientError) -> Option<Error> {
+    match e {
+        ClientError::Status {
+            kind: Some(kind),
+            message,
+            ..
+        } if kind.is_caller_error() => Some(Error::new(*kind, message.clone())),
+        _ => None,
+    }
 }
 
 impl Backend for Auto {

@@ -12,9 +12,10 @@ use zeroize::Zeroizing;
 
 use crate::backend;
 use crate::commands::scry::ScryArgs;
+use crate::error::Error;
 use crate::mother::registry::{self, ProjectEntry, Registry, RemoteEntry};
 use crate::mother::{self, FanOut, FederatedAnswer};
-use crate::output::{CmdError, Ctx};
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::proto::scry::FederatedScryRequest;
 use crate::scry::{Kind, Query};
@@ -217,7 +218,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
         .canonicalize()
         .with_context(|| format!("resolving {}", given.display()))?;
     if !canon.is_dir() {
-        return Err(CmdError::usage(format!("{} is not a directory", canon.display())).into());
+        return Err(Error::usage(format!("{} is not a directory", canon.display())).into());
     }
     let project = Project::discover(&canon)?;
     let root = project.root().to_path_buf();
@@ -240,7 +241,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
     let e = entry.clone();
     Registry::update(move |reg| {
         if let Some(old) = reg.projects.iter().find(|p| p.path == e.path) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "{} is already registered as {:?}",
                 e.path.display(),
                 old.name
@@ -248,7 +249,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
             .into());
         }
         if reg.has_name(&e.name) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "the name {:?} is taken; choose another with --name",
                 e.name
             ))
@@ -312,14 +313,14 @@ fn add_remote(a: &AddArgs, url: &str, ctx: &Ctx) -> Result<EntryView> {
     let e = entry.clone();
     Registry::update(move |reg| {
         if let Some(old) = reg.remotes.iter().find(|r| r.url == e.url) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "{} is already registered as {:?}",
                 e.url, old.name
             ))
             .into());
         }
         if reg.has_name(&e.name) {
-            return Err(CmdError::conflict(format!("the name {:?} is taken", e.name)).into());
+            return Err(Error::conflict(format!("the name {:?} is taken", e.name)).into());
         }
         reg.remotes.push(e);
         Ok(())
@@ -348,7 +349,7 @@ fn rm(target: &str, ctx: &Ctx) -> Result<()> {
             });
         match by_path {
             Some(i) => Ok(project_view(&reg.projects.remove(i))),
-            None => Err(CmdError::not_found(format!(
+            None => Err(Error::not_found(format!(
                 "nothing registered as {t:?} (see `patina mother list`)"
             ))
             .into()),

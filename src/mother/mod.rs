@@ -38,7 +38,7 @@ pub use registry::{ProjectEntry, Registry, RemoteEntry};
 
 pub use crate::proto::scry::{FederatedAnswer, FederatedHit, SourceStatus};
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 use crate::scry::{Query, Scry, ScryAnswer, SourceError};
 
@@ -157,7 +157,7 @@ pub fn search_registry(
     let limit = q.validate()?;
     let sources = sources(reg, here, opts.include_remotes);
     if sources.is_empty() {
-        return Err(CmdError::not_found(
+        return Err(Error::not_found(
             "no projects to search: register some with `patina mother add PATH` (or run this inside a project)",
         )
         .into());

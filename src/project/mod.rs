@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::error::Error;
+
 pub use config::ProjectConfig;
 pub use init::{InitReport, init};
 
@@ -21,20 +23,28 @@ pub struct Project {
     config: ProjectConfig,
 }
 
-/// Why no project could be found from a directory.
-#[derive(Debug, thiserror::Error)]
-pub enum DiscoverError {
-    #[error(
-        "{0} is not inside a patina project or a git repository; run `git init` and `patina init` first"
-    )]
-    NotAProject(PathBuf),
-}
-
 impl Project {
     /// Find the project that `cwd` belongs to (see the module docs).
     pub fn discover(cwd: &Path) -> Result<Project> {
         let root = find_root(cwd)?;
         Project::open(&root)
+    }
+
+    /// The project a request names by its root (`?project=`, a body field, a backend call):
+    /// the path must be absolute (usage error otherwise) and an existing directory (not found),
+    /// then it is discovered like a cwd. One rule for the daemon and the in-process backend.
+    pub fn named(root: &Path) -> Result<Project> {
+        if !root.is_absolute() {
+            return Err(Error::usage(format!(
+                "project must be an absolute path, got {:?}",
+                root.display().to_string()
+            ))
+            .into());
+        }
+        if !root.is_dir() {
+            return Err(Error::not_found(format!("no directory at {}", root.display())).into());
+        }
+        Project::discover(root)
     }
 
     /// Open the project rooted exactly at `root` (no search upwards).
@@ -136,10 +146,18 @@ fn find_root(cwd: &Path) -> Result<PathBuf> {
     match git2::Repository::discover(&cwd) {
         Ok(repo) => match repo.workdir() {
             Some(wd) => Ok(wd.to_path_buf()),
-            None => Err(DiscoverError::NotAProject(cwd).into()),
+            None => Err(not_a_project(&cwd)),
         },
-        Err(_) => Err(DiscoverError::NotAProject(cwd).into()),
+        Err(_) => Err(not_a_project(&cwd)),
     }
+}
+
+fn not_a_project(cwd: &Path) -> anyhow::Error {
+    Error::not_in_project(format!(
+        "{} is not inside a patina project or a git repository; run `git init` and `patina init` first",
+        cwd.display()
+    ))
+    .into()
 }
 
 #[cfg(test)]
@@ -158,7 +176,10 @@ mod tests {
     #[test]
     fn outside_git_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Project::discover(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("not inside a patina project"), "{err}");
+        let err = Project::discover(dir.path()).unwrap_err();
+        assert_eq!(
+            crate::error::kind_of(&err),
+            crate::error::ErrorKind::NotInProject
+        );
     }
 }

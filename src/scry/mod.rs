@@ -36,7 +36,7 @@ pub use embed::Embedder;
 pub use index::{IndexManifest, IndexReport, Phase};
 pub use service::{IndexStatus, ScryService};
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 
 /// Largest `limit` a query may ask for.
@@ -119,11 +119,11 @@ impl Query {
     /// Reject what no search can answer: empty text, limit 0 or above [`MAX_LIMIT`].
     pub fn validate(&self) -> Result<usize> {
         if self.query.trim().is_empty() {
-            return Err(CmdError::usage("the query is empty").into());
+            return Err(Error::usage("the query is empty").into());
         }
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(CmdError::usage(format!(
+            return Err(Error::usage(format!(
                 "limit must be between 1 and {MAX_LIMIT}, got {limit}"
             ))
             .into());
