@@ -12,7 +12,7 @@ use crate::agent::AgentStatus;
 use crate::client::{Client, ClientError};
 use crate::mother::FederatedAnswer;
 use crate::proto::agent::AgentEventRequest;
-use crate::proto::scry::{FederatedScryRequest, IndexStatus, ScryRequest};
+use crate::proto::scry::{FederatedScryRequest, IndexRequest, IndexStatus, ScryRequest};
 use crate::proto::session::SessionStatus;
 use crate::scry::{IndexReport, Phase, ScryAnswer};
 
@@ -102,37 +102,42 @@ impl Daemon {
         self.timed(QUICK_CALL).session_status(root)
     }
 
-    /// `POST /api/index`, then follow `GET /api/index` until the job ends. The inner error is
-    /// the job's own failure: the daemon did the work and it failed, which in-process work would
-    /// only repeat, slower — so it is an answer, not a reason to fall back.
-    pub(super) fn index(&self, root: &Path) -> Result<Result<IndexReport, String>, ClientError> {
-        let c = self.timed(Duration::from_secs(30));
-        c.index_start(root)?;
-        loop {
-            let st = c.index_status(root)?;
-            match st.state.as_str() {
-                "running" => {
-                    if let Some(p) = &self.progress
-                        && st.total > 0
-                    {
-                        p(Phase::Embedding {
-                            done: st.done,
-                            total: st.total,
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(150));
-                }
-                _ => {
-                    return match (st.report, st.error) {
-                        (Some(r), _) => Ok(Ok(r)),
-                        (None, Some(e)) => Ok(Err(format!("indexing failed: {e}"))),
-                        (None, None) => Err(ClientError::BadAnswer {
-                            endpoint: c.endpoint().to_string(),
-                            message: format!("index job ended as {:?} without a report", st.state),
-                        }),
-                    };
-                }
+    /// `POST /api/index` (answered after the lexical phase), then follow `GET /api/index` while
+    /// the daemon embeds. The inner error is the job's own failure: the daemon did the work and
+    /// it failed, which in-process work would only repeat, slower — an answer, not a reason to
+    /// fall back.
+    pub(super) fn index(
+        &self,
+        root: &Path,
+        rebuild: bool,
+    ) -> Result<Result<IndexReport, String>, ClientError> {
+        let c = self.timed(Duration::from_secs(300));
+        let mut st = c.index_request(&IndexRequest {
+            project: root.to_string_lossy().into_owned(),
+            rebuild,
+            wait: true,
+        })?;
+        let mut pause = Duration::from_millis(20);
+        while st.state == "running" {
+            if let Some(p) = &self.progress
+                && st.total > 0
+            {
+                p(Phase::Embedding {
+                    done: st.done,
+                    total: st.total,
+                });
             }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(Duration::from_millis(250));
+            st = c.index_status(root)?;
+        }
+        match (st.report, st.error) {
+            (Some(r), _) => Ok(Ok(r)),
+            (None, Some(e)) => Ok(Err(format!("indexing failed: {e}"))),
+            (None, None) => Err(ClientError::BadAnswer {
+                endpoint: c.endpoint().to_string(),
+                message: format!("the index job ended as {:?} without a report", st.state),
+            }),
         }
     }
 
@@ -225,8 +230,8 @@ impl Backend for Daemon {
     fn session_status(&self, root: &Path) -> Result<Answered<SessionStatus>> {
         by_daemon(Daemon::session_status(self, root))
     }
-    fn index(&self, root: &Path) -> Result<Answered<IndexReport>> {
-        by_daemon(Daemon::index(self, root))?.flatten_job()
+    fn index(&self, root: &Path, rebuild: bool) -> Result<Answered<IndexReport>> {
+        by_daemon(Daemon::index(self, root, rebuild))?.flatten_job()
     }
     fn index_start(&self, root: &Path) -> Result<Answered<IndexStatus>> {
         by_daemon(Daemon::index_start(self, root))

@@ -25,6 +25,7 @@ pub struct InProcess {
     service: Arc<ScryService>,
     progress: Option<Progress>,
     fan_out: Option<FanOut>,
+    refresh_first: bool,
 }
 
 impl Default for InProcess {
@@ -45,12 +46,20 @@ impl InProcess {
             service,
             progress: None,
             fan_out: None,
+            refresh_first: false,
         }
     }
 
     /// Report indexing progress (also used by [`super::Auto`] for the daemon's progress).
     pub fn with_progress(mut self, progress: Progress) -> InProcess {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Bring an index up to date before every answer, whatever the request says: for a
+    /// one-shot process, which has no watcher keeping indexes fresh (the CLI without a daemon).
+    pub fn refreshing_first(mut self) -> InProcess {
+        self.refresh_first = true;
         self
     }
 
@@ -81,7 +90,7 @@ impl InProcess {
         q.validate()?;
         let project = open_root(&req.project)?;
         let engine = self.engine();
-        if req.refresh {
+        if req.refresh || self.refresh_first {
             engine.index(&project, false, &mut self.report())?;
         }
         engine.search(&project, &q)
@@ -96,7 +105,7 @@ impl InProcess {
             None => FanOut::from_user_config()?,
         };
         let engine = self.engine().clone();
-        let refresh = req.refresh;
+        let refresh = req.refresh || self.refresh_first;
         let local: LocalSearch = Arc::new(move |p, q| {
             if refresh {
                 engine.refresh_and_search(p, q)
@@ -117,7 +126,7 @@ impl InProcess {
     }
 
     pub(super) fn index_start_now(&self, root: &Path) -> Result<IndexStatus> {
-        Ok(self.service.start_index(&open_path(root)?))
+        Ok(self.service.start_index(&open_path(root)?, false, false))
     }
 
     pub(super) fn index_status_now(&self, root: &Path) -> Result<IndexStatus> {
@@ -139,11 +148,6 @@ impl InProcess {
             session_id: req.session_id.clone(),
         };
         Ok(agent::record(&open_root(&req.project)?, &ev)?.status)
-    }
-
-    /// Rebuild the index from scratch (a choice only this backend takes).
-    pub fn rebuild(&self, root: &Path) -> Result<Answered<IndexReport>> {
-        self.index_now(root, true).map(in_process)
     }
 }
 
@@ -177,8 +181,8 @@ impl Backend for InProcess {
     fn session_status(&self, root: &Path) -> Result<Answered<SessionStatus>> {
         self.session_status_now(root).map(in_process)
     }
-    fn index(&self, root: &Path) -> Result<Answered<IndexReport>> {
-        self.index_now(root, false).map(in_process)
+    fn index(&self, root: &Path, rebuild: bool) -> Result<Answered<IndexReport>> {
+        self.index_now(root, rebuild).map(in_process)
     }
     fn index_start(&self, root: &Path) -> Result<Answered<IndexStatus>> {
         self.index_start_now(root).map(in_process)

@@ -102,8 +102,9 @@ pub trait Backend: Send + Sync {
     fn scry_all(&self, req: &FederatedScryRequest) -> Result<Answered<FederatedAnswer>>;
     /// The active session summary (`session status --json`).
     fn session_status(&self, root: &Path) -> Result<Answered<SessionStatus>>;
-    /// Bring the index up to date and wait for it (progress goes to the backend's [`Progress`]).
-    fn index(&self, root: &Path) -> Result<Answered<IndexReport>>;
+    /// Bring the index up to date (`rebuild`: embed everything again) and wait until every chunk
+    /// has a vector or no model can be loaded; progress goes to the backend's [`Progress`].
+    fn index(&self, root: &Path, rebuild: bool) -> Result<Answered<IndexReport>>;
     /// Start bringing the index up to date in the background.
     fn index_start(&self, root: &Path) -> Result<Answered<IndexStatus>>;
     /// Where the background index job stands.
@@ -188,11 +189,11 @@ impl Backend for Auto {
             |l| l.session_status_now(root),
         )
     }
-    fn index(&self, root: &Path) -> Result<Answered<IndexReport>> {
+    fn index(&self, root: &Path, rebuild: bool) -> Result<Answered<IndexReport>> {
         self.call(
             "index",
-            |d| d.index(root),
-            |l| l.index_now(root, false).map(Ok),
+            |d| d.index(root, rebuild),
+            |l| l.index_now(root, rebuild).map(Ok),
         )?
         .flatten_job()
     }

@@ -22,12 +22,17 @@ Examples:
 
 Searches layer docs, beliefs, sessions, commit messages and source files, semantically (local
 ONNX model, see `patina model pull`) and lexically (BM25), fused by reciprocal rank. Without a
-model the answer is lexical and a notice says so. A missing or stale index is built first.";
+model the answer is lexical and a notice says so. Through a running daemon the answer comes at
+once from the current index (the daemon watches the project and keeps it fresh; while it is
+still embedding, the answer says how much is semantic). Without a daemon the index is brought
+up to date first.";
 
 const INDEX_EXAMPLES: &str = "\
 Examples:
-  patina index              bring .patina/local/index/ up to date (only changed chunks embedded)
-  patina index --rebuild    embed everything again
+  patina index                      bring .patina/local/index/ up to date (only changed chunks embedded)
+  patina index --rebuild            embed everything again
+  patina index --export team.vec    write this index's vectors for a teammate
+  patina index --import team.vec    reuse a teammate's vectors; embed only what differs
   patina index --json";
 
 /// Search the project's knowledge.
@@ -70,6 +75,12 @@ pub struct IndexArgs {
     /// Index in this process even when a daemon answers.
     #[arg(long)]
     pub no_daemon: bool,
+    /// Write the vectors of the current corpus to FILE (nothing is embedded).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["import", "rebuild"])]
+    pub export: Option<std::path::PathBuf>,
+    /// Add the vectors in FILE (from `--export`, same model) before indexing.
+    #[arg(long, value_name = "FILE", conflicts_with = "rebuild")]
+    pub import: Option<std::path::PathBuf>,
 }
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
@@ -107,7 +118,9 @@ pub(crate) fn progress_bar() -> (ProgressBar, impl FnMut(Phase)) {
     (bar, f)
 }
 
-/// This process's backend for one invocation, its indexing progress on a bar on stderr.
+/// This process's backend for one invocation, its indexing progress on a bar on stderr. A
+/// one-shot process has no watcher keeping the index fresh, so it brings it up to date before
+/// answering.
 pub(crate) fn in_process(allow_unpinned: bool) -> (InProcess, ProgressBar) {
     let (bar, progress) = progress_bar();
     let progress = std::sync::Mutex::new(progress);
@@ -115,6 +128,7 @@ pub(crate) fn in_process(allow_unpinned: bool) -> (InProcess, ProgressBar) {
         allow_unpinned,
         ..Default::default()
     })
+    .refreshing_first()
     .with_progress(Arc::new(move |p| {
         (progress.lock().unwrap_or_else(|e| e.into_inner()))(p)
     }));
@@ -131,8 +145,8 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
         query: args.query.join(" "),
         limit: Some(args.limit),
         kinds: args.kinds,
-        // The daemon refreshes first too, so both answer from an up-to-date index.
-        refresh: true,
+        // The daemon watches the project: its current index is fresh; in-process refreshes.
+        refresh: false,
     };
     Query {
         query: req.query.clone(),
@@ -142,8 +156,7 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
     .validate()?;
     // --allow-unpinned is a per-invocation decision the daemon's hot engine cannot take.
     let (local, bar) = in_process(args.allow_unpinned);
-    let backend = backend::pick(args.no_daemon || args.allow_unpinned, local);
-    let answer = backend.scry(&req);
+    let answer = backend::pick(args.no_daemon || args.allow_unpinned, local).scry(&req);
     bar.finish_and_clear();
     let answer = answer?;
     if let Some(n) = answer.answer.lexical_notice() {
@@ -188,20 +201,43 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
     let (local, bar) = in_process(args.allow_unpinned);
-    // The daemon only refreshes; a rebuild or unpinned model files are this call's own choice.
-    let report = if args.rebuild {
-        local.rebuild(project.root())
-    } else {
-        backend::pick(args.allow_unpinned || args.no_daemon, local.clone()).index(project.root())
+    let eng = local.engine().clone();
+    if let Some(file) = &args.export {
+        bar.finish_and_clear();
+        let report = eng.export_vectors(&project, &ctx.cwd.join(file))?;
+        if !report.coverage.complete() {
+            ctx.notice(&format!(
+                "notice: the index is {:.0}% semantic; the file holds the {} chunks embedded so far",
+                report.coverage.ratio * 100.0,
+                report.coverage.embedded
+            ));
+        }
+        ctx.emit(&report, |r| {
+            format!(
+                "exported {} vectors to {} (model {})",
+                r.exported,
+                r.file.display(),
+                &r.model_hash[..r.model_hash.len().min(16)]
+            )
+        });
+        return Ok(());
+    }
+    let imported = match &args.import {
+        Some(file) => Some(eng.import_vectors(&project, &ctx.cwd.join(file))?),
+        None => None,
     };
+    // Unpinned model files are this call's own choice; the daemon's engine cannot take it.
+    let report = backend::pick(args.allow_unpinned || args.no_daemon, local)
+        .index(project.root(), args.rebuild);
     bar.finish_and_clear();
-    let report = report?;
-    if report.answer.mode == "lexical"
-        && report.backend == BackendKind::InProcess
-        && let Err(why) = local.engine().embedder()
+    let mut report = report?;
+    if report.backend == BackendKind::InProcess
+        && !report.answer.coverage.complete()
+        && let Err(why) = eng.embedder()
     {
         ctx.notice(&format!("notice: lexical index only — {why}"));
     }
+    report.answer.imported = imported;
     ctx.emit(&report, |r| render_index(&r.answer));
     Ok(())
 }
@@ -222,5 +258,16 @@ pub fn render_index(r: &IndexReport) -> String {
     } else {
         format!("index up to date: {} chunks ({kinds})", r.chunks)
     };
-    format!("{what} [{} mode, {} ms]", r.mode, r.took_ms)
+    let imported = r
+        .imported
+        .map(|n| format!("{n} vectors imported; "))
+        .unwrap_or_default();
+    format!(
+        "{imported}{what}; {}/{} chunks semantic ({:.0}%) [{} mode, {} ms]",
+        r.coverage.embedded,
+        r.coverage.total,
+        r.coverage.ratio * 100.0,
+        r.mode,
+        r.took_ms
+    )
 }

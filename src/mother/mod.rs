@@ -396,6 +396,7 @@ mod tests {
                 })
                 .collect(),
             errors: vec![],
+            coverage: Default::default(),
         }
     }
 

@@ -501,7 +501,7 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             // whichever backend builds it), so the next query answers at once.
             if dirty {
                 let _span = tracing::info_span!("tui_index_refresh").entered();
-                match backend.index(project.root()) {
+                match backend.index(project.root(), false) {
                     Ok(r) => {
                         dirty = false;
                         send(&tx, Msg::Index(IndexState::Idle));
