@@ -65,11 +65,29 @@ pub enum Command {
     Agent(commands::agent::Args),
     /// Install a coding agent's command files and hooks.
     Adapter(commands::agent::AdapterArgs),
+    /// The command names newer patina versions' adapter files call (`patina ai session end`):
+    /// accepted as aliases so those files keep working.
+    #[command(hide = true)]
+    Ai {
+        #[command(subcommand)]
+        command: AiCommand,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+}
+
+/// `patina ai …`: the same commands under the prefix newer patina versions use.
+#[derive(Debug, Subcommand)]
+pub enum AiCommand {
+    /// = `patina session …`
+    Session(commands::session::Args),
+    /// = `patina belief …`
+    Belief(commands::belief::Args),
+    /// = `patina scry …`
+    Scry(commands::scry::ScryArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -81,9 +99,15 @@ pub enum CompletionShell {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli, ctx: &Ctx) -> Result<()> {
+    agent::register_secret_redactor(); // transcripts mask unlocked secret values (via the daemon)
     match cli.command {
         Command::Init(a) => init::run(a, ctx),
         Command::Session(a) => session::run(a, ctx),
+        Command::Ai { command } => match command {
+            AiCommand::Session(a) => session::run(a, ctx),
+            AiCommand::Belief(a) => belief::run(a, ctx),
+            AiCommand::Scry(a) => scry::run_scry(a, ctx),
+        },
         Command::Belief(a) => belief::run(a, ctx),
         Command::Serve(a) => serve::run(a, ctx),
         Command::Scry(a) => scry::run_scry(a, ctx),
