@@ -140,6 +140,8 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
         return crate::commands::mother::run_scry_all(args, ctx);
     }
     let project = Project::discover(&ctx.cwd)?;
+    // A broken `[scry]` in the user config stops the command (exit 2), not just semantic search.
+    crate::scry::embed::configured_threads()?;
     let req = ScryRequest {
         project: project.root().to_string_lossy().into_owned(),
         query: args.query.join(" "),
@@ -200,6 +202,7 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
+    crate::scry::embed::configured_threads()?;
     let (local, bar) = in_process(args.allow_unpinned);
     let eng = local.engine().clone();
     if let Some(file) = &args.export {
