@@ -188,7 +188,7 @@ fn run_event(args: EventArgs, ctx: &Ctx) {
 
 fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
     let requested = agent::State::parse(&args.state)
-        .ok_or_else(|| anyhow::anyhow!("unknown state {:?}", args.state))?;
+        .ok_or_else(|| Error::usage(format!("unknown state {:?}", args.state)))?;
     // The payload: a trailing JSON argument (Codex notify), else stdin when it is not a terminal.
     let arg_json = args
         .payload
@@ -211,7 +211,11 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         .unwrap_or(&ctx.cwd);
     let project = Project::discover(cwd)?;
     if !project.is_initialized() {
-        anyhow::bail!("{} is not a patina project", project.root().display());
+        return Err(Error::not_in_project(format!(
+            "{} is not a patina project",
+            project.root().display()
+        ))
+        .into());
     }
     let agent_name = args
         .agent
