@@ -61,8 +61,10 @@ pub enum Command {
     Mother(commands::mother::Args),
     /// The coding agent's side: state events and a context bundle.
     Agent(commands::agent::Args),
-    /// Install a coding agent's command files and hooks.
+    /// Install, check or remove a coding agent's adapter (commands, MCP, instructions, hooks).
     Adapter(commands::agent::AdapterArgs),
+    /// Serve patina's tools to a coding agent over MCP (stdio).
+    Mcp(commands::agent::McpArgs),
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]

@@ -25,6 +25,7 @@ pub mod session;
 pub mod transcript;
 
 pub mod client;
+pub mod mcp;
 pub mod proto;
 pub mod serve;
 pub mod tui;

@@ -191,7 +191,7 @@ fn activity_counts_tools_files_errors_tokens_and_the_last_action() {
         ]
     );
     assert_eq!(a["tokens"]["input"], 2838);
-    assert_eq!(a["tokens"]["output"], 434);
+    assert_eq!(a["tokens"]["output"], 384); // Codex: reasoning is part of output_tokens (was 434: added twice)
     assert_eq!(a["tokens"]["cache_read"], 5600);
     assert_eq!(a["last_action"]["agent"], "claude");
     assert_eq!(
@@ -224,7 +224,7 @@ fn markdown_has_numbered_prompts_and_activity_and_never_the_token() {
     assert!(text.contains("## Agent Activity\n"), "{text}");
     assert!(text.contains("- Tool calls (9): Bash 2, "), "{text}");
     assert!(
-        text.contains("- Tokens: 2838 in, 434 out, 5600 cache read"),
+        text.contains("- Tokens: 2838 in, 384 out, 5600 cache read"),
         "{text}"
     );
     assert!(text.contains("- Errors (3):"), "{text}");

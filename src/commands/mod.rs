@@ -33,6 +33,7 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<()> {
         Command::Mother(a) => mother::run(a, ctx),
         Command::Agent(a) => agent::run(a, ctx),
         Command::Adapter(a) => agent::run_adapter(a, ctx),
+        Command::Mcp(a) => agent::run_mcp(a, ctx),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,
