@@ -17,8 +17,8 @@ Examples:
   patina scry \"how do we handle stale sockets\" --json
   patina tui                               the cockpit, beside your coding agent
 
-Every command prints JSON with --json. Exit codes: 0 ok, 1 error, 2 usage, 3 state conflict,
-4 not found, 5 service unavailable.";
+Every command prints JSON with --json. Exit codes: 0 ok, 1 error, 2 usage or invalid value,
+3 state conflict, 4 not found, 5 service unavailable, 6 not in a project, 7 locked, 8 denied.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,7 +29,7 @@ Every command prints JSON with --json. Exit codes: 0 ok, 1 error, 2 usage, 3 sta
     propagate_version = true
 )]
 pub struct Cli {
-    /// Print machine-readable JSON on stdout (errors too, as {"error": ...}).
+    /// Print machine-readable JSON on stdout (errors too, as {"error", "kind", "exit_code"}).
     #[arg(long, global = true)]
     pub json: bool,
 
@@ -65,11 +65,29 @@ pub enum Command {
     Adapter(commands::agent::AdapterArgs),
     /// Serve patina's tools to a coding agent over MCP (stdio).
     Mcp(commands::agent::McpArgs),
+    /// The command names newer patina versions' adapter files call (`patina ai session end`):
+    /// accepted as aliases so those files keep working.
+    #[command(hide = true)]
+    Ai {
+        #[command(subcommand)]
+        command: AiCommand,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+}
+
+/// `patina ai …`: the same commands under the prefix newer patina versions use.
+#[derive(Debug, Subcommand)]
+pub enum AiCommand {
+    /// = `patina session …`
+    Session(commands::session::Args),
+    /// = `patina belief …`
+    Belief(commands::belief::Args),
+    /// = `patina scry …`
+    Scry(commands::scry::ScryArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::agent;
-use crate::output::{CmdError, Ctx};
+use crate::error::Error;
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::transcript;
 
@@ -217,6 +218,7 @@ pub fn run_adapter(args: AdapterArgs, ctx: &Ctx) -> Result<()> {
             let opts = agent::InstallOptions { force, shared };
             let report = agent::install(project.root(), &agent, opts)?;
             ctx.emit(&report, render_install);
+            super::compat::warn_unknown(ctx, project.root());
         }
         AdapterCommand::Uninstall { agent } => {
             let report = agent::uninstall(project.root(), &agent)?;
@@ -399,7 +401,7 @@ pub fn emit_update_with_prompts(
 pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
     let Some(active) = transcript::active_session(&project)? else {
-        return Err(CmdError::conflict(
+        return Err(Error::conflict(
             "no active session; start one with `patina session start \"title\"`",
         )
         .into());

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::belief::{self, NewBelief};
 use crate::client::Client;
 use crate::mother::{self, FanOut};
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 use crate::proto::scry::ScryRequest;
 use crate::scry::{self, Hit, Kind, Query, Scry};
@@ -197,7 +197,7 @@ impl Ops {
         let kinds = a
             .kinds
             .iter()
-            .map(|k| k.parse::<Kind>().map_err(CmdError::usage))
+            .map(|k| k.parse::<Kind>().map_err(Error::usage))
             .collect::<Result<Vec<_>, _>>()?;
         let q = Query {
             query: a.query,
@@ -346,7 +346,7 @@ impl Ops {
             match client.scry(&req) {
                 Ok(a) => return Ok(a),
                 Err(e) if e.status() == Some(400) => {
-                    return Err(CmdError::usage(format!("{e}")).into());
+                    return Err(Error::usage(format!("{e}")).into());
                 }
                 Err(e) => tracing::warn!("mcp scry through the daemon failed, in-process: {e}"),
             }
@@ -370,7 +370,7 @@ impl Ops {
             match client.post::<_, mother::FederatedAnswer>(crate::proto::scry::SCRY, &req) {
                 Ok(a) => return Ok(a),
                 Err(e) if e.status() == Some(400) => {
-                    return Err(CmdError::usage(format!("{e}")).into());
+                    return Err(Error::usage(format!("{e}")).into());
                 }
                 Err(e) => tracing::warn!("mcp scry (all) through the daemon failed: {e}"),
             }

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::store;
 use edit::Piece;
 
@@ -118,7 +118,7 @@ fn check_agent(agent: &str) -> Result<()> {
     if AGENTS.contains(&agent) {
         Ok(())
     } else {
-        Err(CmdError::usage(format!(
+        Err(Error::usage(format!(
             "unknown agent {agent:?} (known: {})",
             AGENTS.join(", ")
         ))
@@ -467,7 +467,7 @@ pub fn install(root: &Path, agent: &str, opts: InstallOptions) -> Result<Install
         created_dirs: vec![],
     });
     if manifest.shared != opts.shared && !manifest.entries.is_empty() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "the {agent} adapter is installed {}; run `patina adapter uninstall {agent}` first to switch",
             if manifest.shared { "with --shared" } else { "per user" }
         ))
