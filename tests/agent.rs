@@ -12,14 +12,6 @@ use std::process::{Command, Stdio};
 use common::Env;
 use serde_json::Value;
 
-const COMMANDS: &[&str] = &[
-    "session-start",
-    "session-update",
-    "session-note",
-    "session-end",
-    "belief",
-];
-
 fn read(p: &Path) -> String {
     std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
 }
@@ -756,4 +748,92 @@ fn daemon_serves_agent_events_and_state() {
     assert!(v["error"].as_str().unwrap().contains("dancing"), "{v}");
     let (code, _) = curl(&d.socket, &["http://localhost/api/agent"]);
     assert_eq!(code, 400);
+}
+
+/// `.git` read-only for real (Codex's workspace-write sandbox): a private mount namespace with a
+/// read-only bind mount of `.git` (permission bits do not stop root). start, note and end still
+/// work; the tags wait in `.patina/local/pending-tags.json` and the next command that can write
+/// `.git` creates them, saying so.
+#[test]
+fn a_read_only_git_defers_session_tags_until_git_is_writable() {
+    if !common::require_tool("unshare") {
+        return;
+    }
+    let env = Env::new();
+    let root = env.project("app");
+    let bin = env!("CARGO_BIN_EXE_patina");
+    let in_sandbox = |args: &str| {
+        let script =
+            format!("mount --bind .git .git && mount -o remount,ro,bind .git .git && {bin} {args}");
+        Command::new("unshare")
+            .args(["-m", "sh", "-c", &script])
+            .current_dir(&root)
+            .env("PATINA_HOME", env.patina_home())
+            .env("XDG_CONFIG_HOME", env.xdg())
+            .env("HOME", env.home())
+            .output()
+            .unwrap()
+    };
+    let probe = Command::new("unshare")
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            "mount --bind .git .git && mount -o remount,ro,bind .git .git && ! touch .git/x",
+        ])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        let why = format!(
+            "cannot mount .git read-only here: {}",
+            common::stderr(&probe)
+        );
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{why}");
+        }
+        eprintln!("SKIPPED: {why}");
+        return;
+    }
+    let out = in_sandbox("session start sandboxed");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let err = common::stderr(&out);
+    assert!(
+        err.contains("could not write tag session-") && err.contains("pending-tags.json"),
+        "{err}"
+    );
+    assert_eq!(
+        env.git(&root, &["tag", "-l", "session-*"]),
+        "",
+        "no tag could be written"
+    );
+    assert!(root.join(".patina/local/pending-tags.json").exists());
+    // Still read-only: the note works and says the tag still waits.
+    let out = in_sandbox("session note 'inside the sandbox'");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        common::stderr(&out).contains("still pending"),
+        "{}",
+        common::stderr(&out)
+    );
+    // Writable again: the next command creates it and says so.
+    let out = env.patina(&root, &["session", "note", "outside"]);
+    assert!(out.status.success());
+    assert!(
+        common::stderr(&out).contains("created the pending tag session-"),
+        "{}",
+        common::stderr(&out)
+    );
+    let tags = env.git(&root, &["tag", "-l", "session-*"]);
+    assert!(tags.ends_with("-start"), "{tags}");
+    assert!(!root.join(".patina/local/pending-tags.json").exists());
+    // An end inside the sandbox defers the end tag too; the next start creates it.
+    let out = in_sandbox("session end");
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let out = env.patina(&root, &["session", "start", "next"]);
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    assert!(
+        env.git(&root, &["tag", "-l", "session-*-end"])
+            .ends_with("-end")
+    );
 }

@@ -73,7 +73,7 @@ fn drive(env: &Env, py: &Path, cwd: &Path, calls: Value) -> Value {
     })
 }
 
-fn call<'a>(report: &'a Value, i: usize) -> &'a Value {
+fn call(report: &Value, i: usize) -> &Value {
     &report["calls"][i]
 }
 

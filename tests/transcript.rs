@@ -619,9 +619,15 @@ fn real_log_shapes_count_by_each_agents_own_rules() {
     assert_eq!(
         prompts,
         vec![
-            ("claude", "Work on bead spotter-dov. Run bd show spotter-dov to see the issue details and bd ready to find available subtasks. Start with the first ready task."),
+            (
+                "claude",
+                "Work on bead spotter-dov. Run bd show spotter-dov to see the issue details and bd ready to find available subtasks. Start with the first ready task."
+            ),
             ("claude", "now run the failing test again"),
-            ("codex", "list the missing directory and fix the build script"),
+            (
+                "codex",
+                "list the missing directory and fix the build script"
+            ),
             ("gemini", "compile snitch.cpp with the build script"),
         ],
         "{v:#}"

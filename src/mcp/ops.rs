@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::belief::{self, NewBelief};
 use crate::client::Client;
-use crate::mother::{self, FanOut};
 use crate::error::Error;
+use crate::mother::{self, FanOut};
 use crate::project::Project;
 use crate::proto::scry::ScryRequest;
 use crate::scry::{self, Hit, Kind, Query, Scry};

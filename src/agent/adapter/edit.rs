@@ -218,10 +218,10 @@ pub(super) fn remove(current: &str, piece: &Piece, file: &str) -> Result<Option<
                     }
                     // Containers that only held our entry go too.
                     for (i, key) in container.iter().enumerate().rev() {
-                        if chain[i + 1].properties().is_empty() {
-                            if let Some(p) = chain[i].get(key) {
-                                p.remove();
-                            }
+                        if chain[i + 1].properties().is_empty()
+                            && let Some(p) = chain[i].get(key)
+                        {
+                            p.remove();
                         }
                     }
                 }
@@ -244,20 +244,19 @@ pub(super) fn remove(current: &str, piece: &Piece, file: &str) -> Result<Option<
                             g.remove();
                         }
                     }
-                    if arr.elements().is_empty() {
-                        if let Some(p) = hooks.get(event) {
-                            p.remove();
-                        }
-                    }
-                }
-                if hooks.properties().is_empty() {
-                    if let Some(p) = root
-                        .value()
-                        .and_then(|v| v.as_object())
-                        .and_then(|o| o.get("hooks"))
+                    if arr.elements().is_empty()
+                        && let Some(p) = hooks.get(event)
                     {
                         p.remove();
                     }
+                }
+                if hooks.properties().is_empty()
+                    && let Some(p) = root
+                        .value()
+                        .and_then(|v| v.as_object())
+                        .and_then(|o| o.get("hooks"))
+                {
+                    p.remove();
                 }
             }
             root.to_string()
