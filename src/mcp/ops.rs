@@ -340,7 +340,6 @@ impl Ops {
                 query: q.query.clone(),
                 limit: q.limit,
                 kinds: q.kinds.clone(),
-                scope: None,
                 refresh: true,
             };
             match client.scry(&req) {
@@ -357,14 +356,11 @@ impl Ops {
     fn search_all(&self, here: Option<&Project>, q: &Query) -> Result<mother::FederatedAnswer> {
         let opts = FanOut::from_user_config()?;
         if let Some(client) = daemon() {
-            let req = ScryRequest {
-                project: here
-                    .map(|p| p.root().to_string_lossy().into_owned())
-                    .unwrap_or_default(),
+            let req = crate::proto::scry::FederatedScryRequest {
+                here: here.map(|p| p.root().to_string_lossy().into_owned()),
                 query: q.query.clone(),
                 limit: q.limit,
                 kinds: q.kinds.clone(),
-                scope: Some("all".into()),
                 refresh: true,
             };
             match client.post::<_, mother::FederatedAnswer>(crate::proto::scry::SCRY, &req) {
