@@ -131,6 +131,19 @@ impl Engine {
     pub fn abandon(&self, project: &Project, commit: bool) -> Result<CloseReport> {
         ops::abandon(self, project, commit)
     }
+
+    /// Close a session an old crash left `status: active` inside the archive (recover or
+    /// abandon it in place; the active session is not touched).
+    pub fn close_unterminated(
+        &self,
+        project: &Project,
+        id: &str,
+        kind: CloseKind,
+        at: Option<DateTime<FixedOffset>>,
+        commit: bool,
+    ) -> Result<CloseReport> {
+        ops::close_unterminated(self, project, id, kind, at, commit)
+    }
 }
 
 /// Belief capture and secret releases write into the session through this seam.
