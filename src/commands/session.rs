@@ -190,6 +190,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 text
             };
             let r = engine.note(&project, &text)?;
+            for w in &r.warnings {
+                ctx.notice(&format!("warning: {w}"));
+            }
             ctx.emit(&r, |r| format!("Noted in {} ({})", r.id, r.heading));
         }
         SessionCmd::Goal(g) => {

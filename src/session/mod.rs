@@ -13,6 +13,7 @@
 mod classify;
 mod model;
 mod ops;
+mod pending;
 
 use std::sync::Arc;
 

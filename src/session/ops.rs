@@ -226,6 +226,7 @@ fn start_locked(
 ) -> Result<(StartReport, String)> {
     let t0 = eng.now();
     let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     let repo = git::open(project.root())?;
     let head = match &repo {
         Some(r) => Some(git::head(r)?),
@@ -274,7 +275,8 @@ fn start_locked(
         && let Some(c) = &h.commit
     {
         let name = format!("session-{id}-{llm}-start");
-        git::create_annotated_tag(r, &name, c, &format!("Session start: {title}"))?;
+        let msg = format!("Session start: {title}");
+        super::pending::tag_or_defer(project, r, &name, c, &msg, &mut warnings)?;
         start_tag = Some(name);
     }
     let previous = previous_session(project);
@@ -456,6 +458,9 @@ pub struct NoteReport {
     pub id: String,
     pub heading: String,
     pub time: String,
+    /// E.g. pending session tags created now (`.git` was read-only before).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Append a note `### <date time> - Note [branch@sha]`. Empty notes are refused (exit 2).
@@ -477,10 +482,13 @@ pub(crate) fn note(eng: &Engine, project: &Project, text: &str) -> Result<NoteRe
         f.append_activity(&when, &heading, text);
         Ok((true, f.fm.id.clone()))
     })?;
+    let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     Ok(NoteReport {
         id,
         heading,
         time: rfc3339(&t),
+        warnings,
     })
 }
 
@@ -1125,6 +1133,7 @@ fn close_locked(
 ) -> Result<CloseReport> {
     let t = eng.now();
     let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     let doc = file.doc(None);
     let llm = file.fm.llm.clone().unwrap_or_else(|| "claude".into());
     let id = file.fm.id.clone();
@@ -1179,11 +1188,13 @@ fn close_locked(
             CloseKind::Recover => "end (recovered)",
             CloseKind::Abandon => "end (abandoned)",
         };
-        git::create_annotated_tag(r, &name, c, &format!("Session {verb}: {}", file.fm.title))
-            .map_err(|e| match e.downcast::<git::TagError>() {
+        let msg = format!("Session {verb}: {}", file.fm.title);
+        super::pending::tag_or_defer(project, r, &name, c, &msg, &mut warnings).map_err(
+            |e| match e.downcast::<git::TagError>() {
                 Ok(te) => Error::conflict(format!("{te}; the session is still active")).into(),
                 Err(e) => e,
-            })?;
+            },
+        )?;
         end_tag = Some(name);
     } else if repo.is_some() {
         warnings.push("no commits: no end tag".into());
