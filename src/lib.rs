@@ -5,7 +5,7 @@
 //! `agent`) knows nothing of ratatui or HTTP; `serve/` and `client/` share `proto/`; `store/`
 //! holds the durable-write primitives everything uses.
 
-pub mod cli;
+pub mod clock;
 pub mod commands;
 pub mod config_file;
 pub mod error;
@@ -15,6 +15,7 @@ pub mod paths;
 pub mod store;
 pub mod user_config;
 
+pub mod activity;
 pub mod agent;
 pub mod belief;
 pub mod git;

@@ -3,7 +3,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use patina::cli::Cli;
+use patina::commands::cli::Cli;
 use patina::error::ErrorKind;
 use patina::output::{self, Ctx};
 
@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         json: cli.json,
         cwd,
     };
-    match patina::cli::run(cli, &ctx) {
+    match patina::commands::cli::run(cli, &ctx) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::debug!(error = %format!("{err:#}"), "command failed");

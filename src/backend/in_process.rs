@@ -14,6 +14,7 @@ use crate::proto::agent::AgentEventRequest;
 use crate::proto::scry::{FederatedScryRequest, IndexStatus, ScryRequest};
 use crate::proto::session::SessionStatus;
 use crate::scry::{self, IndexReport, Phase, Query, ScryAnswer, ScryService};
+use crate::{clock, session, transcript};
 
 /// Where indexing progress goes (a progress bar, the cockpit's status bar).
 pub type Progress = Arc<dyn Fn(Phase) + Send + Sync>;
@@ -26,6 +27,7 @@ pub struct InProcess {
     progress: Option<Progress>,
     fan_out: Option<FanOut>,
     refresh_first: bool,
+    session: session::Engine,
 }
 
 impl Default for InProcess {
@@ -47,12 +49,24 @@ impl InProcess {
             progress: None,
             fan_out: None,
             refresh_first: false,
+            session: session::Engine::new(
+                // A bad PATINA_NOW is refused by every session command; here it is only the
+                // idle time of a status.
+                clock::from_env().unwrap_or_else(|_| Arc::new(clock::SystemClock)),
+                Arc::new(transcript::NoSecrets),
+            ),
         }
     }
 
     /// Report indexing progress (also used by [`super::Auto`] for the daemon's progress).
     pub fn with_progress(mut self, progress: Progress) -> InProcess {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Answer session questions with this engine (its clock).
+    pub fn with_session(mut self, session: session::Engine) -> InProcess {
+        self.session = session;
         self
     }
 
@@ -117,7 +131,7 @@ impl InProcess {
     }
 
     pub(super) fn session_status_now(&self, root: &Path) -> Result<SessionStatus> {
-        crate::session::status(&open_path(root)?)
+        self.session.status(&open_path(root)?)
     }
 
     pub(super) fn index_now(&self, root: &Path, rebuild: bool) -> Result<IndexReport> {

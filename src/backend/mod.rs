@@ -21,6 +21,7 @@
 
 mod daemon;
 mod in_process;
+mod redact;
 
 use std::path::Path;
 
@@ -29,6 +30,7 @@ use serde::Serialize;
 
 pub use daemon::{Daemon, running_daemon};
 pub use in_process::{InProcess, Progress};
+pub use redact::DaemonRedactor;
 
 use crate::agent::AgentStatus;
 use crate::client::ClientError;
@@ -225,6 +227,16 @@ impl Backend for Auto {
             |l| l.agent_event_now(req),
         )
     }
+}
+
+/// The session engine as a command or the cockpit runs it: the process's clock
+/// (`clock::from_env`: the system's, or `PATINA_NOW`) and transcripts redacted of unlocked
+/// secret values by the daemon that holds them.
+pub fn session_engine() -> Result<crate::session::Engine> {
+    Ok(crate::session::Engine::new(
+        crate::clock::from_env()?,
+        std::sync::Arc::new(DaemonRedactor),
+    ))
 }
 
 /// The backend for a caller: daemon first with in-process fallback ([`Auto`]), or in-process

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::activity::ActivityLog;
 use crate::error::Error;
 use crate::project::Project;
 
@@ -177,9 +178,15 @@ pub fn load_path(path: &Path) -> Result<Belief> {
 /// Create a belief (see [`NewBelief`]). With `edit`, the hook runs on the written file (e.g.
 /// `$EDITOR`); the result is re-validated and removed again when invalid. Errors: invalid
 /// fields → usage (2); existing id → conflict (3); unknown link target → not found (4).
-/// Nothing is left written on error.
-pub fn create(project: &Project, new: &NewBelief, edit: Option<EditHook<'_>>) -> Result<Created> {
-    write::create(project, new, edit)
+/// Nothing is left written on error. With a session active in `log` (the session engine, passed
+/// by the caller), the evidence links it and the capture is logged in it.
+pub fn create(
+    project: &Project,
+    new: &NewBelief,
+    edit: Option<EditHook<'_>>,
+    log: &dyn ActivityLog,
+) -> Result<Created> {
+    write::create(project, new, edit, log)
 }
 
 /// `from supports|attacks to`: adds `[[to]]` under from's `## Supports`/`## Attacks` and, when

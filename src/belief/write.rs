@@ -208,6 +208,7 @@ pub(crate) fn create(
     project: &Project,
     nb: &NewBelief,
     edit: Option<super::EditHook<'_>>,
+    log: &dyn crate::activity::ActivityLog,
 ) -> Result<Created> {
     validate_new(nb)?;
     // Reading every layer doc and session costs ~20 ms on a large archive: only when linking.
@@ -252,7 +253,7 @@ pub(crate) fn create(
         ))
         .into());
     }
-    let session = crate::session::active_id(project)?;
+    let session = log.active_session(project)?;
     let text = render_new(nb, session.as_deref(), &hypothetical);
     let rel = super::check::rel_path(project, &path);
     let doc =
@@ -308,7 +309,7 @@ pub(crate) fn create(
     }
     if session.is_some() {
         let heading = format!("Belief captured: {} — {}", belief.id, belief.statement);
-        if let Err(e) = crate::session::log_entry(project, &heading, "") {
+        if let Err(e) = log.record(project, &heading, "") {
             tracing::warn!("logging the captured belief to the session: {e:#}");
         }
     }

@@ -331,13 +331,6 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// A client for the local daemon when its socket exists.
-fn daemon() -> Option<crate::client::Client> {
-    crate::client::socket_path()
-        .exists()
-        .then(crate::client::Client::local)
-}
-
 fn read_stdin_briefly() -> String {
     // SAFETY: isatty only inspects the descriptor.
     if unsafe { libc::isatty(0) } == 1 {
@@ -372,7 +365,7 @@ pub fn emit_update_with_prompts(
         update: &'a crate::session::UpdateReport,
         prompts: Option<transcript::Refreshed>,
     }
-    let refreshed = transcript::refresh_active(project)?;
+    let refreshed = transcript::refresh_active(project, &backend::DaemonRedactor)?;
     let out = WithPrompts {
         update,
         prompts: refreshed,
@@ -401,7 +394,12 @@ pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
         )
         .into());
     };
-    let cap = transcript::capture(&project, &active.llm, &active.window)?;
+    let cap = transcript::capture(
+        &project,
+        &active.llm,
+        &active.window,
+        &backend::DaemonRedactor,
+    )?;
     ctx.emit(&cap, |c| {
         let mut s = String::new();
         if !c.enabled {
@@ -436,60 +434,4 @@ pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
         s
     });
     Ok(())
-}
-
-/// Register the daemon-backed redactor of unlocked secret values for transcripts: raw texts go
-/// to `POST /secrets/redact` on the Unix socket and come back masked, so the values never leave
-/// the daemon. Without a daemon nothing is unlocked, and there is nothing to redact.
-pub fn register_secret_redactor() {
-    transcript::set_secret_redactor(Box::new(|_project, texts| redact_via_daemon(texts)));
-}
-
-/// Between texts of one batch (no prompt contains these control characters).
-const BATCH_SEP: &str = "\n\u{1e}\u{1f}\n";
-/// Keep each request well under the daemon's 1 MiB body limit.
-const BATCH_BYTES: usize = 512 * 1024;
-
-static DAEMON_MARK: std::sync::LazyLock<regex::Regex> =
-    std::sync::LazyLock::new(|| regex::Regex::new(r"\[REDACTED:[^\]\n]*\]").expect("regex"));
-
-fn redact_via_daemon(texts: &[String]) -> Option<Vec<(String, usize)>> {
-    if texts.is_empty() {
-        return Some(vec![]);
-    }
-    let client = daemon()?.with_timeout(Duration::from_secs(3));
-    let mut out = Vec::with_capacity(texts.len());
-    let mut i = 0;
-    while i < texts.len() {
-        let mut j = i;
-        let mut size = 0;
-        while j < texts.len() && (j == i || size + texts[j].len() < BATCH_BYTES) {
-            size += texts[j].len() + BATCH_SEP.len();
-            j += 1;
-        }
-        let answer = match client.secrets_redact(&texts[i..j].join(BATCH_SEP)) {
-            Ok(a) => a,
-            Err(e) => {
-                tracing::warn!("secret values not redacted from transcripts: {e}");
-                return None;
-            }
-        };
-        let parts: Vec<&str> = answer.text.split(BATCH_SEP).collect();
-        if parts.len() != j - i {
-            tracing::warn!("secret redaction: the daemon's answer does not split back");
-            return None;
-        }
-        for (raw, part) in texts[i..j].iter().zip(parts) {
-            let hits = DAEMON_MARK
-                .find_iter(part)
-                .count()
-                .saturating_sub(DAEMON_MARK.find_iter(raw).count());
-            let masked = DAEMON_MARK
-                .replace_all(part, "[redacted: secret]")
-                .into_owned();
-            out.push((masked, hits));
-        }
-        i = j;
-    }
-    Some(out)
 }

@@ -314,7 +314,7 @@ fn new(project: &Project, a: NewArgs, ctx: &Ctx) -> Result<()> {
     };
     let mut editor = |path: &Path| run_editor(path);
     let hook: Option<belief::EditHook<'_>> = if a.edit { Some(&mut editor) } else { None };
-    let created = belief::create(project, &nb, hook)?;
+    let created = belief::create(project, &nb, hook, &crate::backend::session_engine()?)?;
     ctx.emit(&created, |c| {
         let mut s = format!(
             "captured {} ({})",

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use clap::CommandFactory;
 use serde::Serialize;
 
-use crate::cli::Cli;
+use super::cli::Cli;
 
 /// One invocation that this binary would reject.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]

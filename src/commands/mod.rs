@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod belief;
+pub mod cli;
 pub mod compat;
 pub mod init;
 pub mod model;

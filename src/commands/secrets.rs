@@ -400,6 +400,7 @@ fn run_cmd(ctx: &Ctx, ssh: Option<&str>, only: &[String], command: &[String]) ->
                 let names: Vec<String> = v.iter().map(|(n, _, _)| n.clone()).collect();
                 if !names.is_empty() {
                     secrets::log_release(
+                        &crate::backend::session_engine()?,
                         project.as_ref().map(|p| p.root()),
                         &names,
                         &requester,

@@ -160,9 +160,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
     }
     let project = Project::discover(&ctx.cwd)?;
+    let engine = crate::backend::session_engine()?;
     match args.command {
         SessionCmd::Start { title, llm } => {
-            let r = session::start(&project, &title, llm.as_deref())?;
+            let r = engine.start(&project, &title, llm.as_deref())?;
             for w in &r.warnings {
                 ctx.notice(&format!("warning: {w}"));
             }
@@ -188,7 +189,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             } else {
                 text
             };
-            let r = session::note(&project, &text)?;
+            let r = engine.note(&project, &text)?;
             for w in &r.warnings {
                 ctx.notice(&format!("warning: {w}"));
             }
@@ -214,7 +215,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             });
         }
         SessionCmd::Update { message, prompts } => {
-            let r = session::update(&project, message.as_deref())?;
+            let r = engine.update(&project, message.as_deref())?;
             if prompts {
                 return super::agent::emit_update_with_prompts(&project, &r, ctx);
             }
@@ -222,7 +223,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         SessionCmd::Transcript(a) => return super::agent::run_transcript(a, ctx),
         SessionCmd::Status => {
-            let r = session::status(&project)?;
+            let r = engine.status(&project)?;
             ctx.emit(&r, human_status);
         }
         SessionCmd::Show { target } => {
@@ -252,27 +253,27 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 s
             });
         }
-        SessionCmd::End { commit } => close(ctx, session::end(&project, commit)?),
+        SessionCmd::End { commit } => close(ctx, engine.end(&project, commit)?),
         SessionCmd::Recover {
             id: None,
             at,
             commit,
-        } => close(ctx, session::recover(&project, at, commit)?),
+        } => close(ctx, engine.recover(&project, at, commit)?),
         SessionCmd::Recover {
             id: Some(id),
             at,
             commit,
         } => close(
             ctx,
-            session::close_unterminated(&project, &id, session::CloseKind::Recover, at, commit)?,
+            engine.close_unterminated(&project, &id, session::CloseKind::Recover, at, commit)?,
         ),
-        SessionCmd::Abandon { id: None, commit } => close(ctx, session::abandon(&project, commit)?),
+        SessionCmd::Abandon { id: None, commit } => close(ctx, engine.abandon(&project, commit)?),
         SessionCmd::Abandon {
             id: Some(id),
             commit,
         } => close(
             ctx,
-            session::close_unterminated(&project, &id, session::CloseKind::Abandon, None, commit)?,
+            engine.close_unterminated(&project, &id, session::CloseKind::Abandon, None, commit)?,
         ),
     }
     Ok(())

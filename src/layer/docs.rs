@@ -76,6 +76,14 @@ fn markdown_files(dir: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The id in the active session's frontmatter (`.patina/local/active-session.md`, always
+/// patina's own format), when a session is active. Read here, as a document, so the layer needs
+/// nothing from the session engine (no import cycle).
+pub(crate) fn active_session_id(project: &Project) -> Option<String> {
+    let text = std::fs::read(project.active_session_path()).ok()?;
+    Head::read(&String::from_utf8_lossy(&text)).id
+}
+
 fn read_doc(kind: DocKind, path: &Path) -> Result<LayerDoc> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
     let text = String::from_utf8_lossy(&text);

@@ -1,23 +1,22 @@
 //! What each MCP tool does, behind one seam: [`Ops`] takes the tool's arguments and answers with
 //! serialisable data or the same error the CLI would print. The rmcp glue in `server.rs` knows
-//! nothing of the domain, and the domain knows nothing of MCP; switching these calls to the
-//! shared `Backend` (daemon | in-process) changes this file only.
+//! nothing of the domain, and the domain knows nothing of MCP. Scry goes through the shared
+//! `Backend` (daemon | in-process) like the CLI and the cockpit.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use anyhow::Result;
 use rmcp::schemars::{self, JsonSchema};
 use serde::{Deserialize, Serialize};
 
+use crate::backend::{Auto, Backend, Daemon, InProcess, session_engine};
 use crate::belief::{self, NewBelief};
-use crate::client::Client;
 use crate::error::Error;
-use crate::mother::{self, FanOut};
+use crate::mother;
 use crate::project::Project;
-use crate::proto::scry::ScryRequest;
-use crate::scry::{self, Hit, Kind, Query, Scry};
+use crate::proto::scry::{FederatedScryRequest, ScryRequest};
+use crate::scry::{self, Hit, Kind, Query};
 use crate::session;
 
 /// Longest snippet handed back to the agent, in characters.
@@ -172,25 +171,21 @@ pub struct ActiveBrief {
 /// its model) is loaded once and kept for the process's life.
 pub struct Ops {
     cwd: PathBuf,
-    engine: OnceLock<Arc<Scry>>,
+    /// Daemon first, else in-process (`crate::backend`'s one rule).
+    backend: Auto,
 }
 
 impl Ops {
     pub fn new(cwd: PathBuf) -> Ops {
+        let daemon = Daemon::local().with_timeout(DAEMON_TIMEOUT);
         Ops {
             cwd,
-            engine: OnceLock::new(),
+            backend: Auto::new(daemon, InProcess::default().refreshing_first()),
         }
     }
 
     fn project(&self) -> Result<Project> {
         Project::discover(&self.cwd)
-    }
-
-    fn engine(&self) -> Arc<Scry> {
-        self.engine
-            .get_or_init(|| Arc::new(Scry::new(scry::Options::default())))
-            .clone()
     }
 
     pub fn scry(&self, a: ScryArgs) -> Result<ScryResult> {
@@ -250,7 +245,7 @@ impl Ops {
         };
         q.validate()?;
         let answer = self.search(&project, &q)?;
-        let active_session = session::status(&project).ok().and_then(|s| {
+        let active_session = session_engine()?.status(&project).ok().and_then(|s| {
             Some(ActiveBrief {
                 id: s.id?,
                 title: s.title.unwrap_or_default(),
@@ -298,11 +293,11 @@ impl Ops {
     }
 
     pub fn session_status(&self) -> Result<session::SessionStatus> {
-        session::status(&self.project()?)
+        session_engine()?.status(&self.project()?)
     }
 
     pub fn session_note(&self, a: NoteArgs) -> Result<session::NoteReport> {
-        session::note(&self.project()?, &a.text)
+        session_engine()?.note(&self.project()?, &a.text)
     }
 
     pub fn belief_capture(&self, a: CaptureArgs) -> Result<belief::Created> {
@@ -324,64 +319,36 @@ impl Ops {
         if let Some(e) = a.entrenchment {
             nb.entrenchment = e;
         }
-        belief::create(&project, &nb, None)
+        belief::create(&project, &nb, None, &session_engine()?)
     }
 
     pub fn belief_show(&self, a: ShowArgs) -> Result<belief::Belief> {
         belief::load(&self.project()?, &a.id)
     }
 
-    /// This project: through the daemon when one answers (model hot there, index refreshed
-    /// first), else in-process with this server's own engine (refreshed first).
+    /// This project, through the one backend: the daemon when it answers (model hot there),
+    /// else this server's own engine, refreshing the index first.
     fn search(&self, project: &Project, q: &Query) -> Result<scry::ScryAnswer> {
-        if let Some(client) = daemon() {
-            let req = ScryRequest {
-                project: project.root().to_string_lossy().into_owned(),
-                query: q.query.clone(),
-                limit: q.limit,
-                kinds: q.kinds.clone(),
-                refresh: true,
-            };
-            match client.scry(&req) {
-                Ok(a) => return Ok(a),
-                Err(e) if e.status() == Some(400) => {
-                    return Err(Error::usage(format!("{e}")).into());
-                }
-                Err(e) => tracing::warn!("mcp scry through the daemon failed, in-process: {e}"),
-            }
-        }
-        self.engine().refresh_and_search(project, q)
+        let req = ScryRequest {
+            project: project.root().to_string_lossy().into_owned(),
+            query: q.query.clone(),
+            limit: q.limit,
+            kinds: q.kinds.clone(),
+            refresh: false,
+        };
+        Ok(self.backend.scry(&req)?.answer)
     }
 
     fn search_all(&self, here: Option<&Project>, q: &Query) -> Result<mother::FederatedAnswer> {
-        let opts = FanOut::from_user_config()?;
-        if let Some(client) = daemon() {
-            let req = crate::proto::scry::FederatedScryRequest {
-                here: here.map(|p| p.root().to_string_lossy().into_owned()),
-                query: q.query.clone(),
-                limit: q.limit,
-                kinds: q.kinds.clone(),
-                refresh: true,
-            };
-            match client.post::<_, mother::FederatedAnswer>(crate::proto::scry::SCRY, &req) {
-                Ok(a) => return Ok(a),
-                Err(e) if e.status() == Some(400) => {
-                    return Err(Error::usage(format!("{e}")).into());
-                }
-                Err(e) => tracing::warn!("mcp scry (all) through the daemon failed: {e}"),
-            }
-        }
-        let engine = self.engine();
-        let local: mother::LocalSearch = Arc::new(move |p, q| engine.refresh_and_search(p, q));
-        mother::search_all(here, q, local, &opts)
+        let req = FederatedScryRequest {
+            here: here.map(|p| p.root().to_string_lossy().into_owned()),
+            query: q.query.clone(),
+            limit: q.limit,
+            kinds: q.kinds.clone(),
+            refresh: true,
+        };
+        Ok(self.backend.scry_all(&req)?.answer)
     }
-}
-
-/// The local daemon when its socket exists; `None` sends the work in-process.
-fn daemon() -> Option<Client> {
-    crate::client::socket_path()
-        .exists()
-        .then(|| Client::local().with_timeout(DAEMON_TIMEOUT))
 }
 
 fn hit(h: &Hit, source: Option<String>) -> ScryHit {

@@ -323,9 +323,10 @@ pub struct Requester {
     pub command: String,
 }
 
-/// Record a release in the active session's log (if the project has one) and in the tracing
-/// log: names and requester only.
+/// Record a release in the active session's log (if the project has one; `log` is the session
+/// engine, passed by the caller) and in the tracing log: names and requester only.
 pub fn log_release(
+    log: &dyn crate::activity::ActivityLog,
     project_root: Option<&Path>,
     names: &[String],
     requester: &Requester,
@@ -353,7 +354,7 @@ pub fn log_release(
         requester.pid,
         command.replace('`', "'"),
     );
-    if let Err(e) = crate::session::log_entry(&project, "Secrets released", &body) {
+    if let Err(e) = log.record(&project, "Secrets released", &body) {
         tracing::warn!(error = %format!("{e:#}"), "secrets: could not log the release in the session");
     }
 }

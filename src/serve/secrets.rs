@@ -318,7 +318,8 @@ async fn resolve(cx: Call) -> Reply {
     // File I/O (the session log) off the async workers; a logging failure never blocks a release.
     let _ = cx
         .blocking(move || {
-            crate::secrets::log_release(project.as_deref(), &names, &requester, "daemon");
+            let log = crate::backend::session_engine()?;
+            crate::secrets::log_release(&log, project.as_deref(), &names, &requester, "daemon");
             Ok(())
         })
         .await;

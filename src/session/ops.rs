@@ -3,14 +3,14 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, FixedOffset, Local, SecondsFormat};
+use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
 use serde::Serialize;
 
-use super::SessionConfig;
 use super::classify::{Measured, classify};
 use super::model::{
     Classification, Frontmatter, GitMeta, Goal, SessionDoc, SessionFile, one_line, read_doc,
 };
+use super::{Engine, SessionConfig};
 use crate::error::Error;
 use crate::git::{self, FileChange, RangeActivity};
 use crate::project::Project;
@@ -20,10 +20,6 @@ use crate::store;
 const ACTIVE_MODE: u32 = 0o600;
 /// Archived sessions are tracked files.
 const ARCHIVE_MODE: u32 = 0o644;
-
-fn now() -> DateTime<FixedOffset> {
-    Local::now().fixed_offset()
-}
 
 fn rfc3339(t: &DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
@@ -93,11 +89,16 @@ pub fn active(project: &Project) -> Result<Option<SessionDoc>> {
     Ok(read_active(project)?.map(|f| f.doc(Some(&path))))
 }
 
-pub(crate) fn log_entry(project: &Project, heading: &str, body: &str) -> Result<Option<String>> {
+pub(crate) fn log_entry(
+    eng: &Engine,
+    project: &Project,
+    heading: &str,
+    body: &str,
+) -> Result<Option<String>> {
     if !project.active_session_path().exists() {
         return Ok(None);
     }
-    let when = heading_time(&now());
+    let when = heading_time(&eng.now());
     let path = project.active_session_path();
     // The session may end between the check above and the lock: then there is nothing to log to.
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
@@ -143,9 +144,9 @@ pub struct StartReport {
     pub warnings: Vec<String>,
 }
 
-fn stale_message(doc: &SessionDoc, cfg: &SessionConfig) -> Option<String> {
+fn stale_message(eng: &Engine, doc: &SessionDoc, cfg: &SessionConfig) -> Option<String> {
     let last = doc.last_activity()?;
-    let idle = now().signed_duration_since(last);
+    let idle = eng.now().signed_duration_since(last);
     if idle.num_seconds() as f64 >= cfg.stale_hours * 3600.0 {
         Some(format!(
             "it is stale: no activity for {} (since {})",
@@ -159,7 +160,12 @@ fn stale_message(doc: &SessionDoc, cfg: &SessionConfig) -> Option<String> {
 
 /// Start a session: refuses (exit 3) when one is active; tags HEAD with an annotated
 /// `session-<id>-<llm>-start`; writes the active session with the previous session's context.
-pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartReport> {
+pub(crate) fn start(
+    eng: &Engine,
+    project: &Project,
+    title: &str,
+    llm: Option<&str>,
+) -> Result<StartReport> {
     let title = one_line(title);
     if title.is_empty() {
         return Err(Error::usage("the session title is empty").into());
@@ -190,7 +196,7 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
                 archived.exists() && read_doc(&archived).is_ok_and(|d| d.status != "active");
             if !finished {
                 let doc = existing.doc(Some(&path));
-                let msg = match stale_message(&doc, &cfg) {
+                let msg = match stale_message(eng, &doc, &cfg) {
                     Some(stale) => format!(
                         "session {} (\"{}\") is still active and {stale}; close it with \
                          `patina session recover` (or `patina session end`), then start again",
@@ -207,13 +213,18 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
             // A leftover of an `end` interrupted after archiving: the archive is complete.
         }
         sweep_temp_files(project);
-        let report = start_locked(project, &title, &llm)?;
+        let report = start_locked(eng, project, &title, &llm)?;
         Ok((Some(report.1), report.0))
     })
 }
 
-fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartReport, String)> {
-    let t0 = now();
+fn start_locked(
+    eng: &Engine,
+    project: &Project,
+    title: &str,
+    llm: &str,
+) -> Result<(StartReport, String)> {
+    let t0 = eng.now();
     let mut warnings = Vec::new();
     super::pending::flush(project, &mut warnings);
     let repo = git::open(project.root())?;
@@ -453,7 +464,7 @@ pub struct NoteReport {
 }
 
 /// Append a note `### <date time> - Note [branch@sha]`. Empty notes are refused (exit 2).
-pub fn note(project: &Project, text: &str) -> Result<NoteReport> {
+pub(crate) fn note(eng: &Engine, project: &Project, text: &str) -> Result<NoteReport> {
     if text.trim().is_empty() {
         return Err(Error::usage("the note is empty; nothing was written").into());
     }
@@ -465,7 +476,7 @@ pub fn note(project: &Project, text: &str) -> Result<NoteReport> {
         Some(l) => format!("Note [{l}]"),
         None => "Note".to_string(),
     };
-    let t = now();
+    let t = eng.now();
     let when = heading_time(&t);
     let id = with_active(project, |f| {
         f.append_activity(&when, &heading, text);
@@ -616,11 +627,11 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-fn activity_summary(a: &RangeActivity) -> String {
+fn activity_summary(eng: &Engine, a: &RangeActivity) -> String {
     let last = match a.last_commit_time {
         Some(t) => format!(
             "last commit {} ago",
-            human_duration(now().signed_duration_since(t))
+            human_duration(eng.now().signed_duration_since(t))
         ),
         None => "no commits yet".to_string(),
     };
@@ -662,14 +673,18 @@ fn measure(project: &Project, starting_commit: Option<&str>) -> Result<Option<Ra
 
 /// Record git activity since the start (commits, files incl. added/deleted/renamed, uncommitted,
 /// insertions/deletions, age of the last commit) as an `Update` entry, with an optional message.
-pub fn update(project: &Project, message: Option<&str>) -> Result<UpdateReport> {
+pub(crate) fn update(
+    eng: &Engine,
+    project: &Project,
+    message: Option<&str>,
+) -> Result<UpdateReport> {
     let file = read_active(project)?.ok_or_else(no_active)?;
     // Measure outside the lock (it can take a while on a long range); the range start never changes.
     let activity = measure(project, file.fm.git.starting_commit.as_deref())?;
     let mut body = Vec::new();
     let summary = match &activity {
         Some(a) => {
-            let s = activity_summary(a);
+            let s = activity_summary(eng, a);
             body.push(s.clone());
             list_files("Files", &a.files, &mut body);
             list_files("Uncommitted", &a.uncommitted, &mut body);
@@ -684,7 +699,7 @@ pub fn update(project: &Project, message: Option<&str>) -> Result<UpdateReport> 
         body.push(String::new());
         body.push(m.trim_end().to_string());
     }
-    let when = heading_time(&now());
+    let when = heading_time(&eng.now());
     let id = with_active(project, |f| {
         f.append_activity(&when, "Update", &body.join("\n"));
         Ok((true, f.fm.id.clone()))
@@ -699,7 +714,7 @@ pub fn update(project: &Project, message: Option<&str>) -> Result<UpdateReport> 
 pub use crate::proto::session::SessionStatus;
 
 /// The active session's state (or `active: false` with the last session).
-pub fn status(project: &Project) -> Result<SessionStatus> {
+pub(crate) fn status(eng: &Engine, project: &Project) -> Result<SessionStatus> {
     let cfg = config(project)?;
     let path = project.active_session_path();
     let Some(file) = read_active(project)? else {
@@ -727,7 +742,7 @@ pub fn status(project: &Project) -> Result<SessionStatus> {
     };
     let doc = file.doc(Some(&path));
     let last = doc.last_activity();
-    let idle = last.map(|l| now().signed_duration_since(l).num_seconds());
+    let idle = last.map(|l| eng.now().signed_duration_since(l).num_seconds());
     let stale = idle.is_some_and(|s| s as f64 >= cfg.stale_hours * 3600.0);
     let git = measure(project, doc.git.starting_commit.as_deref()).unwrap_or_else(|e| {
         tracing::warn!("session status: git activity unavailable: {e:#}");
@@ -1003,26 +1018,28 @@ pub struct CloseReport {
 }
 
 /// End the active session: end tag on HEAD, classification, beliefs, transcript, archive.
-pub fn end(project: &Project, commit: bool) -> Result<CloseReport> {
-    close(project, CloseKind::End, None, commit)
+pub(crate) fn end(eng: &Engine, project: &Project, commit: bool) -> Result<CloseReport> {
+    close(eng, project, CloseKind::End, None, commit)
 }
 
 /// Close a session left active by a crash: end tag on the last commit made during the session
 /// (or the last one at or before `at`), `status: recovered`.
-pub fn recover(
+pub(crate) fn recover(
+    eng: &Engine,
     project: &Project,
     at: Option<DateTime<FixedOffset>>,
     commit: bool,
 ) -> Result<CloseReport> {
-    close(project, CloseKind::Recover, at, commit)
+    close(eng, project, CloseKind::Recover, at, commit)
 }
 
 /// Close the active session as `abandoned` (tagged and classified like a recovery).
-pub fn abandon(project: &Project, commit: bool) -> Result<CloseReport> {
-    close(project, CloseKind::Abandon, None, commit)
+pub(crate) fn abandon(eng: &Engine, project: &Project, commit: bool) -> Result<CloseReport> {
+    close(eng, project, CloseKind::Abandon, None, commit)
 }
 
 fn close(
+    eng: &Engine,
     project: &Project,
     kind: CloseKind,
     at: Option<DateTime<FixedOffset>>,
@@ -1032,7 +1049,7 @@ fn close(
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         let text = cur.ok_or_else(no_active)?;
         let mut file = SessionFile::parse(&path, &text)?;
-        let report = close_locked(project, &mut file, &path, kind, at, commit)?;
+        let report = close_locked(eng, project, &mut file, &path, kind, at, commit)?;
         sweep_temp_files(project);
         // The archive is written and the pointer updated: the active file goes away.
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
@@ -1043,7 +1060,8 @@ fn close(
 /// Close a session that an old crash left `status: active` inside the archive (an
 /// *unterminated* session): tagged, classified and rewritten in place like `recover`/`abandon`
 /// of the active one; the active session and the last-session pointer are not touched.
-pub fn close_unterminated(
+pub(crate) fn close_unterminated(
+    eng: &Engine,
     project: &Project,
     id: &str,
     kind: CloseKind,
@@ -1077,7 +1095,7 @@ pub fn close_unterminated(
         ))
         .into());
     }
-    close_locked(project, &mut file, &path, kind, at, commit)
+    close_locked(eng, project, &mut file, &path, kind, at, commit)
 }
 
 /// The archive file of session `id`: `<id>.md`, the legacy `session-<id>.md`, or the one file
@@ -1105,6 +1123,7 @@ fn find_archived(project: &Project, id: &str) -> Option<PathBuf> {
 }
 
 fn close_locked(
+    eng: &Engine,
     project: &Project,
     file: &mut SessionFile,
     source: &Path,
@@ -1112,7 +1131,7 @@ fn close_locked(
     at: Option<DateTime<FixedOffset>>,
     commit: bool,
 ) -> Result<CloseReport> {
-    let t = now();
+    let t = eng.now();
     let mut warnings = Vec::new();
     super::pending::flush(project, &mut warnings);
     let doc = file.doc(None);
@@ -1293,7 +1312,7 @@ fn close_locked(
                 at
             },
         };
-        match crate::transcript::session_sections(project, &llm, &window) {
+        match crate::transcript::session_sections(project, &llm, &window, eng.secrets()) {
             Ok(Some(md)) if !md.trim().is_empty() => {
                 // Replaces the copy `session update --prompts` may have written earlier.
                 file.body = crate::transcript::strip_sections(&file.body);

@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow};
 use super::model::*;
 use crate::client::Client;
 use crate::project::Project;
-use crate::{git, session};
+use crate::{backend, git, session};
 
 /// The active session, parsed.
 pub fn load_session(p: &Project) -> Feed<Option<SessionView>> {
@@ -129,7 +129,7 @@ pub fn load_beliefs(p: &Project, session: Option<&SessionView>) -> Feed<Vec<Beli
 }
 
 pub fn start_session(p: &Project, title: &str, llm: Option<&str>) -> Result<String> {
-    let r = session::start(p, title, llm)?;
+    let r = backend::session_engine()?.start(p, title, llm)?;
     let mut msg = format!("session {} started", r.id);
     if let Some(tag) = r.start_tag {
         msg.push_str(&format!(" (tag {tag})"));
@@ -141,7 +141,7 @@ pub fn start_session(p: &Project, title: &str, llm: Option<&str>) -> Result<Stri
 }
 
 pub fn note(p: &Project, text: &str) -> Result<String> {
-    session::note(p, text)?;
+    backend::session_engine()?.note(p, text)?;
     Ok("note added".into())
 }
 
@@ -160,7 +160,7 @@ pub fn toggle_goal(p: &Project, index: usize) -> Result<String> {
 }
 
 pub fn update(p: &Project) -> Result<String> {
-    let r = session::update(p, None)?;
+    let r = backend::session_engine()?.update(p, None)?;
     Ok(match r.git {
         Some(g) => format!(
             "update logged: {} commits, {} files changed",
@@ -173,7 +173,7 @@ pub fn update(p: &Project) -> Result<String> {
 
 /// What ending would record, from the session's current state.
 pub fn end_preview(p: &Project) -> Result<Vec<String>> {
-    let st = session::status(p)?;
+    let st = backend::session_engine()?.status(p)?;
     let mut lines = vec![];
     if let Some(g) = &st.git {
         lines.push(format!(
@@ -204,7 +204,7 @@ pub fn end_preview(p: &Project) -> Result<Vec<String>> {
 }
 
 pub fn end(p: &Project) -> Result<String> {
-    let r = session::end(p, false)?;
+    let r = backend::session_engine()?.end(p, false)?;
     Ok(format!(
         "session {} ended ({}, {} commits) → {}",
         r.id,
@@ -215,7 +215,7 @@ pub fn end(p: &Project) -> Result<String> {
 }
 
 pub fn recover(p: &Project) -> Result<String> {
-    let r = session::recover(p, None, false)?;
+    let r = backend::session_engine()?.recover(p, None, false)?;
     Ok(format!("session {} recovered → {}", r.id, r.path.display()))
 }
 
@@ -234,7 +234,7 @@ pub fn create_belief(p: &Project, d: &BeliefDraft) -> Result<String> {
         },
         ..Default::default()
     };
-    let created = crate::belief::create(p, &new, None)?;
+    let created = crate::belief::create(p, &new, None, &backend::session_engine()?)?;
     Ok(match created.session {
         Some(s) => format!("belief {} captured (linked to session {s})", d.id),
         None => format!("belief {} captured", d.id),
@@ -363,7 +363,7 @@ pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
 /// (slow poll only: it opens the session's log files). None without a session or on error.
 pub fn transcript_summary(p: &Project) -> Option<TranscriptView> {
     let active = crate::transcript::active_session(p).ok()??;
-    match crate::transcript::summary(p, &active.llm, &active.window) {
+    match crate::transcript::summary(p, &active.llm, &active.window, &backend::DaemonRedactor) {
         Ok(s) => Some(TranscriptView {
             prompt_count: s.prompt_count,
             last_action: s.last_action.map(|a| (a.time, a.agent, a.text)),

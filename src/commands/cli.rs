@@ -101,7 +101,6 @@ pub enum CompletionShell {
 
 /// Run the parsed command line.
 pub fn run(cli: Cli, ctx: &Ctx) -> Result<()> {
-    agent::register_secret_redactor(); // transcripts mask unlocked secret values (via the daemon)
     match cli.command {
         Command::Init(a) => init::run(a, ctx),
         Command::Session(a) => session::run(a, ctx),
