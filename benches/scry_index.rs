@@ -112,7 +112,10 @@ fn main() {
             && edit_seen_ms.is_none()
         {
             let a = client.scry(&request(&root, marker)).unwrap();
-            if a.results.iter().any(|h| h.snippet.contains(marker.as_str())) {
+            if a.results
+                .iter()
+                .any(|h| h.snippet.contains(marker.as_str()))
+            {
                 edit_seen_ms = Some(at.elapsed().as_secs_f64() * 1e3);
             }
         }
@@ -120,8 +123,15 @@ fn main() {
     }
     let rss_peak = rss_kb(pid, "VmHWM");
     table.push((
-        format!("query through the daemon during the full build ({} queries)", during.len()),
-        format!("p50 {:.1} ms, p99 {:.1} ms", pct(&during, 50.0), pct(&during, 99.0)),
+        format!(
+            "query through the daemon during the full build ({} queries)",
+            during.len()
+        ),
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms",
+            pct(&during, 50.0),
+            pct(&during, 99.0)
+        ),
         "target p99 ≤ 100 ms".into(),
     ));
     table.push((
@@ -147,7 +157,11 @@ fn main() {
     }
     table.push((
         "query through the daemon, idle (200 queries)".into(),
-        format!("p50 {:.1} ms, p99 {:.1} ms", pct(&idle, 50.0), pct(&idle, 99.0)),
+        format!(
+            "p50 {:.1} ms, p99 {:.1} ms",
+            pct(&idle, 50.0),
+            pct(&idle, 99.0)
+        ),
         "—".into(),
     ));
 
@@ -173,7 +187,11 @@ fn main() {
         version_ms.push(time_process(&root, PATINA, &["--version"]));
         cat_ms.push(time_process(&root, "cat", &[chunks_file.to_str().unwrap()]));
     }
-    let (s, v, c) = (pct(&scry_ms, 50.0), pct(&version_ms, 50.0), pct(&cat_ms, 50.0));
+    let (s, v, c) = (
+        pct(&scry_ms, 50.0),
+        pct(&version_ms, 50.0),
+        pct(&cat_ms, 50.0),
+    );
     table.push((
         "warm `patina scry` whole process (median of 30)".into(),
         format!("{s:.1} ms"),
@@ -191,7 +209,11 @@ fn main() {
     let baseline = repo.join("benches/scry_hash_baseline.sh");
     let mut model_loaded = vec![];
     for _ in 0..10 {
-        hash_ms.push(time_process(&root, "bash", &[baseline.to_str().unwrap(), "."]));
+        hash_ms.push(time_process(
+            &root,
+            "bash",
+            &[baseline.to_str().unwrap(), "."],
+        ));
         let t = Instant::now();
         let r = json(&root, &["index"]);
         index_ms.push(t.elapsed().as_secs_f64() * 1e3);

@@ -400,9 +400,8 @@ impl Scry {
             ModelSlot::Failed { message, at } if at.elapsed() < MODEL_RETRY => {
                 Some(message.clone())
             }
-            _ => (!model::status(false).ready).then(|| {
-                "no embedding model installed (run `patina model pull`)".to_string()
-            }),
+            _ => (!model::status(false).ready)
+                .then(|| "no embedding model installed (run `patina model pull`)".to_string()),
         }
     }
 
