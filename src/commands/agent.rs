@@ -159,6 +159,7 @@ pub fn run_adapter(args: AdapterArgs, ctx: &Ctx) -> Result<()> {
             let project = Project::discover(&ctx.cwd)?;
             let report = agent::install(project.root(), &agent, force)?;
             ctx.emit(&report, render_install);
+            super::compat::warn_unknown(ctx, project.root());
             Ok(())
         }
     }

@@ -382,11 +382,13 @@ impl Scry {
             return Err("lexical-only engine".into());
         }
         let threads = if self.opts.threads > 0 {
-            self.opts.threads
+            Ok(self.opts.threads)
         } else {
             embed::configured_threads()
         };
-        Embedder::load(threads, self.opts.allow_unpinned).map_err(|e| format!("{e:#}"))
+        threads
+            .and_then(|t| Embedder::load(t, self.opts.allow_unpinned))
+            .map_err(|e| format!("{e:#}"))
     }
 
     /// Why no model can be used, known without loading one: a lexical-only engine, a load that

@@ -251,10 +251,11 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
     for k in 0..3600 {
         let t = t0 + Duration::seconds(k);
         let cand = t.format("%Y%m%d-%H%M%S").to_string();
-        let tag_taken = repo.as_ref().is_some_and(|r| {
-            git::tag_exists(r, &format!("session-{cand}-{llm}-start"))
-                || git::tag_exists(r, &format!("session-{cand}-{llm}-end"))
-        });
+        // Any tag that names this id blocks it, whichever agent made it and in whichever form
+        // (`session-<id>-<llm>-start|end`, legacy `session-<id>-start`, nanosecond ids).
+        let tag_taken = repo
+            .as_ref()
+            .is_some_and(|r| git::session_id_tagged(r, &cand));
         if !tag_taken && !archive_path(project, &cand).exists() {
             id = cand;
             created = t;
@@ -1001,12 +1002,29 @@ fn close_locked(
     let doc = file.doc(None);
     let llm = file.fm.llm.clone().unwrap_or_else(|| "claude".into());
     let id = file.fm.id.clone();
-    let start = file.fm.git.starting_commit.clone();
+    let mut start = file.fm.git.starting_commit.clone();
     let repo = git::open(project.root())?;
+    // The starting commit can be gone (its tag deleted, a reset, then gc): the session must still
+    // close. The end tag then goes on HEAD and the range is measured by time instead.
+    let mut start_gone = false;
+    if let (Some(r), Some(sha)) = (&repo, &start)
+        && !git::commit_exists(r, sha)
+    {
+        warnings.push(format!(
+            "the starting commit {sha} (`git.starting_commit` in {}) is no longer in the \
+             repository (tag deleted, reset or gc): the end tag goes on HEAD and the counts \
+             cover the commits made since the session started, by commit time",
+            project.active_session_path().display()
+        ));
+        start_gone = true;
+        start = None;
+    }
+    let since = start_gone.then(|| doc.created_time()).flatten();
     // Where the session ends in history.
     let end_commit = match (&repo, kind) {
         (None, _) => None,
         (Some(r), CloseKind::End) => git::head(r)?.commit,
+        (Some(r), _) if start_gone => git::head(r)?.commit,
         (Some(r), _) => git::last_commit_before(r, start.as_deref(), at)?,
     };
     let ended = match kind {
@@ -1032,6 +1050,10 @@ fn close_locked(
     }
     // Measure the tagged range.
     let (commits, files) = match (&repo, &end_commit) {
+        (Some(r), Some(c)) if start_gone => match since {
+            Some(t) => git::activity_since_time(r, c, t.timestamp())?,
+            None => (0, vec![]),
+        },
         (Some(r), Some(c)) => {
             let n = git::count_commits(r, start.as_deref(), c)?;
             let files = git::range_files(r, start.as_deref(), c)?;
