@@ -891,7 +891,7 @@ impl Scry {
     pub fn rankings(&self, project: &Project, q: &Query, pool: usize) -> Result<Rankings> {
         let g = self
             .generation(project)?
-            .ok_or_else(|| anyhow::anyhow!("no index; run `patina index`"))?;
+            .ok_or_else(|| Error::not_found("no index; run `patina index`"))?;
         let set = self.vectors(project);
         let coverage = g.coverage(set.as_deref());
         let (semantic, lexical, mut errors) = self.sources(&g, set.as_deref(), &coverage, q, pool);
