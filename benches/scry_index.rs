@@ -306,7 +306,6 @@ fn request(root: &Path, q: &str) -> ScryRequest {
         query: q.to_string(),
         limit: Some(10),
         kinds: vec![],
-        scope: None,
         refresh: false,
     }
 }
