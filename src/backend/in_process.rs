@@ -103,11 +103,14 @@ impl InProcess {
         let q = query(&req.query, req.limit, &req.kinds);
         q.validate()?;
         let project = open_root(&req.project)?;
-        let engine = self.engine();
-        if req.refresh || self.refresh_first {
-            engine.index(&project, false, &mut self.report())?;
+        if self.refresh_first {
+            // A one-shot process: nothing keeps its index fresh after it exits.
+            self.engine().index(&project, false, &mut self.report())?;
+            return self.engine().search(&project, &q);
         }
-        engine.search(&project, &q)
+        // A long-lived caller (the cockpit without a daemon): answer from the snapshots like
+        // the daemon does, embedding in the background; `refresh` waits for a lexical round.
+        self.service.search(&project, &q, req.refresh)
     }
 
     pub(super) fn scry_all_now(&self, req: &FederatedScryRequest) -> Result<FederatedAnswer> {

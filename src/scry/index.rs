@@ -298,10 +298,49 @@ fn corpus_digest(chunks: &[Chunk]) -> String {
     hex::encode(h.finalize())
 }
 
+/// The chunk hashes of a gathered corpus, for coverage without loading a generation.
+pub struct CorpusHashes {
+    counts: HashMap<ChunkHash, usize>,
+    total: usize,
+}
+
+impl CorpusHashes {
+    fn of(chunks: &[Chunk]) -> CorpusHashes {
+        let mut counts: HashMap<ChunkHash, usize> = HashMap::with_capacity(chunks.len());
+        for c in chunks {
+            if let Some(h) = vectors::parse_hash(&c.hash) {
+                *counts.entry(h).or_default() += 1;
+            }
+        }
+        CorpusHashes {
+            counts,
+            total: chunks.len(),
+        }
+    }
+
+    /// How many of the corpus's chunks have a vector in `set`.
+    pub fn coverage(&self, set: Option<&VectorSet>) -> Coverage {
+        let mut seen = HashSet::new();
+        let mut n = 0;
+        for (h, _) in set.into_iter().flat_map(|s| s.rows()) {
+            if let Some(c) = self.counts.get(h)
+                && seen.insert(*h)
+            {
+                n += c;
+            }
+        }
+        Coverage::new(n, self.total)
+    }
+}
+
 /// What the lexical phase did.
 pub struct LexicalRound {
-    /// The current generation after the round (the previous one when nothing changed).
-    pub generation: Arc<Generation>,
+    /// The new generation when the round wrote one, or the caller's own when it is still
+    /// current; `None` when nothing changed and the caller had none in memory (it is not loaded
+    /// just to be compared: the manifest's digest says enough).
+    pub generation: Option<Arc<Generation>>,
+    pub hashes: CorpusHashes,
+    pub by_kind: BTreeMap<String, usize>,
     pub changed: bool,
     pub removed: usize,
     pub rebuilt_because: Option<String>,
@@ -321,8 +360,29 @@ pub fn refresh_lexical(
     let _lock = store::FileLock::acquire(&lock_path(project))?;
     let chunks = corpus::gather(project)?;
     let digest = corpus_digest(&chunks);
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &chunks {
+        *by_kind.entry(c.kind.as_str().to_string()).or_default() += 1;
+    }
 
     let on_disk = read_manifest(&dir);
+    // Nothing changed: answer from the manifest (and a check that its files are all there)
+    // without reading the old generation.
+    if !rebuild
+        && let Ok(Some(m)) = &on_disk
+        && m.corpus_digest == digest
+        && looks_intact(&dir, m)
+    {
+        let generation = current.filter(|c| c.manifest.generation == m.generation);
+        return Ok(LexicalRound {
+            generation,
+            hashes: CorpusHashes::of(&chunks),
+            by_kind,
+            changed: false,
+            removed: 0,
+            rebuilt_because: None,
+        });
+    }
     let mut rebuilt_because = None;
     let previous: Option<Arc<Generation>> = match &on_disk {
         Ok(Some(m)) => match current {
@@ -346,17 +406,6 @@ pub fn refresh_lexical(
             None
         }
     };
-    if !rebuild
-        && let Some(prev) = &previous
-        && prev.manifest.corpus_digest == digest
-    {
-        return Ok(LexicalRound {
-            generation: prev.clone(),
-            changed: false,
-            removed: 0,
-            rebuilt_because: None,
-        });
-    }
 
     let new_ids: HashSet<&str> = chunks.iter().map(|c| c.doc_id.as_str()).collect();
     let removed = previous.as_ref().map_or(0, |p| {
@@ -408,10 +457,6 @@ pub fn refresh_lexical(
         let _ = std::fs::remove_file(&cpath);
         return Err(e);
     }
-    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
-    for c in &chunks {
-        *by_kind.entry(c.kind.as_str().to_string()).or_default() += 1;
-    }
     let manifest = IndexManifest {
         schema_version: SCHEMA_VERSION,
         generation: generation.clone(),
@@ -420,7 +465,7 @@ pub fn refresh_lexical(
         built_at: chrono::Local::now().to_rfc3339(),
         chunks_bytes: chunk_bytes.len() as u64,
         chunks_sha256: sha256(&chunk_bytes),
-        by_kind,
+        by_kind: by_kind.clone(),
     };
     store::atomic_write(
         &manifest_path(&dir),
@@ -440,8 +485,11 @@ pub fn refresh_lexical(
         }
     }
     let searcher = lexical.searcher()?;
+    let hashes = CorpusHashes::of(&chunks);
     Ok(LexicalRound {
-        generation: Arc::new(Generation::new(manifest, chunks, searcher)),
+        generation: Some(Arc::new(Generation::new(manifest, chunks, searcher))),
+        hashes,
+        by_kind,
         changed: true,
         removed,
         rebuilt_because,
@@ -490,6 +538,13 @@ fn migrate_v3_vectors(dir: &Path) -> Result<()> {
     vectors::append(dir, model_hash, dims, &rows)?;
     tracing::info!(vectors = rows.len(), "kept the vectors of a schema-3 index");
     Ok(())
+}
+
+/// The generation's files exist with the sizes the manifest records (the checksums are
+/// verified whenever it is loaded).
+fn looks_intact(dir: &Path, m: &IndexManifest) -> bool {
+    std::fs::metadata(chunks_path(dir, &m.generation)).is_ok_and(|f| f.len() == m.chunks_bytes)
+        && lexical_dir(dir).join("meta.json").is_file()
 }
 
 pub fn sha256(bytes: &[u8]) -> String {

@@ -307,7 +307,50 @@ pub(crate) fn min_match(n: usize, share: f64) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::min_match;
+    use super::*;
+
+    fn chunk(id: &str, text: &str) -> Chunk {
+        serde_json::from_value(serde_json::json!({
+            "doc_id": id, "kind": "code", "path": id, "title": id,
+            "line_start": 1, "line_end": 1, "text": text, "hash": "00",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn updates_in_place_and_records_the_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let lex = Lexical::create(dir.path()).unwrap();
+        assert_eq!(lex.generation().unwrap(), None);
+        let (a, b, c) = (
+            chunk("a", "alpha apples"),
+            chunk("b", "bravo bananas"),
+            chunk("c", "charlie cherries"),
+        );
+        lex.update(&[], &[&a, &b, &c], "gen-1").unwrap();
+        let before = lex.searcher().unwrap();
+        // b goes, c changes, a is untouched.
+        let c2 = chunk("c", "charlie dates");
+        lex.update(&["b", "c"], &[&c2], "gen-2").unwrap();
+        let lex = Lexical::open(dir.path()).unwrap();
+        assert_eq!(lex.generation().unwrap().as_deref(), Some("gen-2"));
+        let s = lex.searcher().unwrap();
+        assert_eq!(s.num_docs(), 2);
+        let ids = |q: &str| -> Vec<String> {
+            s.search(q, &[], 10, 0.0)
+                .unwrap()
+                .into_iter()
+                .map(|x| x.0)
+                .collect()
+        };
+        assert_eq!(ids("apples"), vec!["a"]);
+        assert!(ids("bananas").is_empty());
+        assert!(ids("cherries").is_empty());
+        assert_eq!(ids("dates"), vec!["c"]);
+        // A searcher taken before the update still sees its own point in time.
+        assert_eq!(before.num_docs(), 3);
+        assert_eq!(before.search("bananas", &[], 10, 0.0).unwrap()[0].0, "b");
+    }
 
     #[test]
     fn more_than_a_third_of_the_terms() {

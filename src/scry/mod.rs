@@ -391,6 +391,33 @@ impl Scry {
             .map_err(|e| format!("{e:#}"))
     }
 
+    /// Why no model can be used, known without loading one: a lexical-only engine, a load that
+    /// failed recently, or model files that are not there.
+    fn model_problem(&self) -> Option<String> {
+        if self.opts.lexical_only {
+            return Some("lexical-only engine".into());
+        }
+        match &*self.model.lock().unwrap_or_else(|p| p.into_inner()) {
+            ModelSlot::Ready(_) => None,
+            ModelSlot::Failed { message, at } if at.elapsed() < MODEL_RETRY => {
+                Some(message.clone())
+            }
+            _ => (!model::status(false).ready)
+                .then(|| "no embedding model installed (run `patina model pull`)".to_string()),
+        }
+    }
+
+    /// Remember that a build could not load the model, so queries say why without trying.
+    pub(crate) fn note_model_failure(&self, message: &str) {
+        let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(&*slot, ModelSlot::Ready(_)) {
+            *slot = ModelSlot::Failed {
+                message: message.to_string(),
+                at: Instant::now(),
+            };
+        }
+    }
+
     /// True when the query model is loaded (without trying to load it).
     pub fn model_loaded(&self) -> bool {
         matches!(
@@ -528,8 +555,23 @@ impl Scry {
             .unwrap_or_else(|p| p.into_inner())
             .clone();
         let round = index::refresh_lexical(project, current, rebuild)?;
-        self.publish_generation(project, round.generation.clone());
+        if let Some(g) = &round.generation {
+            self.publish_generation(project, g.clone());
+        }
         Ok(round)
+    }
+
+    /// The lexical phase for a caller that needs the generation itself.
+    fn build_generation(&self, project: &Project, rebuild: bool) -> Result<Arc<index::Generation>> {
+        if let Some(g) = self.refresh_lexical(project, rebuild)?.generation {
+            return Ok(g);
+        }
+        self.generation(project)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the index of {} could not be loaded",
+                project.root().display()
+            )
+        })
     }
 
     /// Forget the project's vectors of the engine's model (`index --rebuild`).
@@ -641,7 +683,7 @@ impl Scry {
             self.reset_vectors(project)?;
         }
         let round = self.refresh_lexical(project, rebuild)?;
-        let before = round.generation.coverage(self.vectors(project).as_deref());
+        let before = round.hashes.coverage(self.vectors(project).as_deref());
         let mut embedded = 0;
         let mut model_loaded = false;
         if self.vector_model().is_some() && !before.complete() {
@@ -650,14 +692,16 @@ impl Scry {
                     model_loaded = true;
                     embedded = self.embed_missing(project, &mut emb, progress)?.embedded;
                 }
-                Err(why) => tracing::info!("index without vectors: {why}"),
+                Err(why) => {
+                    tracing::info!("index without vectors: {why}");
+                    self.note_model_failure(&why);
+                }
             }
         }
         progress(Phase::Writing);
-        let g = self
-            .generation(project)?
-            .unwrap_or_else(|| round.generation.clone());
-        let coverage = g.coverage(self.vectors(project).as_deref());
+        // The corpus as this refresh gathered it (a round made meanwhile by another process
+        // is reported by its own refresh).
+        let coverage = round.hashes.coverage(self.vectors(project).as_deref());
         Ok(IndexReport {
             root: project.root().to_path_buf(),
             changed: round.changed || embedded > 0,
@@ -666,11 +710,11 @@ impl Scry {
             } else {
                 "lexical".into()
             },
-            chunks: g.chunks.len(),
+            chunks: coverage.total,
             embedded,
             reused: before.embedded,
             removed: round.removed,
-            by_kind: g.manifest.by_kind.clone(),
+            by_kind: round.by_kind.clone(),
             model_loaded,
             coverage,
             imported: None,
@@ -709,13 +753,13 @@ impl Scry {
         let limit = q.validate()?;
         let g = match self.generation(project) {
             Ok(Some(g)) => g,
-            Ok(None) => self.refresh_lexical(project, false)?.generation,
+            Ok(None) => self.build_generation(project, false)?,
             Err(e) => {
                 tracing::warn!(
                     "index of {} unusable, rebuilding: {e:#}",
                     project.root().display()
                 );
-                self.refresh_lexical(project, true)?.generation
+                self.build_generation(project, true)?
             }
         };
         let set = self.vectors(project);
@@ -789,9 +833,10 @@ impl Scry {
                 }
             }
         };
-        if semantic.is_none() && coverage.embedded == 0 && self.vector_model().is_some() {
-            // Say why there is no semantic ranking when the model itself is the problem.
-            if let Err(message) = self.embedder() {
+        if semantic.is_none() && coverage.embedded == 0 {
+            // Say why there is no semantic ranking when the model itself is the problem —
+            // without loading it for a query that could not use it anyway.
+            if let Some(message) = self.model_problem() {
                 errors.push(SourceError {
                     source: "semantic".into(),
                     message,
@@ -941,7 +986,7 @@ impl Scry {
     /// Write the vectors of the current corpus to `file` (see docs/ARCHITECTURE.md, "Sharing
     /// vectors"). The lexical phase runs first so the export matches the work tree.
     pub fn export_vectors(&self, project: &Project, file: &Path) -> Result<ExportReport> {
-        let g = self.refresh_lexical(project, false)?.generation;
+        let g = self.build_generation(project, false)?;
         let set = self
             .vectors(project)
             .ok_or_else(|| Error::usage("a lexical-only engine has no vectors to export"))?;

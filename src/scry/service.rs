@@ -81,6 +81,7 @@ struct Job {
     reused: Option<usize>,
     model_loaded: bool,
     rebuilt_because: Option<String>,
+    by_kind: std::collections::BTreeMap<String, usize>,
 }
 
 #[derive(Default)]
@@ -165,6 +166,7 @@ fn start_job(s: &mut TrackState) {
         reused: None,
         model_loaded: false,
         rebuilt_because: None,
+        by_kind: Default::default(),
     });
 }
 
@@ -355,7 +357,10 @@ fn refresher(engine: Arc<Scry>, embed: Arc<EmbedQueue>, t: Arc<Tracked>) {
         } else {
             engine.refresh_lexical(&t.project, false)
         };
-        let coverage = engine.coverage(&t.project);
+        let coverage = res
+            .as_ref()
+            .ok()
+            .map(|r| r.hashes.coverage(engine.vectors(&t.project).as_deref()));
         let mut s = t.lock();
         s.served = s.served.max(ticket);
         s.rounds += 1;
@@ -364,6 +369,7 @@ fn refresher(engine: Arc<Scry>, embed: Arc<EmbedQueue>, t: Arc<Tracked>) {
             Ok(round) => {
                 if let Some(j) = s.job.as_mut() {
                     j.changed |= round.changed;
+                    j.by_kind = round.by_kind.clone();
                     j.removed += round.removed;
                     if j.rebuilt_because.is_none() {
                         j.rebuilt_because = round.rebuilt_because.clone();
@@ -385,12 +391,12 @@ fn refresher(engine: Arc<Scry>, embed: Arc<EmbedQueue>, t: Arc<Tracked>) {
                         .push_back(t.clone());
                     embed.cv.notify_all();
                 } else if !s.embedding && !s.wanted {
-                    finish(&mut s, &engine, &t.project, None);
+                    finish(&mut s, &engine, &t.project, None, coverage);
                 }
             }
             Err(e) => {
                 tracing::warn!("scry refresh failed: {e:#}");
-                finish(&mut s, &engine, &t.project, Some(format!("{e:#}")));
+                finish(&mut s, &engine, &t.project, Some(format!("{e:#}")), None);
             }
         }
         t.cv.notify_all();
@@ -429,7 +435,13 @@ fn refresher(engine: Arc<Scry>, embed: Arc<EmbedQueue>, t: Arc<Tracked>) {
 }
 
 /// End the running job with its report (or error).
-fn finish(s: &mut TrackState, engine: &Scry, project: &Project, error: Option<String>) {
+fn finish(
+    s: &mut TrackState,
+    engine: &Scry,
+    project: &Project,
+    error: Option<String>,
+    coverage: Option<Coverage>,
+) {
     let Some(j) = s.job.as_mut() else { return };
     if j.status.state != "running" {
         return;
@@ -442,8 +454,9 @@ fn finish(s: &mut TrackState, engine: &Scry, project: &Project, error: Option<St
             j.status.error = Some(e);
         }
         None => {
-            let coverage = engine.coverage(project).unwrap_or_default();
-            let manifest = engine.manifest(project);
+            let coverage = coverage
+                .or_else(|| engine.coverage(project))
+                .unwrap_or_default();
             j.status.state = "done".into();
             j.status.report = Some(IndexReport {
                 root: project.root().to_path_buf(),
@@ -457,7 +470,7 @@ fn finish(s: &mut TrackState, engine: &Scry, project: &Project, error: Option<St
                 embedded: j.embedded,
                 reused: j.reused.unwrap_or(0),
                 removed: j.removed,
-                by_kind: manifest.map(|m| m.by_kind).unwrap_or_default(),
+                by_kind: j.by_kind.clone(),
                 model_loaded: j.model_loaded,
                 coverage,
                 imported: None,
@@ -494,10 +507,11 @@ fn embed_worker(engine: Arc<Scry>, q: Arc<EmbedQueue>) {
                     Ok(e) => emb = Some(e),
                     Err(why) => {
                         tracing::info!("no vectors for now: {why}");
+                        engine.note_model_failure(&why);
                         let mut s = t.lock();
                         s.embedding = false;
                         if !s.wanted {
-                            finish(&mut s, &engine, &t.project, None);
+                            finish(&mut s, &engine, &t.project, None, None);
                         }
                         t.cv.notify_all();
                         break;
@@ -541,13 +555,13 @@ fn embed_worker(engine: Arc<Scry>, q: Arc<EmbedQueue>) {
                     }
                     s.embedding = false;
                     if !s.wanted {
-                        finish(&mut s, &engine, &t.project, None);
+                        finish(&mut s, &engine, &t.project, None, None);
                     }
                 }
                 Err(e) => {
                     tracing::warn!("embedding failed: {e:#}");
                     s.embedding = false;
-                    finish(&mut s, &engine, &t.project, Some(format!("{e:#}")));
+                    finish(&mut s, &engine, &t.project, Some(format!("{e:#}")), None);
                 }
             }
             t.cv.notify_all();

@@ -497,27 +497,14 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
         };
         let root = project.root().to_string_lossy().into_owned();
         let Some((seq, text, all)) = query else {
-            // Nothing to answer: bring the index up to date now (progress in the status bar,
-            // whichever backend builds it), so the next query answers at once.
+            // Nothing to answer: ask for the index to be brought up to date in the background
+            // (the daemon's job, or this process's service when no daemon answers). Never wait
+            // for it here: a build that is embedding is still answering queries, and its
+            // progress shows in the status bar from GET /api/index.
             if dirty {
                 let _span = tracing::info_span!("tui_index_refresh").entered();
-                match backend.index(project.root(), false) {
-                    Ok(r) => {
-                        dirty = false;
-                        send(&tx, Msg::Index(IndexState::Idle));
-                        let m = if r.answer.mode == "hybrid" {
-                            ModelState::Ready
-                        } else {
-                            ModelState::Lexical(match backend.local().engine().embedder() {
-                                Err(why) => why,
-                                Ok(_) => "no embedding model".into(),
-                            })
-                        };
-                        if model_reported.as_ref() != Some(&m) && !PULLING.load(Ordering::SeqCst) {
-                            model_reported = Some(m.clone());
-                            send(&tx, Msg::Model(m));
-                        }
-                    }
+                match backend.index_start(project.root()) {
+                    Ok(_) => dirty = false,
                     Err(e) => send(&tx, Msg::Index(IndexState::Failed(format!("{e:#}")))),
                 }
             }
@@ -567,14 +554,14 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
 /// What an answer says about the model: hybrid = ready; lexical = why not (scry's `semantic`
 /// error).
 fn model_state(a: &scry::ScryAnswer) -> ModelState {
-    if a.mode == "hybrid" {
+    let why = a.errors.iter().find(|e| e.source == "semantic");
+    // Lexical only because nothing is embedded yet is not a model problem: the index is being
+    // built (the status bar shows its progress).
+    if a.mode == "hybrid" || why.is_none() && a.coverage.total > 0 && !a.coverage.complete() {
         return ModelState::Ready;
     }
     ModelState::Lexical(
-        a.errors
-            .iter()
-            .find(|e| e.source == "semantic")
-            .map(|e| e.message.clone())
+        why.map(|e| e.message.clone())
             .unwrap_or_else(|| "no embedding model".into()),
     )
 }
