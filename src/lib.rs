@@ -15,6 +15,7 @@ pub mod user_config;
 
 pub mod agent;
 pub mod belief;
+pub mod doc;
 pub mod git;
 pub mod layer;
 pub mod mother;

@@ -19,8 +19,7 @@ use serde::Deserialize;
 use crate::project::Project;
 
 pub use model::{
-    ActivityEntry, Classification, GitMeta, Goal, HeaderFormat, SessionDoc, one_line, parse_any,
-    read_doc,
+    ActivityEntry, Classification, GitMeta, Goal, HeaderFormat, SessionDoc, one_line, read_doc,
 };
 pub use ops::{
     CloseKind, CloseReport, GoalReport, ListFilter, ListReport, NoteReport, PreviousSession,

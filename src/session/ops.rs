@@ -11,6 +11,7 @@ use super::classify::{Measured, classify};
 use super::model::{
     Classification, Frontmatter, GitMeta, Goal, SessionDoc, SessionFile, one_line, read_doc,
 };
+use crate::doc;
 use crate::git::{self, FileChange, RangeActivity};
 use crate::output::CmdError;
 use crate::project::Project;
@@ -115,7 +116,7 @@ fn is_no_active(e: &anyhow::Error) -> bool {
 }
 
 fn archive_path(project: &Project, id: &str) -> PathBuf {
-    project.sessions_dir().join(format!("{id}.md"))
+    project.sessions_dir().join(doc::archive::file_name(id))
 }
 
 fn rel(project: &Project, p: &Path) -> String {
@@ -313,7 +314,7 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
         String::new(),
         "## Activity Log".to_string(),
     ]);
-    let mut file = SessionFile { fm, body };
+    let mut file = SessionFile::new(fm, body);
     let mut start_body = vec![format!("Session initialized with goal: {title}")];
     if let Some(h) = &head {
         start_body.push(format!(
@@ -352,30 +353,14 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
 
 /// The last ended session: the `last-session.md` pointer, else the newest archive.
 fn last_ended(project: &Project) -> Option<SessionDoc> {
-    if let Ok(text) = std::fs::read_to_string(project.last_session_path()) {
-        for l in text.lines() {
-            if let Some(p) = l.strip_prefix("path: ") {
-                let p = project.root().join(p.trim().trim_matches('\''));
-                if let Ok(d) = read_doc(&p) {
-                    return Some(d);
-                }
-            }
-        }
+    if let Ok(text) = std::fs::read_to_string(project.last_session_path())
+        && let Some(pointer) = doc::pointer::LastSession::parse(&text)
+        && let Ok(d) = read_doc(&project.root().join(pointer.path.trim()))
+    {
+        return Some(d);
     }
-    let dir = project.sessions_dir();
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "md")
-                && p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| {
-                    s.len() >= 15 && s.as_bytes()[..8].iter().all(u8::is_ascii_digit)
-                })
-        })
-        .collect();
-    names.sort();
-    names.into_iter().rev().find_map(|p| read_doc(&p).ok())
+    let dated = doc::archive::dated(&project.sessions_dir()).ok()?;
+    dated.into_iter().rev().find_map(|e| read_doc(&e.path).ok())
 }
 
 fn previous_session(project: &Project) -> Option<(PreviousSession, String)> {
@@ -816,13 +801,12 @@ pub fn show(project: &Project, id: Option<&str>) -> Result<SessionDoc> {
             {
                 return Ok(f.doc(Some(&active_path)));
             }
-            let p = archive_path(project, id);
-            if p.is_file() {
+            if let Some(p) = doc::archive::find(&project.sessions_dir(), id) {
                 return read_doc(&p);
             }
             Err(CmdError::not_found(format!(
                 "no session {id} (looked at the active session and {})",
-                p.display()
+                archive_path(project, id).display()
             ))
             .into())
         }
@@ -889,19 +873,10 @@ fn id_date(id: &str) -> Option<chrono::NaiveDate> {
 pub fn list(project: &Project, filter: &ListFilter) -> Result<ListReport> {
     let mut sessions = Vec::new();
     let mut errors = Vec::new();
-    let dir = project.sessions_dir();
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "md") && p.is_file())
-            .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
-    };
-    paths.sort();
-    for p in paths {
+    for p in doc::archive::list(&project.sessions_dir())?
+        .into_iter()
+        .map(|e| e.path)
+    {
         match read_doc(&p) {
             Ok(d) => sessions.push(summary(d, p)),
             Err(e) => errors.push(ListError {
@@ -1155,11 +1130,13 @@ fn close_locked(
     let archive = archive_path(project, &id);
     store::atomic_write(&archive, file.render()?.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
-    let pointer = format!(
-        "---\nid: {id}\npath: {archive_rel}\nstatus: {status}\nended: {}\n---\n# Last session: {}\n\n[[session-{id}]]\n",
-        rfc3339(&ended),
-        file.fm.title
-    );
+    let pointer = doc::pointer::LastSession {
+        id: id.clone(),
+        path: archive_rel.clone(),
+        status: status.to_string(),
+        ended: rfc3339(&ended),
+    }
+    .render(&file.fm.title);
     store::atomic_write(
         &project.last_session_path(),
         pointer.as_bytes(),
