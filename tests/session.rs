@@ -458,7 +458,7 @@ mod bad_input {
         let bare = env.work().join("bare");
         std::fs::create_dir_all(&bare).unwrap();
         let out = env.patina(&bare, &["session", "status"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(6), "not_in_project");
         assert!(common::stderr(&out).contains("git init"));
     }
 
@@ -594,7 +594,7 @@ mod bad_input {
             .collect();
         std::fs::write(&p, &no_id).unwrap();
         let out = env.patina(&repo, &["session", "note", "lost?"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         let err = common::stderr(&out);
         assert!(
             err.contains("active-session.md") && err.contains("`id`"),
@@ -605,7 +605,7 @@ mod bad_input {
         let bad = text.replace("status: active", "status: [active");
         std::fs::write(&p, &bad).unwrap();
         let out = env.patina(&repo, &["session", "end"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         let err = common::stderr(&out);
         assert!(
             err.contains("active-session.md") && err.contains("status"),
@@ -664,7 +664,7 @@ mod reading {
         );
         std::fs::write(repo.join("sessions/broken.md"), "---\nid: [x\n---\n").unwrap();
         let out = env.patina(&repo, &["session", "show", "sessions/broken.md"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         assert!(common::stderr(&out).contains("broken.md"));
         let list = env.json(&repo, &["session", "list"]);
         assert_eq!(list["errors"].as_array().unwrap().len(), 1);

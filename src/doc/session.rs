@@ -5,12 +5,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Result, anyhow, bail};
+use anyhow::Result;
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use serde::{Deserialize, Serialize};
 use serde_yaml::Mapping;
 
 use super::document::{Document, Fence, Section, line_text};
+use crate::error::Error;
 
 /// Which header a session file uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -190,19 +191,18 @@ fn active_status() -> String {
     "active".into()
 }
 
-/// The frontmatter of a session file in patina's own format; errors name the file and field.
+/// The frontmatter of a session file in patina's own format; errors are invalid input naming the
+/// file, the line and the field.
 pub fn frontmatter(path: &Path, doc: &Document) -> Result<Frontmatter> {
-    let fm = doc.frontmatter().ok_or_else(|| {
-        anyhow!(
-            "{}: no YAML frontmatter (expected a `---` block at the top)",
-            path.display()
-        )
-    })?;
+    let invalid = |message: String| Error::invalid_input(message).in_file(path);
+    let fm = doc
+        .frontmatter()
+        .ok_or_else(|| invalid("no YAML frontmatter (expected a `---` block at the top)".into()))?;
     let fm: Frontmatter = fm
         .deserialize()
-        .map_err(|e| anyhow!("{}: invalid session frontmatter: {e}", path.display()))?;
+        .map_err(|e| invalid(format!("invalid session frontmatter: {e}")))?;
     if fm.id.trim().is_empty() {
-        bail!("{}: field `id` is empty", path.display());
+        return Err(invalid("field `id` is empty".into()).into());
     }
     Ok(fm)
 }
