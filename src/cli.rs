@@ -63,11 +63,29 @@ pub enum Command {
     Agent(commands::agent::Args),
     /// Install a coding agent's command files and hooks.
     Adapter(commands::agent::AdapterArgs),
+    /// The command names newer patina versions' adapter files call (`patina ai session end`):
+    /// accepted as aliases so those files keep working.
+    #[command(hide = true)]
+    Ai {
+        #[command(subcommand)]
+        command: AiCommand,
+    },
     /// Print a shell completion script.
     Completions {
         #[arg(value_enum)]
         shell: CompletionShell,
     },
+}
+
+/// `patina ai …`: the same commands under the prefix newer patina versions use.
+#[derive(Debug, Subcommand)]
+pub enum AiCommand {
+    /// = `patina session …`
+    Session(commands::session::Args),
+    /// = `patina belief …`
+    Belief(commands::belief::Args),
+    /// = `patina scry …`
+    Scry(commands::scry::ScryArgs),
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -126,7 +126,7 @@ fn init_llm_claude_writes_commands_and_merges_hooks_idempotently() {
     // A broken settings file is never overwritten.
     std::fs::write(root.join(".claude/settings.json"), "{ broken").unwrap();
     let out = env.patina(&root, &["adapter", "install", "claude"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "invalid input: exit 2");
     assert!(
         common::stderr(&out).contains("settings.json"),
         "{}",

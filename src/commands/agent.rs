@@ -159,6 +159,7 @@ pub fn run_adapter(args: AdapterArgs, ctx: &Ctx) -> Result<()> {
             let project = Project::discover(&ctx.cwd)?;
             let report = agent::install(project.root(), &agent, force)?;
             ctx.emit(&report, render_install);
+            super::compat::warn_unknown(ctx, project.root());
             Ok(())
         }
     }
@@ -189,7 +190,7 @@ fn run_event(args: EventArgs, ctx: &Ctx) {
 
 fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
     let requested = agent::State::parse(&args.state)
-        .ok_or_else(|| anyhow::anyhow!("unknown state {:?}", args.state))?;
+        .ok_or_else(|| Error::usage(format!("unknown state {:?}", args.state)))?;
     // The payload: a trailing JSON argument (Codex notify), else stdin when it is not a terminal.
     let arg_json = args
         .payload
@@ -212,7 +213,11 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         .unwrap_or(&ctx.cwd);
     let project = Project::discover(cwd)?;
     if !project.is_initialized() {
-        anyhow::bail!("{} is not a patina project", project.root().display());
+        return Err(Error::not_in_project(format!(
+            "{} is not a patina project",
+            project.root().display()
+        ))
+        .into());
     }
     let agent_name = args
         .agent

@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod belief;
+pub mod compat;
 pub mod init;
 pub mod model;
 pub mod mother;
@@ -14,7 +15,7 @@ pub mod tui;
 use anyhow::Result;
 use clap::CommandFactory;
 
-use crate::cli::{Cli, Command, CompletionShell};
+use crate::cli::{AiCommand, Cli, Command, CompletionShell};
 use crate::output::Ctx;
 
 /// Run the parsed command line.
@@ -23,6 +24,11 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<()> {
     match cli.command {
         Command::Init(a) => init::run(a, ctx),
         Command::Session(a) => session::run(a, ctx),
+        Command::Ai { command } => match command {
+            AiCommand::Session(a) => session::run(a, ctx),
+            AiCommand::Belief(a) => belief::run(a, ctx),
+            AiCommand::Scry(a) => scry::run_scry(a, ctx),
+        },
         Command::Belief(a) => belief::run(a, ctx),
         Command::Serve(a) => serve::run(a, ctx),
         Command::Scry(a) => scry::run_scry(a, ctx),

@@ -132,6 +132,8 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
         return crate::commands::mother::run_scry_all(args, ctx);
     }
     let project = Project::discover(&ctx.cwd)?;
+    // A broken `[scry]` in the user config stops the command (exit 2), not just semantic search.
+    crate::scry::embed::configured_threads()?;
     let q = Query {
         query: args.query.join(" "),
         limit: Some(args.limit),
@@ -228,6 +230,7 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
+    crate::scry::embed::configured_threads()?;
     let eng = engine(args.allow_unpinned);
     if let Some(file) = &args.export {
         let report = eng.export_vectors(&project, &ctx.cwd.join(file))?;

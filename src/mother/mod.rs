@@ -122,11 +122,14 @@ struct MotherConfig {
 impl FanOut {
     /// Defaults with `[mother] timeout_ms` from the user config.
     pub fn from_user_config() -> Result<FanOut> {
-        let cfg: MotherConfig = crate::user_config::UserConfig::load()?.section("mother")?;
+        let user = crate::user_config::UserConfig::load()?;
+        let cfg: MotherConfig = user.section("mother")?;
         let mut f = FanOut::default();
         if let Some(ms) = cfg.timeout_ms {
             if ms == 0 {
-                anyhow::bail!("[mother] timeout_ms must be above 0");
+                return Err(user
+                    .invalid("mother.timeout_ms", "must be above 0 (value: 0)")
+                    .into());
             }
             f.timeout = Duration::from_millis(ms);
         }

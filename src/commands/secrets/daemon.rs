@@ -87,7 +87,7 @@ impl Daemon {
         if names.is_empty() {
             return Ok(Some(BTreeMap::new()));
         }
-        let cfg = SecretsConfig::load().unwrap_or_default();
+        let cfg = SecretsConfig::load()?;
         // The daemon may wait for the cockpit's y/n: cover its whole window.
         let c = self
             .client
