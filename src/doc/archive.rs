@@ -94,13 +94,22 @@ pub fn dated(dir: &Path) -> Result<Vec<Entry>> {
         .collect())
 }
 
-/// The file of session `id`: `<id>.md`, else the legacy `session-<id>.md`.
+/// The file of session `id`: `<id>.md`, else the legacy `session-<id>.md`, else the one entry
+/// whose id starts with `<id>-` (a nanosecond id named by its seconds). Two such entries are
+/// ambiguous: none is returned, never a guess.
 pub fn find(dir: &Path, id: &str) -> Option<PathBuf> {
     let id = id.trim();
-    [file_name(id), format!("session-{id}.md")]
+    if let Some(p) = [file_name(id), format!("session-{id}.md")]
         .into_iter()
         .map(|n| dir.join(n))
         .find(|p| p.is_file())
+    {
+        return Some(p);
+    }
+    let prefix = format!("{id}-");
+    let mut found = list(dir).ok()?.into_iter().filter(|e| e.id.starts_with(&prefix));
+    let first = found.next()?;
+    found.next().is_none().then_some(first.path)
 }
 
 #[cfg(test)]
@@ -171,7 +180,12 @@ mod tests {
             find(dir.path(), "20260709-091407"),
             Some(dir.path().join("session-20260709-091407.md"))
         );
-        assert_eq!(find(dir.path(), "20260709-091408"), None);
+        assert_eq!(
+            find(dir.path(), "20260709-091408"),
+            Some(dir.path().join("20260709-091408-460632000.md"))
+        );
+        std::fs::write(dir.path().join("20260709-091408-1.md"), "x").unwrap();
+        assert_eq!(find(dir.path(), "20260709-091408"), None, "ambiguous");
         assert!(list(&dir.path().join("missing")).unwrap().is_empty());
     }
 }
