@@ -107,7 +107,10 @@ pub fn find(dir: &Path, id: &str) -> Option<PathBuf> {
         return Some(p);
     }
     let prefix = format!("{id}-");
-    let mut found = list(dir).ok()?.into_iter().filter(|e| e.id.starts_with(&prefix));
+    let mut found = list(dir)
+        .ok()?
+        .into_iter()
+        .filter(|e| e.id.starts_with(&prefix));
     let first = found.next()?;
     found.next().is_none().then_some(first.path)
 }
