@@ -2,7 +2,8 @@
 //!
 //! Module rules (docs/ARCHITECTURE.md): `commands/` and `tui/` sit on top; the domain
 //! (`project`, `session`, `belief`, `layer`, `git`, `scry`, `secrets`, `mother`, `transcript`,
-//! `agent`) knows nothing of ratatui or HTTP; `serve/` and `client/` share `proto/`; `store/`
+//! `agent`) knows nothing of ratatui or HTTP and reads its markdown files through `doc` (the
+//! document layer); `serve/` and `client/` share `proto/`; `store/`
 //! holds the durable-write primitives everything uses.
 
 pub mod clock;
@@ -18,6 +19,7 @@ pub mod user_config;
 pub mod activity;
 pub mod agent;
 pub mod belief;
+pub mod doc;
 pub mod git;
 pub mod layer;
 pub mod mother;

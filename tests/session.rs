@@ -617,7 +617,7 @@ mod bad_input {
             .collect();
         std::fs::write(&p, &no_id).unwrap();
         let out = env.patina(&repo, &["session", "note", "lost?"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         let err = common::stderr(&out);
         assert!(
             err.contains("active-session.md") && err.contains("`id`"),
@@ -628,7 +628,7 @@ mod bad_input {
         let bad = text.replace("status: active", "status: [active");
         std::fs::write(&p, &bad).unwrap();
         let out = env.patina(&repo, &["session", "end"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         let err = common::stderr(&out);
         assert!(
             err.contains("active-session.md") && err.contains("status"),
@@ -687,7 +687,7 @@ mod reading {
         );
         std::fs::write(repo.join("sessions/broken.md"), "---\nid: [x\n---\n").unwrap();
         let out = env.patina(&repo, &["session", "show", "sessions/broken.md"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         assert!(common::stderr(&out).contains("broken.md"));
         let list = env.json(&repo, &["session", "list"]);
         assert_eq!(list["errors"].as_array().unwrap().len(), 1);

@@ -83,18 +83,26 @@ fn created_in_other_session(text: &str) -> bool {
 /// *other* belief: `- [[a]]: supporting belief` evidence bullets and bare `- [[a]]` bullets (the
 /// Attacked-By back-reference), plus the `revised:` date such an edit may bump.
 fn strip_back_references(text: &str) -> String {
-    let mut section = "";
+    // Sections as the document layer splits them (fence-aware), each line with its section.
+    let d = crate::doc::Document::parse(text);
+    let fm = d.frontmatter().map(|f| f.text()).unwrap_or_default();
+    let head = fm
+        .lines()
+        .chain(d.preamble.iter().map(|l| crate::doc::line_text(l)))
+        .map(|l| ("", l));
+    let sections = d.sections.iter().flat_map(|s| {
+        std::iter::once(&s.heading)
+            .chain(&s.body)
+            .map(move |l| (s.title.as_str(), crate::doc::line_text(l)))
+    });
     let mut kept = Vec::new();
-    for l in text.lines() {
+    for (section, l) in head.chain(sections) {
         let t = l.trim();
-        if let Some(title) = t.strip_prefix("## ") {
-            section = title.trim();
-        }
         let bare_link = t.starts_with("- [[") && t.ends_with("]]") && t.matches("[[").count() == 1;
         let attacked_by = section == "Attacked-By" && bare_link;
         let supporting = t.starts_with("- [[") && t.ends_with("]]: supporting belief");
         if !(attacked_by || supporting || t.starts_with("revised:")) {
-            kept.push(t);
+            kept.push(t.to_string());
         }
     }
     kept.join("\n")

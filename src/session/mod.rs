@@ -27,8 +27,7 @@ use crate::project::Project;
 use crate::transcript::SecretRedactor;
 
 pub use model::{
-    ActivityEntry, Classification, GitMeta, Goal, HeaderFormat, SessionDoc, one_line, parse_any,
-    read_doc,
+    ActivityEntry, Classification, GitMeta, Goal, HeaderFormat, SessionDoc, one_line, read_doc,
 };
 pub use ops::{
     CloseKind, CloseReport, GoalReport, ListFilter, ListReport, NoteReport, PreviousSession,

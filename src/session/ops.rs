@@ -11,6 +11,7 @@ use super::model::{
     Classification, Frontmatter, GitMeta, Goal, SessionDoc, SessionFile, one_line, read_doc,
 };
 use super::{Engine, SessionConfig};
+use crate::doc;
 use crate::error::Error;
 use crate::git::{self, FileChange, RangeActivity};
 use crate::project::Project;
@@ -113,7 +114,7 @@ pub(crate) fn log_entry(
 }
 
 fn archive_path(project: &Project, id: &str) -> PathBuf {
-    project.sessions_dir().join(format!("{id}.md"))
+    project.sessions_dir().join(doc::archive::file_name(id))
 }
 
 fn rel(project: &Project, p: &Path) -> String {
@@ -314,7 +315,7 @@ fn start_locked(
         String::new(),
         "## Activity Log".to_string(),
     ]);
-    let mut file = SessionFile { fm, body };
+    let mut file = SessionFile::new(fm, body);
     let mut start_body = vec![format!("Session initialized with goal: {title}")];
     if let Some(h) = &head {
         start_body.push(format!(
@@ -353,30 +354,14 @@ fn start_locked(
 
 /// The last ended session: the `last-session.md` pointer, else the newest archive.
 fn last_ended(project: &Project) -> Option<SessionDoc> {
-    if let Ok(text) = std::fs::read_to_string(project.last_session_path()) {
-        for l in text.lines() {
-            if let Some(p) = l.strip_prefix("path: ") {
-                let p = project.root().join(p.trim().trim_matches('\''));
-                if let Ok(d) = read_doc(&p) {
-                    return Some(d);
-                }
-            }
-        }
+    if let Ok(text) = std::fs::read_to_string(project.last_session_path())
+        && let Some(pointer) = doc::pointer::LastSession::parse(&text)
+        && let Ok(d) = read_doc(&project.root().join(pointer.path.trim()))
+    {
+        return Some(d);
     }
-    let dir = project.sessions_dir();
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "md")
-                && p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| {
-                    s.len() >= 15 && s.as_bytes()[..8].iter().all(u8::is_ascii_digit)
-                })
-        })
-        .collect();
-    names.sort();
-    names.into_iter().rev().find_map(|p| read_doc(&p).ok())
+    let dated = doc::archive::dated(&project.sessions_dir()).ok()?;
+    dated.into_iter().rev().find_map(|e| read_doc(&e.path).ok())
 }
 
 fn previous_session(project: &Project) -> Option<(PreviousSession, String)> {
@@ -833,13 +818,12 @@ pub fn show(project: &Project, id: Option<&str>) -> Result<SessionDoc> {
             {
                 return Ok(f.doc(Some(&active_path)));
             }
-            let p = archive_path(project, id);
-            if p.is_file() {
+            if let Some(p) = doc::archive::find(&project.sessions_dir(), id) {
                 return read_doc(&p);
             }
             Err(Error::not_found(format!(
                 "no session {id} (looked at the active session and {})",
-                p.display()
+                archive_path(project, id).display()
             ))
             .into())
         }
@@ -942,25 +926,16 @@ fn id_date(id: &str) -> Option<chrono::NaiveDate> {
 pub fn list(project: &Project, filter: &ListFilter) -> Result<ListReport> {
     let mut sessions = Vec::new();
     let mut errors = Vec::new();
-    let dir = project.sessions_dir();
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "md") && p.is_file())
-            .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
-    };
-    paths.sort();
     // End tags are read once for the whole archive: most archived 0.11 sessions have an end tag
     // in git and no `ended` in their file.
     let end_tags = match git::open(project.root()) {
         Ok(Some(r)) => git::session_end_tags(&r).unwrap_or_default(),
         _ => Default::default(),
     };
-    for p in paths {
+    for p in doc::archive::list(&project.sessions_dir())?
+        .into_iter()
+        .map(|e| e.path)
+    {
         match read_doc(&p) {
             Ok(d) => {
                 let mut s = summary(d, p);
@@ -1098,28 +1073,10 @@ pub(crate) fn close_unterminated(
     close_locked(eng, project, &mut file, &path, kind, at, commit)
 }
 
-/// The archive file of session `id`: `<id>.md`, the legacy `session-<id>.md`, or the one file
-/// whose stem starts with `<id>-` (a nanosecond id named by its seconds).
+/// The archive file of session `id` (`doc::archive::find`: exact name, legacy name, or the one
+/// nanosecond-id file named by its seconds).
 fn find_archived(project: &Project, id: &str) -> Option<PathBuf> {
-    let dir = project.sessions_dir();
-    for name in [format!("{id}.md"), format!("session-{id}.md")] {
-        let p = dir.join(name);
-        if p.is_file() {
-            return Some(p);
-        }
-    }
-    let prefix = format!("{id}-");
-    let mut found = std::fs::read_dir(&dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "md")
-                && p.file_stem()
-                    .is_some_and(|s| s.to_string_lossy().starts_with(&prefix))
-        });
-    let first = found.next()?;
-    found.next().is_none().then_some(first)
+    doc::archive::find(&project.sessions_dir(), id)
 }
 
 fn close_locked(
@@ -1336,11 +1293,13 @@ fn close_locked(
     };
     store::atomic_write(&archive, file.render()?.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
-    let pointer = format!(
-        "---\nid: {id}\npath: {archive_rel}\nstatus: {status}\nended: {}\n---\n# Last session: {}\n\n[[session-{id}]]\n",
-        rfc3339(&ended),
-        file.fm.title
-    );
+    let pointer = doc::pointer::LastSession {
+        id: id.clone(),
+        path: archive_rel.clone(),
+        status: status.to_string(),
+        ended: rfc3339(&ended),
+    }
+    .render(&file.fm.title);
     if closing_active {
         store::atomic_write(
             &project.last_session_path(),

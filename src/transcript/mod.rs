@@ -601,17 +601,13 @@ pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
             return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
         }
     };
-    let front = text
-        .strip_prefix("---\n")
-        .and_then(|rest| rest.split_once("\n---").map(|(f, _)| f))
-        .ok_or_else(|| anyhow::anyhow!("{}: no frontmatter", path.display()))?;
-    let yaml: serde_yaml::Value = serde_yaml::from_str(front)
-        .map_err(|e| anyhow::anyhow!("{}: invalid frontmatter: {e}", path.display()))?;
-    let get = |k: &str| yaml.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let created = get("created").and_then(|c| DateTime::parse_from_rfc3339(&c).ok());
-    let from_ms = yaml
-        .get("start_timestamp")
-        .and_then(|v| v.as_i64())
+    let fm = crate::doc::session::frontmatter(&path, &crate::doc::Document::parse(&text))?;
+    let created = fm
+        .created
+        .as_deref()
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok());
+    let from_ms = fm
+        .start_timestamp
         .and_then(chrono::DateTime::from_timestamp_millis);
     let start = match (created, from_ms) {
         // The millisecond stamp is the more precise instant; `created` carries the offset.
@@ -624,13 +620,11 @@ pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
         ),
     };
     Ok(Some(ActiveSession {
-        id: get("id").unwrap_or_default(),
-        llm: get("llm").unwrap_or_else(|| project.config().llm().unwrap_or("claude").to_string()),
+        id: fm.id,
+        llm: fm
+            .llm
+            .unwrap_or_else(|| project.config().llm().unwrap_or("claude").to_string()),
         window: SessionWindow { start, end: None },
-        starting_commit: yaml
-            .get("git")
-            .and_then(|g| g.get("starting_commit"))
-            .and_then(|v| v.as_str())
-            .map(String::from),
+        starting_commit: fm.git.starting_commit,
     }))
 }
