@@ -17,8 +17,8 @@ Examples:
   patina scry \"how do we handle stale sockets\" --json
   patina tui                               the cockpit, beside your coding agent
 
-Every command prints JSON with --json. Exit codes: 0 ok, 1 error, 2 usage, 3 state conflict,
-4 not found, 5 service unavailable.";
+Every command prints JSON with --json. Exit codes: 0 ok, 1 error, 2 usage or invalid value,
+3 state conflict, 4 not found, 5 service unavailable, 6 not in a project, 7 locked, 8 denied.";
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,7 +29,7 @@ Every command prints JSON with --json. Exit codes: 0 ok, 1 error, 2 usage, 3 sta
     propagate_version = true
 )]
 pub struct Cli {
-    /// Print machine-readable JSON on stdout (errors too, as {"error": ...}).
+    /// Print machine-readable JSON on stdout (errors too, as {"error", "kind", "exit_code"}).
     #[arg(long, global = true)]
     pub json: bool,
 

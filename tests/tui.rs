@@ -1298,10 +1298,21 @@ mod real_terminal {
         );
         t.text("fg");
         t.keys(&["Enter"]);
-        t.wait("the cockpit to redraw", |s| s.contains("? help"));
+        t.wait("the cockpit to redraw", |s| {
+            s.contains("? help") && s.contains("1 Session")
+        });
         assert_eq!(t.display("#{alternate_on}"), "1");
         t.keys(&["q"]);
-        t.wait_for("ready>");
+        // The old prompt is still on the main screen: wait for the cockpit to leave its own.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while t.display("#{alternate_on}") == "1" {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cockpit did not quit:\n{}",
+                t.screen()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(40));
+        }
         t.text("echo EXIT=$?");
         t.keys(&["Enter"]);
         let s = t.wait_for("EXIT=");

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 
 pub use check::{CheckReport, Finding, FindingKind};
@@ -150,7 +150,7 @@ pub fn list(project: &Project) -> Result<Beliefs> {
 pub fn load(project: &Project, id: &str) -> Result<Belief> {
     match write::find_path(project, id)? {
         Some(p) => load_path(&p),
-        None => Err(CmdError::not_found(format!(
+        None => Err(Error::not_found(format!(
             "no belief `{id}` in {}",
             project.beliefs_dir().display()
         ))

@@ -13,12 +13,16 @@ impl Client {
 
     /// `POST /api/index`: start re-indexing `root` in the background.
     pub fn index_start(&self, root: &Path) -> Result<IndexStatus, ClientError> {
-        self.post(
-            INDEX,
-            &IndexRequest {
-                project: root.to_string_lossy().into_owned(),
-            },
-        )
+        self.index_request(&IndexRequest {
+            project: root.to_string_lossy().into_owned(),
+            rebuild: false,
+            wait: false,
+        })
+    }
+
+    /// `POST /api/index` with every option (rebuild, wait for the lexical phase).
+    pub fn index_request(&self, req: &IndexRequest) -> Result<IndexStatus, ClientError> {
+        self.post(INDEX, req)
     }
 
     /// `GET /api/index?project=ROOT`

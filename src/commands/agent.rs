@@ -8,7 +8,8 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::agent;
-use crate::output::{CmdError, Ctx};
+use crate::error::Error;
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::transcript;
 
@@ -309,7 +310,7 @@ pub fn emit_update_with_prompts(
 pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
     let Some(active) = transcript::active_session(&project)? else {
-        return Err(CmdError::conflict(
+        return Err(Error::conflict(
             "no active session; start one with `patina session start \"title\"`",
         )
         .into());

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::belief::{self, Belief, NewBelief, Relation};
-use crate::output::{CmdError, Ctx, SilentExit};
+use crate::error::Error;
+use crate::output::{Ctx, SilentExit};
 use crate::project::Project;
 
 const EXAMPLES: &str = "\
@@ -257,7 +258,7 @@ fn docs(project: &Project, kind: Option<String>, ctx: &Ctx) -> Result<()> {
         Some("belief") => Some(DocKind::Belief),
         Some("session") => Some(DocKind::Session),
         Some(other) => {
-            return Err(CmdError::usage(format!(
+            return Err(Error::usage(format!(
                 "--kind `{other}` is unknown: use core, surface, belief or session"
             ))
             .into());
@@ -353,8 +354,8 @@ fn run_editor(path: &Path) -> Result<()> {
         .status()
         .with_context(|| format!("starting the editor `{editor}`"))?;
     if !status.success() {
-        return Err(CmdError::new(
-            crate::output::ExitKind::Error,
+        return Err(Error::new(
+            crate::error::ErrorKind::Io,
             format!("the editor `{editor}` exited with {status}; the new belief was removed"),
         )
         .into());
@@ -387,7 +388,7 @@ fn list(
     if let Some(s) = &status
         && !belief::STATUSES.contains(&s.as_str())
     {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "--status `{s}` is unknown: use one of {}",
             belief::STATUSES.join(", ")
         ))

@@ -13,9 +13,10 @@ use zeroize::Zeroizing;
 
 use crate::client::Client;
 use crate::commands::scry::ScryArgs;
+use crate::error::Error;
 use crate::mother::registry::{self, ProjectEntry, Registry, RemoteEntry};
 use crate::mother::{self, FanOut, FederatedAnswer};
-use crate::output::{CmdError, Ctx};
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::proto::{self, scry::ScryRequest};
 use crate::scry::{self, Kind, Query, Scry};
@@ -218,7 +219,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
         .canonicalize()
         .with_context(|| format!("resolving {}", given.display()))?;
     if !canon.is_dir() {
-        return Err(CmdError::usage(format!("{} is not a directory", canon.display())).into());
+        return Err(Error::usage(format!("{} is not a directory", canon.display())).into());
     }
     let project = Project::discover(&canon)?;
     let root = project.root().to_path_buf();
@@ -241,7 +242,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
     let e = entry.clone();
     Registry::update(move |reg| {
         if let Some(old) = reg.projects.iter().find(|p| p.path == e.path) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "{} is already registered as {:?}",
                 e.path.display(),
                 old.name
@@ -249,7 +250,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
             .into());
         }
         if reg.has_name(&e.name) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "the name {:?} is taken; choose another with --name",
                 e.name
             ))
@@ -313,14 +314,14 @@ fn add_remote(a: &AddArgs, url: &str, ctx: &Ctx) -> Result<EntryView> {
     let e = entry.clone();
     Registry::update(move |reg| {
         if let Some(old) = reg.remotes.iter().find(|r| r.url == e.url) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "{} is already registered as {:?}",
                 e.url, old.name
             ))
             .into());
         }
         if reg.has_name(&e.name) {
-            return Err(CmdError::conflict(format!("the name {:?} is taken", e.name)).into());
+            return Err(Error::conflict(format!("the name {:?} is taken", e.name)).into());
         }
         reg.remotes.push(e);
         Ok(())
@@ -349,7 +350,7 @@ fn rm(target: &str, ctx: &Ctx) -> Result<()> {
             });
         match by_path {
             Some(i) => Ok(project_view(&reg.projects.remove(i))),
-            None => Err(CmdError::not_found(format!(
+            None => Err(Error::not_found(format!(
                 "nothing registered as {t:?} (see `patina mother list`)"
             ))
             .into()),
@@ -454,7 +455,9 @@ fn via_daemon(here: Option<&Project>, q: &Query, opts: &FanOut) -> Option<Result
     match client.post::<_, FederatedAnswer>(proto::scry::SCRY, &req) {
         Ok(a) => Some(Ok(a)),
         Err(e) if e.is_not_running() => None,
-        Err(e) if e.status() == Some(400) => Some(Err(CmdError::usage(format!("{e}")).into())),
+        Err(e) if e.status().is_some() && e.kind().is_caller_error() => {
+            Some(Err(e.into_error().into()))
+        }
         Err(e) => {
             tracing::warn!("scry --all through the daemon failed, working in-process: {e}");
             None

@@ -3,15 +3,13 @@
 //! Both run in-process here; when a daemon answers they go through it instead (same engine, same
 //! answers, model already hot).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::client::{Client, ClientError};
-use crate::output::{CmdError, Ctx};
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::scry::{self, IndexReport, Kind, Phase, Query, Scry, ScryAnswer};
 
@@ -23,12 +21,17 @@ Examples:
 
 Searches layer docs, beliefs, sessions, commit messages and source files, semantically (local
 ONNX model, see `patina model pull`) and lexically (BM25), fused by reciprocal rank. Without a
-model the answer is lexical and a notice says so. A missing or stale index is built first.";
+model the answer is lexical and a notice says so. Through a running daemon the answer comes at
+once from the current index (the daemon watches the project and keeps it fresh; while it is
+still embedding, the answer says how much is semantic). Without a daemon the index is brought
+up to date first.";
 
 const INDEX_EXAMPLES: &str = "\
 Examples:
-  patina index              bring .patina/local/index/ up to date (only changed chunks embedded)
-  patina index --rebuild    embed everything again
+  patina index                      bring .patina/local/index/ up to date (only changed chunks embedded)
+  patina index --rebuild            embed everything again
+  patina index --export team.vec    write this index's vectors for a teammate
+  patina index --import team.vec    reuse a teammate's vectors; embed only what differs
   patina index --json";
 
 /// Search the project's knowledge.
@@ -71,6 +74,12 @@ pub struct IndexArgs {
     /// Index in this process even when a daemon answers.
     #[arg(long)]
     pub no_daemon: bool,
+    /// Write the vectors of the current corpus to FILE (nothing is embedded).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["import", "rebuild"])]
+    pub export: Option<std::path::PathBuf>,
+    /// Add the vectors in FILE (from `--export`, same model) before indexing.
+    #[arg(long, value_name = "FILE", conflicts_with = "rebuild")]
+    pub import: Option<std::path::PathBuf>,
 }
 
 /// How long the CLI waits for the daemon (a first query may build the whole index).
@@ -153,9 +162,10 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Ask a running daemon (same engine, model already loaded; it refreshes the index first, so
-/// the answer equals the in-process one). `None` when no daemon answers or it failed in a way
-/// the in-process path covers (logged); a 400 from the daemon is the caller's usage error.
+/// Ask a running daemon (same engine, model already hot). It answers from its current index at
+/// once — it watches the project, so the index is fresh without re-reading it per query.
+/// `None` when no daemon answers or it failed in a way the in-process path covers (logged); a
+/// 400 from the daemon is the caller's usage error.
 fn via_daemon(project: &Project, q: &Query) -> Option<Result<ScryAnswer>> {
     let client = Client::local().with_timeout(DAEMON_TIMEOUT);
     let req = crate::proto::scry::ScryRequest {
@@ -164,13 +174,9 @@ fn via_daemon(project: &Project, q: &Query) -> Option<Result<ScryAnswer>> {
         limit: q.limit,
         kinds: q.kinds.clone(),
         scope: None,
-        refresh: true,
+        refresh: false,
     };
-    let (bar, stop) = poll_daemon_progress(project);
-    let res = client.scry(&req);
-    stop.store(true, Ordering::Relaxed);
-    bar.finish_and_clear();
-    match res {
+    match client.scry(&req) {
         Ok(a) => Some(Ok(a)),
         Err(e) => daemon_failed(e),
     }
@@ -180,35 +186,12 @@ fn daemon_failed<T>(e: ClientError) -> Option<Result<T>> {
     if e.is_not_running() {
         return None;
     }
-    if e.status() == Some(400) {
-        return Some(Err(CmdError::usage(format!("{e}")).into()));
+    // A caller's mistake fails the same way in-process: report it with the daemon's kind.
+    if e.status().is_some() && e.kind().is_caller_error() {
+        return Some(Err(e.into_error().into()));
     }
     tracing::warn!("scry through the daemon failed, working in-process: {e}");
     None
-}
-
-/// While the daemon works, show its indexing progress (GET /api/index) on stderr.
-fn poll_daemon_progress(project: &Project) -> (ProgressBar, Arc<AtomicBool>) {
-    let (bar, mut progress) = progress_bar();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let root = project.root().to_path_buf();
-    std::thread::spawn(move || {
-        let client = Client::local().with_timeout(Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(300));
-        while !s.load(Ordering::Relaxed) {
-            match client.index_status(&root) {
-                Ok(st) if st.state == "running" && st.total > 0 => progress(Phase::Embedding {
-                    done: st.done,
-                    total: st.total,
-                }),
-                Ok(_) => {}
-                Err(_) => break,
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    });
-    (bar, stop)
 }
 
 /// Human rendering: kind, path:line, title, snippet, score.
@@ -245,55 +228,90 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
-    if !args.rebuild && !args.allow_unpinned && !args.no_daemon {
-        match index_via_daemon(&project) {
-            Some(Ok(report)) => {
-                ctx.emit(&report, render_index);
-                return Ok(());
-            }
-            Some(Err(e)) => return Err(e),
-            None => {}
-        }
-    }
     let eng = engine(args.allow_unpinned);
-    let (bar, mut progress) = progress_bar();
-    let report = eng.index(&project, args.rebuild, &mut progress);
-    bar.finish_and_clear();
-    let report = report?;
-    if report.mode == "lexical"
-        && let Err(why) = eng.embedder()
-    {
-        ctx.notice(&format!("notice: lexical index only — {why}"));
+    if let Some(file) = &args.export {
+        let report = eng.export_vectors(&project, &ctx.cwd.join(file))?;
+        if !report.coverage.complete() {
+            ctx.notice(&format!(
+                "notice: the index is {:.0}% semantic; the file holds the {} chunks embedded so far",
+                report.coverage.ratio * 100.0,
+                report.coverage.embedded
+            ));
+        }
+        ctx.emit(&report, |r| {
+            format!(
+                "exported {} vectors to {} (model {})",
+                r.exported,
+                r.file.display(),
+                &r.model_hash[..r.model_hash.len().min(16)]
+            )
+        });
+        return Ok(());
     }
+    let imported = match &args.import {
+        Some(file) => Some(eng.import_vectors(&project, &ctx.cwd.join(file))?),
+        None => None,
+    };
+    let from_daemon = if args.allow_unpinned || args.no_daemon {
+        None
+    } else {
+        index_via_daemon(&project, args.rebuild)
+    };
+    let mut report = match from_daemon {
+        Some(r) => r?,
+        None => {
+            let (bar, mut progress) = progress_bar();
+            let report = eng.index(&project, args.rebuild, &mut progress);
+            bar.finish_and_clear();
+            let report = report?;
+            if !report.coverage.complete()
+                && let Err(why) = eng.embedder()
+            {
+                ctx.notice(&format!("notice: lexical index only — {why}"));
+            }
+            report
+        }
+    };
+    report.imported = imported;
     ctx.emit(&report, render_index);
     Ok(())
 }
 
-/// `POST /api/index`, then follow `GET /api/index` until the job ends.
-fn index_via_daemon(project: &Project) -> Option<Result<IndexReport>> {
-    let client = Client::local().with_timeout(Duration::from_secs(30));
-    if let Err(e) = client.index_start(project.root()) {
-        return daemon_failed(e);
-    }
+/// `POST /api/index` (answering after the lexical phase), then follow `GET /api/index` while
+/// the daemon embeds, as a progress bar.
+fn index_via_daemon(project: &Project, rebuild: bool) -> Option<Result<IndexReport>> {
+    let client = Client::local().with_timeout(Duration::from_secs(300));
+    let req = crate::proto::scry::IndexRequest {
+        project: project.root().to_string_lossy().into_owned(),
+        rebuild,
+        wait: true,
+    };
+    let mut st = match client.index_request(&req) {
+        Ok(st) => st,
+        Err(e) => return daemon_failed(e),
+    };
     let (bar, mut progress) = progress_bar();
+    let mut pause = Duration::from_millis(20);
     let out = loop {
-        match client.index_status(project.root()) {
-            Ok(st) if st.state == "running" => {
-                if st.total > 0 {
-                    progress(Phase::Embedding {
-                        done: st.done,
-                        total: st.total,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(150));
-            }
-            Ok(st) => match (st.report, st.error) {
-                (Some(r), _) => break Some(Ok(r)),
-                (None, Some(e)) => break Some(Err(anyhow::anyhow!("indexing failed: {e}"))),
-                (None, None) => break None,
-            },
-            Err(e) => break daemon_failed(e),
+        if st.state != "running" {
+            break match (st.report, st.error) {
+                (Some(r), _) => Some(Ok(r)),
+                (None, Some(e)) => Some(Err(anyhow::anyhow!("indexing failed: {e}"))),
+                (None, None) => None,
+            };
         }
+        if st.total > 0 {
+            progress(Phase::Embedding {
+                done: st.done,
+                total: st.total,
+            });
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(250));
+        st = match client.index_status(project.root()) {
+            Ok(st) => st,
+            Err(e) => break daemon_failed(e),
+        };
     };
     bar.finish_and_clear();
     out
@@ -315,5 +333,16 @@ pub fn render_index(r: &IndexReport) -> String {
     } else {
         format!("index up to date: {} chunks ({kinds})", r.chunks)
     };
-    format!("{what} [{} mode, {} ms]", r.mode, r.took_ms)
+    let imported = r
+        .imported
+        .map(|n| format!("{n} vectors imported; "))
+        .unwrap_or_default();
+    format!(
+        "{imported}{what}; {}/{} chunks semantic ({:.0}%) [{} mode, {} ms]",
+        r.coverage.embedded,
+        r.coverage.total,
+        r.coverage.ratio * 100.0,
+        r.mode,
+        r.took_ms
+    )
 }

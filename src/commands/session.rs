@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::Subcommand;
 
-use crate::output::{CmdError, Ctx};
+use crate::error::Error;
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::session::{self, ListFilter, SessionDoc};
 
@@ -146,7 +147,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let p = ctx.cwd.join(t);
         if t.ends_with(".md") || t.contains('/') || p.is_file() {
             if !p.is_file() {
-                return Err(CmdError::not_found(format!("{}: no such file", p.display())).into());
+                return Err(Error::not_found(format!("{}: no such file", p.display())).into());
             }
             let doc = session::read_doc(&p)?;
             ctx.emit(&doc, human_doc);

@@ -13,6 +13,9 @@ use serde::Serialize;
 
 pub use git2::Repository as Repo;
 
+mod ident;
+pub use ident::Role;
+
 /// Open the repository whose work tree is `root` (or contains it). `Ok(None)` when `root` is not
 /// inside a git repository.
 pub fn open(root: &Path) -> Result<Option<Repository>> {
@@ -83,13 +86,10 @@ pub fn head(repo: &Repository) -> Result<HeadInfo> {
     }
 }
 
-/// The signature for tags and commits: the configured user, else a fallback so that a repository
-/// without user.name/user.email still gets its tags.
-pub fn signature(repo: &Repository) -> Result<Signature<'static>> {
-    match repo.signature() {
-        Ok(s) => Ok(s.to_owned()),
-        Err(_) => Signature::now("patina", "patina@localhost").context("building a git signature"),
-    }
+/// The signature git itself would use for `role` (environment, then config, then a fallback so
+/// that a repository without user.name/user.email still gets its tags); see `ident.rs`.
+pub fn signature(repo: &Repository, role: Role) -> Result<Signature<'static>> {
+    ident::signature(repo, role)
 }
 
 /// What happened when a tag was requested.
@@ -133,6 +133,19 @@ pub fn tag_exists(repo: &Repository, name: &str) -> bool {
     repo.find_reference(&format!("refs/tags/{name}")).is_ok()
 }
 
+/// True when any tag names the session id `id`: `session-<id>` followed by the end of the name or
+/// `-` (`session-<id>-claude-start`, legacy `session-<id>-start`, `session-<id>-<nanos>-…`).
+pub fn session_id_tagged(repo: &Repository, id: &str) -> bool {
+    let stem = format!("session-{id}");
+    let Ok(names) = repo.tag_names(Some(&format!("{stem}*"))) else {
+        return false;
+    };
+    names.iter().filter_map(|n| n.ok().flatten()).any(|n| {
+        n.strip_prefix(stem.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+    })
+}
+
 /// Create the annotated tag `name` on `target` with `message` (never moves an existing tag).
 pub fn create_annotated_tag(
     repo: &Repository,
@@ -158,7 +171,8 @@ pub fn create_annotated_tag(
     let obj = repo
         .find_object(oid, None)
         .with_context(|| format!("finding commit {target}"))?;
-    let sig = signature(repo)?;
+    // A tag's tagger is the committer identity, as with `git tag -a`.
+    let sig = signature(repo, Role::Committer)?;
     repo.tag(name, &obj, &sig, message, false)
         .with_context(|| format!("creating tag {name}"))?;
     Ok(TagOutcome::Created)
@@ -334,9 +348,16 @@ pub fn uncommitted(repo: &Repository) -> Result<Vec<FileChange>> {
     let statuses = repo
         .statuses(Some(&mut opts))
         .context("reading git status")?;
+    // libgit2 knows nothing of sparse checkouts: an entry the sparse patterns keep out of the work
+    // tree carries the skip-worktree bit and is absent on disk, which libgit2 reports as deleted.
+    // git does not (and neither does `git status` for `git update-index --skip-worktree`).
+    let skip_worktree = skip_worktree_paths(repo, &statuses)?;
     let mut out = Vec::new();
     for e in statuses.iter() {
         let s = e.status();
+        if s.is_wt_deleted() && !s.is_index_deleted() && skip_worktree.contains(e.path_bytes()) {
+            continue;
+        }
         let path = String::from_utf8_lossy(e.path_bytes()).into_owned();
         let status = if s.is_wt_new() && !s.is_index_new() {
             '?'
@@ -358,6 +379,73 @@ pub fn uncommitted(repo: &Repository) -> Result<Vec<FileChange>> {
         });
     }
     Ok(out)
+}
+
+/// `GIT_INDEX_ENTRY_SKIP_WORKTREE` in an index entry's extended flags (libgit2 `index.h`).
+const SKIP_WORKTREE: u16 = 1 << 14;
+
+/// The paths among `statuses`' work-tree deletions whose index entry has the skip-worktree bit.
+/// The index is read only when there is a deletion to judge.
+fn skip_worktree_paths(
+    repo: &Repository,
+    statuses: &git2::Statuses,
+) -> Result<std::collections::HashSet<Vec<u8>>> {
+    let deleted: Vec<Vec<u8>> = statuses
+        .iter()
+        .filter(|e| e.status().is_wt_deleted() && !e.status().is_index_deleted())
+        .map(|e| e.path_bytes().to_vec())
+        .collect();
+    let mut out = std::collections::HashSet::new();
+    if deleted.is_empty() {
+        return Ok(out);
+    }
+    let index = repo.index().context("reading the git index")?;
+    for path in deleted {
+        let skipped = index
+            .get_path(Path::new(&*String::from_utf8_lossy(&path)), 0)
+            .is_some_and(|entry| entry.flags_extended & SKIP_WORKTREE != 0);
+        if skipped {
+            out.insert(path);
+        }
+    }
+    Ok(out)
+}
+
+/// True when `sha` names a commit that is still in the object database.
+pub fn commit_exists(repo: &Repository, sha: &str) -> bool {
+    Oid::from_str(sha).is_ok_and(|oid| repo.find_commit(oid).is_ok())
+}
+
+/// For a range whose starting commit is gone: the commits reachable from `to` made at or after
+/// `since` (unix seconds, committer time), and the files changed from the parent of the oldest of
+/// them to `to`. The walk is in time order and stops at the first older commit.
+pub fn activity_since_time(
+    repo: &Repository,
+    to: &str,
+    since: i64,
+) -> Result<(usize, Vec<FileChange>)> {
+    let mut walk = repo.revwalk().context("walking history")?;
+    walk.set_sorting(Sort::TIME)?;
+    walk.push(resolve_commit(repo, to)?.id())?;
+    let mut n = 0;
+    let mut oldest = None;
+    for oid in walk {
+        let c = repo.find_commit(oid.context("walking history")?)?;
+        if c.time().seconds() < since {
+            break;
+        }
+        n += 1;
+        oldest = Some(c.id());
+    }
+    let Some(oldest) = oldest else {
+        return Ok((0, vec![]));
+    };
+    let base = repo
+        .find_commit(oldest)?
+        .parents()
+        .next()
+        .map(|p| p.id().to_string());
+    Ok((n, range_files(repo, base.as_deref(), to)?))
 }
 
 /// One commit, for listings (the cockpit's Commits pane).
@@ -471,10 +559,11 @@ pub fn commit_one_file(repo: &Repository, rel: &Path, message: &str) -> Result<S
     idx.add(&entry).context("adding to the commit tree")?;
     let tree_id = idx.write_tree_to(repo).context("writing tree")?;
     let tree = repo.find_tree(tree_id)?;
-    let sig = signature(repo)?;
+    let author = signature(repo, Role::Author)?;
+    let committer = signature(repo, Role::Committer)?;
     let parents: Vec<&git2::Commit> = parent.iter().collect();
     let oid = repo
-        .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .commit(Some("HEAD"), &author, &committer, message, &tree, &parents)
         .context("committing")?;
     // Keep the real index in step for this one path so `git status` stays clean for it.
     let mut real = repo.index().context("opening the index")?;

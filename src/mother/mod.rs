@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 
 pub use registry::{ProjectEntry, Registry, RemoteEntry};
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 use crate::scry::{Hit, Query, Scry, ScryAnswer, SourceError};
 
@@ -204,7 +204,7 @@ pub fn search_registry(
     let limit = q.validate()?;
     let sources = sources(reg, here, opts.include_remotes);
     if sources.is_empty() {
-        return Err(CmdError::not_found(
+        return Err(Error::not_found(
             "no projects to search: register some with `patina mother add PATH` (or run this inside a project)",
         )
         .into());
@@ -443,6 +443,7 @@ mod tests {
                 })
                 .collect(),
             errors: vec![],
+            coverage: Default::default(),
         }
     }
 

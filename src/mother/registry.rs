@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::store;
 
 /// A registered local project.
@@ -236,7 +236,7 @@ pub fn validate_name(name: &str) -> Result<()> {
             .next()
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !ok {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "invalid name {name:?}: use 1-63 of a-z 0-9 . _ - starting with a letter or digit"
         ))
         .into());
@@ -289,7 +289,7 @@ pub fn validate_token(t: &str) -> Result<()> {
 /// `http://host:port[/]` or `host:port` → (host, port). IPv6 hosts in brackets.
 pub fn parse_url(url: &str) -> Result<(String, u16)> {
     let bad = |why: &str| -> anyhow::Error {
-        CmdError::usage(format!(
+        Error::usage(format!(
             "invalid remote URL {url:?}: {why} (expected http://HOST:PORT, the address of `patina serve --listen`)"
         ))
         .into()

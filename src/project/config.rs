@@ -45,9 +45,29 @@ impl ProjectConfig {
         self.table.get(key)
     }
 
-    /// `[project] llm`
+    /// The project's default agent: `[project] llm`, else the keys older patina versions wrote
+    /// (`[interfaces] default`, then `[adapters] default`).
     pub fn llm(&self) -> Option<&str> {
-        self.project_str("llm")
+        self.llm_with_source().map(|(_, v)| v)
+    }
+
+    /// The default agent and the key it was read from (`project.llm`, `interfaces.default`,
+    /// `adapters.default`).
+    pub fn llm_with_source(&self) -> Option<(&'static str, &str)> {
+        const KEYS: [(&str, &str, &str); 3] = [
+            ("project", "llm", "project.llm"),
+            ("interfaces", "default", "interfaces.default"),
+            ("adapters", "default", "adapters.default"),
+        ];
+        KEYS.iter().find_map(|(section, key, label)| {
+            self.table
+                .get(*section)
+                .and_then(|t| t.get(*key))
+                .and_then(|v| v.as_str())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| (*label, v))
+        })
     }
 
     /// `[project] sessions_dir`, relative to the root.

@@ -3,7 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::scry::{Hit, IndexReport, IndexStatus, Kind, Ranks, ScryAnswer, SourceError};
+pub use crate::scry::{
+    Coverage, Hit, IndexReport, IndexStatus, Kind, Ranks, ScryAnswer, SourceError,
+};
 
 /// `POST /api/scry`
 pub const SCRY: &str = "/api/scry";
@@ -24,7 +26,8 @@ pub struct ScryRequest {
     /// `project` (default) or `all` (mother's federation).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
-    /// Bring the index up to date before answering (the CLI sets this; the cockpit does not).
+    /// Wait for one lexical refresh before answering (never for embedding). The daemon keeps
+    /// indexes fresh by watching the projects, so clients normally leave this off.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub refresh: bool,
 }
@@ -34,4 +37,11 @@ pub struct ScryRequest {
 #[serde(deny_unknown_fields)]
 pub struct IndexRequest {
     pub project: String,
+    /// Discard the index and its vectors and embed everything again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub rebuild: bool,
+    /// Answer once the lexical phase is done (a no-change request then carries its report);
+    /// otherwise at once.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub wait: bool,
 }

@@ -14,7 +14,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use anyhow::{Context, Result, anyhow, bail};
 use zeroize::Zeroizing;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::store;
 
 pub const ENV_IDENTITY: &str = "PATINA_IDENTITY";
@@ -114,8 +114,8 @@ pub fn own_recipient() -> Result<age::x25519::Recipient> {
     }
 }
 
-fn no_identity() -> CmdError {
-    CmdError::unavailable(format!(
+fn no_identity() -> Error {
+    Error::unavailable(format!(
         "no identity: run `patina secrets init` (or set {ENV_IDENTITY} / {ENV_IDENTITY_FILE})"
     ))
 }
@@ -278,7 +278,7 @@ pub fn prompt_masked(prompt: &str) -> Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
             Err(crate::output::SilentExit(130).into())
         }
-        Err(e) => Err(CmdError::unavailable(format!(
+        Err(e) => Err(Error::unavailable(format!(
             "cannot prompt on the terminal ({e}); set {ENV_PASSPHRASE_FILE}, {ENV_IDENTITY_FILE} or {ENV_IDENTITY} for headless use"
         ))
         .into()),
@@ -350,14 +350,14 @@ pub struct InitReport {
 /// `identity.age` (0600 from creation, never overwritten) and write `recipient.txt`.
 pub fn init() -> Result<InitReport> {
     if env_nonempty(ENV_IDENTITY).is_some() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "{ENV_IDENTITY} is set: patina uses that identity and needs no init"
         ))
         .into());
     }
     let id_path = identity_path();
     if id_path.exists() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "{} already exists; refusing to overwrite your identity",
             id_path.display()
         ))

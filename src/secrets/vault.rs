@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use super::identity::{self, Identity};
 use super::names;
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 use crate::store;
 
@@ -468,7 +468,7 @@ fn decrypt_bytes(
                     ),
                     Scope::Global => String::new(),
                 };
-                anyhow::Error::from(CmdError::unavailable(format!(
+                anyhow::Error::from(Error::unavailable(format!(
                     "{origin}: not encrypted to your identity ({}){hint}",
                     identity.recipient()
                 )))

@@ -37,12 +37,16 @@ pub(super) fn routes(r: &mut Router) {
         let req: IndexRequest = cx.json()?;
         let project = cx.project_at(&req.project)?;
         let svc = cx.state.service::<ScryService>();
-        let status = cx.blocking(move || Ok(svc.start_index(&project))).await?;
+        let (rebuild, wait) = (req.rebuild, req.wait);
+        let status = cx
+            .blocking(move || Ok(svc.start_index(&project, rebuild, wait)))
+            .await?;
         ok(&status)
     });
     r.get(INDEX, Access::LocalOnly, |cx| async move {
         let project = cx.project()?;
         let svc = cx.state.service::<ScryService>();
-        ok(&svc.index_status(&project))
+        let status = cx.blocking(move || Ok(svc.index_status(&project))).await?;
+        ok(&status)
     });
 }

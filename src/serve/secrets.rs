@@ -219,7 +219,7 @@ fn cache(cx: Call) -> Reply {
 
 fn resolve_error(e: ResolveError, vault_id: &str) -> ApiError {
     match e {
-        ResolveError::Locked => ApiError::not_found(format!("vault {} is locked", short(vault_id))),
+        ResolveError::Locked => ApiError::locked(format!("vault {} is locked", short(vault_id))),
         ResolveError::UnknownName(n) => {
             ApiError::bad_request(format!("no secret named {n:?} in this vault"))
         }

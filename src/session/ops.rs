@@ -11,8 +11,8 @@ use super::classify::{Measured, classify};
 use super::model::{
     Classification, Frontmatter, GitMeta, Goal, SessionDoc, SessionFile, one_line, read_doc,
 };
+use crate::error::Error;
 use crate::git::{self, FileChange, RangeActivity};
-use crate::output::CmdError;
 use crate::project::Project;
 use crate::store;
 
@@ -39,8 +39,7 @@ fn config(project: &Project) -> Result<SessionConfig> {
 }
 
 fn no_active() -> anyhow::Error {
-    CmdError::conflict("no active session; start one with `patina session start \"<title>\"`")
-        .into()
+    Error::conflict("no active session; start one with `patina session start \"<title>\"`").into()
 }
 
 /// Run `edit` on the active session under the lock; the file is rewritten only when `edit`
@@ -99,19 +98,17 @@ pub(crate) fn log_entry(project: &Project, heading: &str, body: &str) -> Result<
         return Ok(None);
     }
     let when = heading_time(&now());
-    match with_active(project, |f| {
-        f.append_activity(&when, heading, body);
-        Ok((true, f.fm.id.clone()))
-    }) {
-        Ok(id) => Ok(Some(id)),
-        Err(e) if is_no_active(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn is_no_active(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<CmdError>()
-        .is_some_and(|c| c.message.starts_with("no active session"))
+    let path = project.active_session_path();
+    // The session may end between the check above and the lock: then there is nothing to log to.
+    store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
+        let Some(text) = cur else {
+            return Ok((None, None));
+        };
+        let mut file = SessionFile::parse(&path, &text)?;
+        file.append_activity(&when, heading, body);
+        let id = file.fm.id.clone();
+        Ok((Some(file.render()?), Some(id)))
+    })
 }
 
 fn archive_path(project: &Project, id: &str) -> PathBuf {
@@ -175,7 +172,7 @@ fn stale_message(doc: &SessionDoc, cfg: &SessionConfig) -> Option<String> {
 pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartReport> {
     let title = one_line(title);
     if title.is_empty() {
-        return Err(CmdError::usage("the session title is empty").into());
+        return Err(Error::usage("the session title is empty").into());
     }
     let llm = llm
         .map(str::to_string)
@@ -186,7 +183,7 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "--llm {llm:?}: use letters, digits, '-' or '_' (it becomes part of a git tag name)"
         ))
         .into());
@@ -215,7 +212,7 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
                         doc.id, doc.title
                     ),
                 };
-                return Err(CmdError::conflict(msg).into());
+                return Err(Error::conflict(msg).into());
             }
             // A leftover of an `end` interrupted after archiving: the archive is complete.
         }
@@ -254,10 +251,11 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
     for k in 0..3600 {
         let t = t0 + Duration::seconds(k);
         let cand = t.format("%Y%m%d-%H%M%S").to_string();
-        let tag_taken = repo.as_ref().is_some_and(|r| {
-            git::tag_exists(r, &format!("session-{cand}-{llm}-start"))
-                || git::tag_exists(r, &format!("session-{cand}-{llm}-end"))
-        });
+        // Any tag that names this id blocks it, whichever agent made it and in whichever form
+        // (`session-<id>-<llm>-start|end`, legacy `session-<id>-start`, nanosecond ids).
+        let tag_taken = repo
+            .as_ref()
+            .is_some_and(|r| git::session_id_tagged(r, &cand));
         if !tag_taken && !archive_path(project, &cand).exists() {
             id = cand;
             created = t;
@@ -462,7 +460,7 @@ pub struct NoteReport {
 /// Append a note `### <date time> - Note [branch@sha]`. Empty notes are refused (exit 2).
 pub fn note(project: &Project, text: &str) -> Result<NoteReport> {
     if text.trim().is_empty() {
-        return Err(CmdError::usage("the note is empty; nothing was written").into());
+        return Err(Error::usage("the note is empty; nothing was written").into());
     }
     let label = match git::open(project.root()) {
         Ok(Some(r)) => git::head(&r).ok().map(|h| h.label()),
@@ -496,7 +494,7 @@ pub struct GoalReport {
 pub fn goal_add(project: &Project, text: &str) -> Result<GoalReport> {
     let text = one_line(text);
     if text.is_empty() {
-        return Err(CmdError::usage("the goal is empty").into());
+        return Err(Error::usage("the goal is empty").into());
     }
     with_active(project, |f| {
         let index = f.add_goal(&text);
@@ -522,7 +520,7 @@ fn select_goal(goals: &[Goal], sel: &str) -> Result<usize> {
             .find(|g| g.index == n)
             .map(|g| g.index)
             .ok_or_else(|| {
-                CmdError::not_found(format!(
+                Error::not_found(format!(
                     "there is no goal {n} (the session has {} goals)",
                     goals.len()
                 ))
@@ -539,8 +537,8 @@ fn select_goal(goals: &[Goal], sel: &str) -> Result<usize> {
         .collect();
     match hits.as_slice() {
         [g] => Ok(g.index),
-        [] => Err(CmdError::not_found(format!("no goal matches {sel:?}")).into()),
-        many => Err(CmdError::usage(format!(
+        [] => Err(Error::not_found(format!("no goal matches {sel:?}")).into()),
+        many => Err(Error::usage(format!(
             "{sel:?} matches {} goals ({}); give its number",
             many.len(),
             many.iter()
@@ -558,7 +556,7 @@ pub fn goal_set(project: &Project, sel: &str, done: bool) -> Result<GoalReport> 
         let index = select_goal(&f.goals(), sel)?;
         let goal = f
             .set_goal(index, done)
-            .ok_or_else(|| CmdError::not_found(format!("no goal {index}")))?;
+            .ok_or_else(|| Error::not_found(format!("no goal {index}")))?;
         Ok((
             true,
             GoalReport {
@@ -582,7 +580,7 @@ pub fn goal_toggle(project: &Project, index: usize) -> Result<GoalReport> {
             .goals()
             .into_iter()
             .find(|g| g.index == index)
-            .ok_or_else(|| CmdError::not_found(format!("no goal {index}")))?;
+            .ok_or_else(|| Error::not_found(format!("no goal {index}")))?;
         let goal = f.set_goal(index, !cur.done).expect("goal exists");
         Ok((
             true,
@@ -804,7 +802,7 @@ pub fn show(project: &Project, id: Option<&str>) -> Result<SessionDoc> {
     let active_path = project.active_session_path();
     match id {
         None => active(project)?.ok_or_else(|| {
-            CmdError::not_found(
+            Error::not_found(
                 "no active session; give an id or a path (`patina session list` shows them)",
             )
             .into()
@@ -820,7 +818,7 @@ pub fn show(project: &Project, id: Option<&str>) -> Result<SessionDoc> {
             if p.is_file() {
                 return read_doc(&p);
             }
-            Err(CmdError::not_found(format!(
+            Err(Error::not_found(format!(
                 "no session {id} (looked at the active session and {})",
                 p.display()
             ))
@@ -1004,12 +1002,29 @@ fn close_locked(
     let doc = file.doc(None);
     let llm = file.fm.llm.clone().unwrap_or_else(|| "claude".into());
     let id = file.fm.id.clone();
-    let start = file.fm.git.starting_commit.clone();
+    let mut start = file.fm.git.starting_commit.clone();
     let repo = git::open(project.root())?;
+    // The starting commit can be gone (its tag deleted, a reset, then gc): the session must still
+    // close. The end tag then goes on HEAD and the range is measured by time instead.
+    let mut start_gone = false;
+    if let (Some(r), Some(sha)) = (&repo, &start)
+        && !git::commit_exists(r, sha)
+    {
+        warnings.push(format!(
+            "the starting commit {sha} (`git.starting_commit` in {}) is no longer in the \
+             repository (tag deleted, reset or gc): the end tag goes on HEAD and the counts \
+             cover the commits made since the session started, by commit time",
+            project.active_session_path().display()
+        ));
+        start_gone = true;
+        start = None;
+    }
+    let since = start_gone.then(|| doc.created_time()).flatten();
     // Where the session ends in history.
     let end_commit = match (&repo, kind) {
         (None, _) => None,
         (Some(r), CloseKind::End) => git::head(r)?.commit,
+        (Some(r), _) if start_gone => git::head(r)?.commit,
         (Some(r), _) => git::last_commit_before(r, start.as_deref(), at)?,
     };
     let ended = match kind {
@@ -1026,7 +1041,7 @@ fn close_locked(
         };
         git::create_annotated_tag(r, &name, c, &format!("Session {verb}: {}", file.fm.title))
             .map_err(|e| match e.downcast::<git::TagError>() {
-                Ok(te) => CmdError::conflict(format!("{te}; the session is still active")).into(),
+                Ok(te) => Error::conflict(format!("{te}; the session is still active")).into(),
                 Err(e) => e,
             })?;
         end_tag = Some(name);
@@ -1035,6 +1050,10 @@ fn close_locked(
     }
     // Measure the tagged range.
     let (commits, files) = match (&repo, &end_commit) {
+        (Some(r), Some(c)) if start_gone => match since {
+            Some(t) => git::activity_since_time(r, c, t.timestamp())?,
+            None => (0, vec![]),
+        },
         (Some(r), Some(c)) => {
             let n = git::count_commits(r, start.as_deref(), c)?;
             let files = git::range_files(r, start.as_deref(), c)?;
@@ -1203,7 +1222,7 @@ pub fn set_aside_unreadable(project: &Project) -> Result<PathBuf> {
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         let text = cur.ok_or_else(no_active)?;
         if SessionFile::parse(&path, &text).is_ok() {
-            return Err(CmdError::conflict(
+            return Err(Error::conflict(
                 "the active session file is readable; use `patina session recover` or `end`",
             )
             .into());

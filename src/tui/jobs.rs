@@ -794,7 +794,7 @@ fn view(query: String, a: scry::ScryAnswer) -> ScryView {
             .iter()
             .map(|e| format!("{}: {}", e.source, e.message))
             .collect(),
-        coverage: None,
+        coverage: Some((a.coverage.embedded, a.coverage.total)),
     }
 }
 

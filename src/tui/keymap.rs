@@ -549,9 +549,12 @@ impl Keymap {
                     Err(e) => problems.push(format!("[keys] {name}: {e}")),
                 }
             }
-            // A command that lives in a text context cannot take a key that types text.
-            let text_ctx = DEFAULTS.iter().any(|d| d.cmd == cmd && d.ctx.has_text());
-            if text_ctx && let Some(k) = keys.iter().find(|k| k.is_printable()) {
+            // A command that lives only in text contexts cannot take a key that types text.
+            let text_only = DEFAULTS
+                .iter()
+                .filter(|d| d.cmd == cmd)
+                .all(|d| d.ctx.has_text());
+            if text_only && let Some(k) = keys.iter().find(|k| k.is_printable()) {
                 problems.push(format!(
                     "[keys] {name}: {} types text in a field; `{name}` keeps its default keys",
                     k.label()
@@ -576,6 +579,23 @@ impl Keymap {
         for def in DEFAULTS {
             let Some(keys) = user.get(&def.cmd) else {
                 continue;
+            };
+            // In a text context printable keys are text: there the command keeps the user's
+            // other keys, or its defaults.
+            let parsed_defaults: Vec<Key>;
+            let keys: &[Key] = if def.ctx.has_text() {
+                let usable: Vec<Key> = keys.iter().copied().filter(|k| !k.is_printable()).collect();
+                parsed_defaults = if usable.is_empty() {
+                    def.keys
+                        .iter()
+                        .map(|s| Key::parse(s).expect("default keys parse"))
+                        .collect()
+                } else {
+                    usable
+                };
+                &parsed_defaults
+            } else {
+                keys
             };
             for k in keys {
                 if bindings

@@ -46,7 +46,7 @@ use tokio::task::JoinHandle;
 pub use action::{Action, Effect, Msg};
 pub use app::App;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::user_config::UserConfig;
 
 /// How `patina tui` was asked to run.
@@ -96,7 +96,7 @@ pub fn setup(theme_flag: Option<&str>) -> Result<Setup> {
     let remembered = jobs::load_state();
     let index = match (theme_flag, prefs.theme.as_deref()) {
         (Some(name), _) => themes.iter().position(|t| t.name == name).ok_or_else(|| {
-            CmdError::usage(format!("unknown theme `{name}` (available: {})", names()))
+            Error::usage(format!("unknown theme `{name}` (available: {})", names()))
         })?,
         (None, Some(name)) => match themes.iter().position(|t| t.name == name) {
             Some(i) => i,
@@ -130,7 +130,7 @@ pub fn setup(theme_flag: Option<&str>) -> Result<Setup> {
 /// Run the cockpit until the user quits.
 pub fn run(opts: Options) -> Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(CmdError::usage(
+        return Err(Error::usage(
             "`patina tui` needs a terminal (stdin and stdout must be a tty); \
              the same operations are available as commands: `patina session --help`",
         )

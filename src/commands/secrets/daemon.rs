@@ -9,7 +9,7 @@ use anyhow::Result;
 use zeroize::Zeroizing;
 
 use crate::client::{self, Client, ClientError};
-use crate::output::{CmdError, ExitKind};
+use crate::error::Error;
 use crate::proto::secrets as p;
 use crate::secrets::cache::VaultStatus;
 use crate::secrets::{Requester, SecretValue, SecretsConfig, Unlocked};
@@ -26,13 +26,7 @@ pub struct Daemon {
 }
 
 fn client_err(e: ClientError) -> anyhow::Error {
-    let kind =
-        if e.is_not_running() || matches!(e, ClientError::Start(_) | ClientError::Timeout { .. }) {
-            ExitKind::Unavailable
-        } else {
-            ExitKind::Error
-        };
-    CmdError::new(kind, format!("{e}")).into()
+    e.into_error().into()
 }
 
 impl Daemon {
@@ -116,17 +110,15 @@ impl Daemon {
                 }
                 Ok(Some(out))
             }
-            Err(e) if e.status() == Some(404) || e.is_not_running() => Ok(None),
-            Err(e) if e.status() == Some(403) => Err(CmdError::new(
-                ExitKind::Error,
-                format!(
-                    "release refused: {}",
-                    match &e {
-                        ClientError::Status { message, .. } => message.clone(),
-                        other => other.to_string(),
-                    }
-                ),
-            )
+            // 423: not unlocked in the daemon (locked, expired or changed): decrypt here instead.
+            Err(e) if e.status() == Some(423) || e.is_not_running() => Ok(None),
+            Err(e) if e.status() == Some(403) => Err(Error::denied(format!(
+                "release refused: {}",
+                match &e {
+                    ClientError::Status { message, .. } => message.clone(),
+                    other => other.to_string(),
+                }
+            ))
             .into()),
             Err(e) => Err(client_err(e)),
         }
