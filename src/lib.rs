@@ -7,6 +7,7 @@
 
 pub mod cli;
 pub mod commands;
+pub mod config_file;
 pub mod error;
 pub mod logging;
 pub mod output;
@@ -25,6 +26,7 @@ pub mod secrets;
 pub mod session;
 pub mod transcript;
 
+pub mod backend;
 pub mod client;
 pub mod proto;
 pub mod serve;

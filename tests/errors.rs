@@ -287,3 +287,211 @@ fn kinds_are_http_statuses_over_the_socket() {
     let v: serde_json::Value = serde_json::from_str(body).unwrap();
     assert_eq!(v["kind"], "not_in_project", "{v}");
 }
+
+// ---------------------------------------------------------------------------------------------
+// Config errors are loud: exit 2 naming file, key and value; the daemon refuses to start; the
+// cockpit shows them and keeps its valid keys.
+// ---------------------------------------------------------------------------------------------
+
+fn user_config(env: &Env, text: &str) -> PathBuf {
+    let dir = env.xdg().join("patina");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("config.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[track_caller]
+fn expect_config_error(out: &Output, file: &Path, field: Option<&str>, value: &str) {
+    let v = expect_kind(out, "invalid_input", 2);
+    let msg = v["error"].as_str().unwrap();
+    assert_eq!(v["file"], file.to_string_lossy().as_ref(), "{v}");
+    assert!(
+        msg.contains(&*file.to_string_lossy()),
+        "names the file: {msg}"
+    );
+    if let Some(f) = field {
+        assert_eq!(v["field"], f, "{v}");
+        assert!(msg.contains(f), "names the key: {msg}");
+    }
+    assert!(msg.contains(value), "names the value {value}: {msg}");
+}
+
+#[test]
+fn a_broken_project_config_stops_the_command_with_exit_2() {
+    let env = Env::new();
+    let root = env.project("p");
+    let cfg = root.join(".patina/config.toml").canonicalize().unwrap();
+    let good = std::fs::read_to_string(&cfg).unwrap();
+
+    // Wrong type in a domain's section.
+    std::fs::write(
+        &cfg,
+        good.replace("stale_hours = 8", "stale_hours = \"eight\""),
+    )
+    .unwrap();
+    let out = env.patina(&root, &["session", "status", "--json"]);
+    expect_config_error(&out, &cfg, Some("session.stale_hours"), "\"eight\"");
+    // Human mode: the same on stderr.
+    let out = env.patina(&root, &["session", "status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("session.stale_hours"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Wrong type in [project], read by every command.
+    std::fs::write(&cfg, good.replace("llm = \"claude\"", "llm = 3")).unwrap();
+    let out = env.patina(&root, &["belief", "list", "--json"]);
+    expect_config_error(&out, &cfg, Some("project.llm"), "3");
+
+    // Not TOML at all: the line is named.
+    std::fs::write(&cfg, "[project\nllm = \"claude\"\n").unwrap();
+    let out = env.patina(&root, &["session", "status", "--json"]);
+    expect_config_error(&out, &cfg, None, "line 1");
+
+    // The daemon answers 422 for it, not 500.
+    std::fs::write(&cfg, good.replace("stale_hours = 8", "stale_hours = []")).unwrap();
+    let d = Daemon::start(&env);
+    let (status, v) = call(
+        &d.socket,
+        "GET",
+        &format!("/api/session?project={}", enc(&root)),
+        None,
+    );
+    assert_eq!(
+        (status, v["kind"].as_str()),
+        (422, Some("invalid_input")),
+        "{v}"
+    );
+    assert!(
+        v["error"].as_str().unwrap().contains("session.stale_hours"),
+        "{v}"
+    );
+}
+
+#[test]
+fn a_broken_user_config_stops_commands_and_the_daemon() {
+    let env = Env::new();
+    let root = env.project("p");
+    let path = user_config(&env, "[secrets]\nconfirm = \"alwayz\"\n");
+
+    // A command that reads [secrets].
+    let out = env.patina(&root, &["secrets", "unlock", "--json"]);
+    expect_config_error(&out, &path, Some("secrets.confirm"), "\"alwayz\"");
+
+    // The daemon refuses to start in the foreground, before it binds anything...
+    let out = env.patina(&env.work(), &["serve", "--json"]);
+    expect_config_error(&out, &path, Some("secrets.confirm"), "\"alwayz\"");
+    assert!(!env.patina_home().join("run/serve.sock").exists());
+    // ...and in the background: the caller is told, with exit 2.
+    let out = env.patina(&env.work(), &["serve", "--background", "--json"]);
+    expect_config_error(&out, &path, Some("secrets.confirm"), "\"alwayz\"");
+    let out = env.patina(&env.work(), &["serve", "status", "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "no daemon runs: {}",
+        stdout(&out)
+    );
+
+    // A wrong type in another section the daemon reads; then bad TOML.
+    user_config(&env, "[scry]\nthreads = \"many\"\n");
+    let out = env.patina(&env.work(), &["serve", "--json"]);
+    expect_config_error(&out, &path, Some("scry.threads"), "\"many\"");
+    let out = env.patina(&root, &["scry", "anything", "--json"]);
+    expect_config_error(&out, &path, Some("scry.threads"), "\"many\"");
+    user_config(&env, "[secrets]\nconfirm = always\n");
+    let out = env.patina(&env.work(), &["serve", "--json"]);
+    expect_config_error(&out, &path, None, "line 2");
+
+    // Fixed: it starts.
+    user_config(&env, "[secrets]\nconfirm = \"always\"\n");
+    let _d = Daemon::start(&env);
+}
+
+#[test]
+fn the_cockpit_shows_config_problems_and_keeps_the_default_quit_key() {
+    if !common::require_tool("tmux") {
+        return;
+    }
+    let env = Env::new();
+    let root = env.project("p");
+    // An invalid quit key, a key of the wrong type, and a broken theme file.
+    user_config(
+        &env,
+        "[scry]\nauto_pull = false\n[keys]\nquit = \"ctrl-\"\nhelp = 5\n",
+    );
+    let themes = env.xdg().join("patina/themes");
+    std::fs::create_dir_all(&themes).unwrap();
+    std::fs::write(themes.join("mine.toml"), "[roles]\naccent = \"blurple\"\n").unwrap();
+
+    let socket = format!("patina-err-{}", std::process::id());
+    let tmux = |args: &[&str]| {
+        std::process::Command::new("tmux")
+            .args(["-L", &socket])
+            .args(args)
+            .output()
+            .expect("running tmux")
+    };
+    struct Kill<'a>(&'a dyn Fn(&[&str]) -> Output);
+    impl Drop for Kill<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["kill-server"]);
+        }
+    }
+    let script = format!(
+        "cd '{}' && env PATINA_HOME='{}' XDG_CONFIG_HOME='{}' HOME='{}' GIT_CONFIG_NOSYSTEM=1 \
+         TERM=xterm-256color '{}' tui; echo EXIT=$?; exec sleep 600",
+        root.display(),
+        env.patina_home().display(),
+        env.xdg().display(),
+        env.home().display(),
+        env!("CARGO_BIN_EXE_patina"),
+    );
+    let out = tmux(&[
+        "-f",
+        "/dev/null",
+        "new-session",
+        "-d",
+        "-s",
+        "t",
+        "-x",
+        "220",
+        "-y",
+        "50",
+        &script,
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _kill = Kill(&tmux);
+    let wait = |what: &str, pred: &dyn Fn(&str) -> bool| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let s = stdout(&tmux(&["capture-pane", "-p", "-t", "t"]));
+            if pred(&s) {
+                return s;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {what}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    };
+    let screen = wait("the configuration popup", &|s| s.contains("Configuration"));
+    assert!(screen.contains("quit: no valid key given"), "{screen}");
+    assert!(screen.contains("keys.help"), "{screen}");
+    assert!(
+        screen.contains("mine.toml") && screen.contains("blurple"),
+        "{screen}"
+    );
+    // Close the popup, then the default quit key still quits.
+    tmux(&["send-keys", "-t", "t", "Enter"]);
+    wait("the popup to close", &|s| !s.contains("Configuration"));
+    tmux(&["send-keys", "-t", "t", "q"]);
+    let screen = wait("the cockpit to exit", &|s| s.contains("EXIT="));
+    assert!(screen.contains("EXIT=0"), "{screen}");
+    // The cockpit may have started a daemon: stop it (ours, through its own command).
+    let _ = env.patina(&root, &["serve", "stop"]);
+}

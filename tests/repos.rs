@@ -299,3 +299,30 @@ fn an_unreachable_start_commit_does_not_lock_the_project() {
         env.ok(&repo, &["session", "start", "next"]);
     }
 }
+
+#[test]
+fn newer_adapter_commands_are_aliased_or_reported() {
+    let env = Env::new();
+    let repo = env.project("newer");
+    // A newer patina's adapter calls `patina ai session …`: accepted as `patina session …`.
+    let start = env.json(&repo, &["ai", "session", "start", "from a newer adapter"]);
+    assert!(start["id"].is_string());
+    env.ok(&repo, &["ai", "session", "note", "still works"]);
+    env.ok(&repo, &["ai", "session", "end"]);
+    // A command file calling something this binary lacks is reported by init, with file:line.
+    let cmd_dir = repo.join(".claude/commands");
+    std::fs::create_dir_all(&cmd_dir).unwrap();
+    std::fs::write(
+        cmd_dir.join("wrap-up.md"),
+        "---\ndescription: wrap up\n---\nRun !`patina ai session end --commit`\nthen `patina session finalize --all`\n",
+    )
+    .unwrap();
+    let out = env.patina(&repo, &["init"]);
+    assert!(out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains(".claude/commands/wrap-up.md:5") && err.contains("patina session finalize"),
+        "{err}"
+    );
+    assert!(!err.contains("ai session end"), "the alias is known: {err}");
+}

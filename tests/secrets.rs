@@ -1253,7 +1253,7 @@ fn scenario_daemon_cockpit_confirm(s: &mut S) {
         if expect_ok {
             assert_ok(&["run after allow"], &out);
         } else {
-            assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+            assert_eq!(code(&out), Some(8), "denied: {}", stderr(&out));
             assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
         }
     }

@@ -458,7 +458,7 @@ mod bad_input {
         let bare = env.work().join("bare");
         std::fs::create_dir_all(&bare).unwrap();
         let out = env.patina(&bare, &["session", "status"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(6), "not in a project");
         assert!(common::stderr(&out).contains("git init"));
     }
 

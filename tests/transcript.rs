@@ -343,9 +343,10 @@ fn off_switch_and_config_overrides() {
     // A bad value names the file and the key.
     std::fs::write(&cfg, format!("transcripts = \"maybe\"\n{orig}")).unwrap();
     let out = run(&env, &root, TRANSCRIPT);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2), "a config error is exit 2");
     assert!(
-        common::stderr(&out).contains("`transcripts` must be"),
+        common::stderr(&out).contains("config.toml: transcripts: must be true, false or a table")
+            && common::stderr(&out).contains("\"maybe\""),
         "{}",
         common::stderr(&out)
     );

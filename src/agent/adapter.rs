@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::error::Error;
 use crate::store;
 
 /// Agents patina has adapters for.
@@ -133,7 +134,11 @@ pub fn hook_command(agent: &str, state: &str) -> String {
 /// Install `agent`'s adapter into the project at `root`.
 pub fn install(root: &Path, agent: &str, force: bool) -> Result<InstallReport> {
     if !AGENTS.contains(&agent) {
-        anyhow::bail!("unknown agent {agent:?} (known: {})", AGENTS.join(", "));
+        return Err(Error::usage(format!(
+            "unknown agent {agent:?} (known: {})",
+            AGENTS.join(", ")
+        ))
+        .into());
     }
     let mut report = InstallReport {
         agent: agent.to_string(),
@@ -283,11 +288,11 @@ fn merge_hooks(
     let (mut doc, existed) = match std::fs::read_to_string(&path) {
         Ok(t) if t.trim().is_empty() => (json!({}), true),
         Ok(t) => (
-            serde_json::from_str::<Value>(&t).with_context(|| {
-                format!(
-                    "{}: not valid JSON; fix it, patina will not overwrite it",
-                    path.display()
-                )
+            serde_json::from_str::<Value>(&t).map_err(|e| {
+                Error::invalid_input(format!(
+                    "not valid JSON ({e}); fix it, patina will not overwrite it"
+                ))
+                .in_file(&path)
             })?,
             true,
         ),
@@ -295,18 +300,26 @@ fn merge_hooks(
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let Some(obj) = doc.as_object_mut() else {
-        anyhow::bail!("{}: expected a JSON object at the top", path.display());
+        return Err(Error::invalid_input("expected a JSON object at the top")
+            .in_file(&path)
+            .into());
     };
     let hooks = obj.entry("hooks").or_insert_with(|| json!({}));
     let Some(hooks) = hooks.as_object_mut() else {
-        anyhow::bail!("{}: `hooks` must be an object", path.display());
+        return Err(Error::invalid_input("must be an object")
+            .in_file(&path)
+            .at_field("hooks")
+            .into());
     };
     let mut added = 0;
     for (event, state) in hook_events(agent) {
         let h = handler(agent, state);
         let groups = hooks.entry(*event).or_insert_with(|| json!([]));
         let Some(groups) = groups.as_array_mut() else {
-            anyhow::bail!("{}: `hooks.{event}` must be an array", path.display());
+            return Err(Error::invalid_input("must be an array")
+                .in_file(&path)
+                .at_field(format!("hooks.{event}"))
+                .into());
         };
         let present = groups.iter().any(|g| {
             g.get("hooks")

@@ -35,9 +35,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 super::agent::render_install(&b.adapter)
             )
         });
+        super::compat::warn_unknown(ctx, &report.root);
         return Ok(());
     }
     ctx.emit(&report, human);
+    super::compat::warn_unknown(ctx, &report.root);
     Ok(())
 }
 

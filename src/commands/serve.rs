@@ -118,6 +118,8 @@ struct BackgroundReport {
 }
 
 fn background(args: &Args, ctx: &Ctx) -> Result<()> {
+    // The child would refuse too, but only into its log: say it here, with exit 2.
+    serve::check_config()?;
     let st = client::status();
     if st.running {
         return Err(Error::conflict(
@@ -158,6 +160,7 @@ fn background(args: &Args, ctx: &Ctx) -> Result<()> {
 }
 
 fn start(ctx: &Ctx) -> Result<()> {
+    serve::check_config()?;
     let (_client, started) =
         client::ensure_running_report(Duration::from_secs(10)).map_err(cmd_error)?;
     let st = client::status();

@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset, TimeZone};
 use git2::{Delta, DiffFindOptions, ErrorCode, Oid, Repository, Signature, Sort};
 use serde::Serialize;
@@ -154,7 +154,10 @@ pub fn create_annotated_tag(
     message: &str,
 ) -> Result<TagOutcome> {
     if !git2::Tag::is_valid_name(name) {
-        bail!("{name:?} is not a valid git tag name");
+        return Err(crate::error::Error::invalid_input(format!(
+            "{name:?} is not a valid git tag name"
+        ))
+        .into());
     }
     if let Some(existing) = tag_target(repo, name)? {
         if existing == target {

@@ -160,7 +160,11 @@ impl Registry {
                 validate_token(t).with_context(|| format!("remote {:?}: token", r.name))?;
             }
             if r.timeout_ms == Some(0) {
-                bail!("remote {:?}: timeout_ms must be above 0", r.name);
+                return Err(Error::invalid_input(format!(
+                    "remote {:?}: timeout_ms must be above 0",
+                    r.name
+                ))
+                .into());
             }
             names.push(&r.name);
         }
@@ -275,7 +279,7 @@ pub fn name_from_dir(dir: &Path) -> String {
 /// Tokens go into an HTTP header: printable ASCII without spaces, at most 512 characters.
 pub fn validate_token(t: &str) -> Result<()> {
     if t.is_empty() {
-        bail!("the token is empty");
+        return Err(Error::invalid_input("the token is empty").into());
     }
     if t.len() > 512 {
         bail!("the token is longer than 512 characters");

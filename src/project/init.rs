@@ -100,7 +100,10 @@ fn record_legacy_llm(config_path: &Path, llm: Option<&str>) -> Result<()> {
         .entry("project")
         .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
     let Some(table) = project.as_table_like_mut() else {
-        anyhow::bail!("{}: `project` is not a table", config_path.display());
+        return Err(crate::error::Error::invalid_input("must be a table")
+            .in_file(config_path)
+            .at_field("project")
+            .into());
     };
     table.insert("llm", toml_edit::value(value));
     store::atomic_write(config_path, doc.to_string().as_bytes(), 0o644)

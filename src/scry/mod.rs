@@ -382,11 +382,13 @@ impl Scry {
             return Err("lexical-only engine".into());
         }
         let threads = if self.opts.threads > 0 {
-            self.opts.threads
+            Ok(self.opts.threads)
         } else {
             embed::configured_threads()
         };
-        Embedder::load(threads, self.opts.allow_unpinned).map_err(|e| format!("{e:#}"))
+        threads
+            .and_then(|t| Embedder::load(t, self.opts.allow_unpinned))
+            .map_err(|e| format!("{e:#}"))
     }
 
     /// True when the query model is loaded (without trying to load it).
@@ -844,7 +846,7 @@ impl Scry {
     pub fn rankings(&self, project: &Project, q: &Query, pool: usize) -> Result<Rankings> {
         let g = self
             .generation(project)?
-            .ok_or_else(|| anyhow::anyhow!("no index; run `patina index`"))?;
+            .ok_or_else(|| Error::not_found("no index; run `patina index`"))?;
         let set = self.vectors(project);
         let coverage = g.coverage(set.as_deref());
         let (semantic, lexical, mut errors) = self.sources(&g, set.as_deref(), &coverage, q, pool);

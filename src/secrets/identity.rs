@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use age::secrecy::{ExposeSecret, SecretString};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
@@ -237,18 +237,20 @@ pub fn passphrase(prompt: &str, confirm: bool) -> Result<SecretString> {
             read_secret_file(&path).with_context(|| format!("reading {ENV_PASSPHRASE_FILE}"))?;
         strip_one_newline(&mut s);
         if s.is_empty() {
-            bail!("{}: the passphrase file is empty", path.display());
+            return Err(Error::invalid_input("the passphrase file is empty")
+                .in_file(&path)
+                .into());
         }
         return Ok(SecretString::from(s.to_string()));
     }
     let first = Zeroizing::new(prompt_masked(prompt)?);
     if first.is_empty() {
-        bail!("empty passphrase refused");
+        return Err(Error::usage("empty passphrase refused").into());
     }
     if confirm {
         let second = Zeroizing::new(prompt_masked("Repeat the passphrase: ")?);
         if *first != *second {
-            bail!("the passphrases do not match");
+            return Err(Error::usage("the passphrases do not match").into());
         }
     }
     Ok(SecretString::from(first.to_string()))

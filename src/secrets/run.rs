@@ -13,7 +13,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use zeroize::Zeroizing;
 
 use super::names;
@@ -67,7 +67,7 @@ pub fn shell_quote(s: &str) -> String {
 /// command. Variable names are validated again here (they come from a committed registry).
 pub fn ssh_script(released: &EnvValues, command: &[String]) -> Result<Zeroizing<String>> {
     if command.is_empty() {
-        bail!("no command to run");
+        return Err(Error::usage("no command to run").into());
     }
     let mut s = Zeroizing::new(String::from("# sent by patina secrets run --ssh\n"));
     for (k, v) in released {

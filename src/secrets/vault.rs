@@ -100,7 +100,7 @@ impl SecretValue {
     /// Accept a value: non-empty, no NUL (it must fit in an environment variable).
     pub fn new(value: Zeroizing<String>) -> Result<SecretValue> {
         if value.is_empty() {
-            bail!("empty secret value refused");
+            return Err(Error::invalid_input("empty secret value refused").into());
         }
         if value.contains('\0') {
             bail!(

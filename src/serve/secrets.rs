@@ -34,9 +34,14 @@ pub(super) struct SecretsService {
 
 impl Default for SecretsService {
     fn default() -> Self {
+        // `serve::check_config` refused to start on a broken config; if it broke since, ask
+        // before every release rather than fall back to a laxer default.
         let config = SecretsConfig::load().unwrap_or_else(|e| {
-            tracing::warn!(error = %format!("{e:#}"), "secrets: bad [secrets] config; using defaults");
-            SecretsConfig::default()
+            tracing::error!(error = %format!("{e:#}"), "secrets: bad [secrets] config; asking before every release");
+            SecretsConfig {
+                confirm: crate::secrets::ConfirmPolicy::Always,
+                ..SecretsConfig::default()
+            }
         });
         SecretsService {
             config,

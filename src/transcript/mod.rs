@@ -205,12 +205,21 @@ fn settings(project: &Project) -> Result<Settings> {
             enabled: Some(*b),
             ..Default::default()
         },
-        Some(v) => v.clone().try_into().map_err(|e| {
-            anyhow::anyhow!(
-                ".patina/config.toml: `transcripts` must be true, false or a table \
-                 (enabled, prompt_chars, agents): {e}"
-            )
-        })?,
+        Some(toml::Value::Table(_)) => project
+            .config()
+            .decode_top_level("transcripts")?
+            .unwrap_or_default(),
+        Some(v) => {
+            return Err(project
+                .config()
+                .invalid(
+                    "transcripts",
+                    format!(
+                        "must be true, false or a table (enabled, prompt_chars, agents) (value: {v})"
+                    ),
+                )
+                .into());
+        }
     };
     let user: UserSettings = crate::user_config::UserConfig::load()?.section("transcripts")?;
     let prompt_chars = proj

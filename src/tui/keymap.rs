@@ -471,6 +471,36 @@ impl Key {
 #[serde(transparent)]
 pub struct KeysConfig(pub BTreeMap<String, KeySpec>);
 
+impl KeysConfig {
+    /// `[keys]` of the user config, entry by entry: an entry of the wrong type is reported
+    /// (file, key, value) and left out, so every valid binding still applies.
+    pub fn from_user(user: &crate::user_config::UserConfig) -> (KeysConfig, Vec<String>) {
+        let mut problems = vec![];
+        let mut map = BTreeMap::new();
+        match user.table("keys") {
+            Err(e) => problems.push(e.to_string()),
+            Ok(None) => {}
+            Ok(Some(table)) => {
+                for (name, value) in table {
+                    match user.decode::<KeySpec>(&format!("keys.{name}"), value) {
+                        Ok(spec) => {
+                            map.insert(name.clone(), spec);
+                        }
+                        Err(_) => problems.push(
+                            user.invalid(
+                                &format!("keys.{name}"),
+                                format!("expected a key or a list of keys (value: {value})"),
+                            )
+                            .to_string(),
+                        ),
+                    }
+                }
+            }
+        }
+        (KeysConfig(map), problems)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum KeySpec {
@@ -499,6 +529,15 @@ impl Default for Keymap {
     fn default() -> Self {
         Keymap::load(&KeysConfig::default())
     }
+}
+
+/// The default keys of `cmd` (in its first context of the table).
+fn default_keys(cmd: Command) -> Vec<&'static str> {
+    DEFAULTS
+        .iter()
+        .find(|d| d.cmd == cmd)
+        .map(|d| d.keys.to_vec())
+        .unwrap_or_default()
 }
 
 /// Contexts asked together with `ctx` (a key there would be shadowed or shadow).
@@ -543,11 +582,20 @@ impl Keymap {
                 KeySpec::Many(v) => v.clone(),
             };
             let mut keys = vec![];
-            for s in list {
-                match Key::parse(&s) {
+            for s in &list {
+                match Key::parse(s) {
                     Ok(k) => keys.push(k),
                     Err(e) => problems.push(format!("[keys] {name}: {e}")),
                 }
+            }
+            if keys.is_empty() && !list.is_empty() {
+                // Nothing the user wrote is a key: keep the defaults rather than leave the
+                // command (perhaps `quit`) without any.
+                problems.push(format!(
+                    "[keys] {name}: no valid key given; keeping the default {}",
+                    default_keys(cmd).join(", ")
+                ));
+                continue;
             }
             // A command that lives only in text contexts cannot take a key that types text.
             let text_only = DEFAULTS
@@ -664,6 +712,31 @@ impl Keymap {
                         cmd: def.cmd,
                         hint: def.hint,
                     }),
+                }
+            }
+        }
+        // Quit must stay reachable whatever the user's map did to it (a conflict can take its
+        // only key): give back its free defaults.
+        if !bindings
+            .iter()
+            .any(|b| b.cmd == Command::Quit && b.ctx == Context::Global)
+        {
+            for s in default_keys(Command::Quit) {
+                let k = Key::parse(s).expect("default keys parse");
+                if !bindings
+                    .iter()
+                    .any(|b| b.key == k && b.ctx == Context::Global)
+                {
+                    bindings.push(Binding {
+                        ctx: Context::Global,
+                        key: k,
+                        cmd: Command::Quit,
+                        hint: false,
+                    });
+                    problems.push(format!(
+                        "[keys] `quit` had no key left; {} quits",
+                        k.label()
+                    ));
                 }
             }
         }
@@ -827,6 +900,48 @@ mod tests {
             Some(Command::Allow)
         );
         assert_eq!(km.keys_for(Command::Belief), Vec::<String>::new());
+    }
+
+    #[test]
+    fn an_invalid_quit_key_keeps_the_default_quit_keys() {
+        let cfg: KeysConfig =
+            toml::from_str("quit = \"ctrl-\"\nnote = [\"N\", \"nope-x\"]\n").unwrap();
+        let km = Keymap::load(&cfg);
+        assert_eq!(
+            km.lookup(Context::Global, &ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Command::Quit)
+        );
+        assert_eq!(
+            km.lookup(
+                Context::Global,
+                &ev(KeyCode::Char('c'), KeyModifiers::CONTROL)
+            ),
+            Some(Command::Quit)
+        );
+        // The valid half of a partly broken list is bound.
+        assert_eq!(
+            km.lookup(
+                Context::Global,
+                &ev(KeyCode::Char('N'), KeyModifiers::SHIFT)
+            ),
+            Some(Command::Note)
+        );
+        let all = km.problems.join("\n");
+        assert!(
+            all.contains("quit: no valid key given; keeping the default q, ctrl-c"),
+            "{all}"
+        );
+        assert!(all.contains("nope-x"), "{all}");
+
+        // Quit's only key taken by another command: quit gets its free defaults back.
+        let cfg: KeysConfig = toml::from_str("help = \"x\"\nquit = \"x\"\n").unwrap();
+        let km = Keymap::load(&cfg);
+        assert_eq!(
+            km.lookup(Context::Global, &ev(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Command::Quit),
+            "{:?}",
+            km.problems
+        );
     }
 
     #[test]

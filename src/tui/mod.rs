@@ -67,8 +67,8 @@ pub struct TuiPrefs {
     pub mouse: Option<bool>,
 }
 
-/// Everything the cockpit needs from config, loaded before the terminal is touched so that a
-/// bad config is a plain error on stderr.
+/// Everything the cockpit needs from config, loaded before the terminal is touched; config
+/// problems travel in the keymap's problem list to the start popup.
 pub struct Setup {
     pub app: App,
     pub auto_pull: bool,
@@ -79,13 +79,27 @@ pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
     chrono::Local::now().fixed_offset()
 }
 
-/// Read the user's config and themes into a fresh [`App`].
+/// Read the user's config and themes into a fresh [`App`]. A broken config does not keep the
+/// cockpit closed: every problem (file, key, value) is shown in the start popup, the broken
+/// parts fall back to defaults and every valid key binding applies.
 pub fn setup(theme_flag: Option<&str>) -> Result<Setup> {
-    let user = UserConfig::load()?;
-    let keys: keymap::KeysConfig = user.section("keys")?;
-    let prefs: TuiPrefs = user.section("tui")?;
-    let scry: jobs::ScryPrefs = user.section("scry")?;
-    let (themes, mut problems) = theme::load_all(&crate::paths::user_config_dir().join("themes"));
+    let mut problems = vec![];
+    let user = UserConfig::load().unwrap_or_else(|e| {
+        problems.push(format!("{e:#}; using the default settings"));
+        UserConfig::default()
+    });
+    let (keys, key_problems) = keymap::KeysConfig::from_user(&user);
+    problems.extend(key_problems);
+    let prefs: TuiPrefs = user.section("tui").unwrap_or_else(|e| {
+        problems.push(format!("{e:#}; using the default [tui]"));
+        TuiPrefs::default()
+    });
+    let scry: jobs::ScryPrefs = user.section("scry").unwrap_or_else(|e| {
+        problems.push(format!("{e:#}; using the default [scry]"));
+        jobs::ScryPrefs::default()
+    });
+    let (themes, theme_problems) = theme::load_all(&crate::paths::user_config_dir().join("themes"));
+    problems.extend(theme_problems);
     let names = || {
         themes
             .iter()

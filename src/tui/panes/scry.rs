@@ -218,6 +218,9 @@ impl Pane for ScryPane {
             && !self.waiting
         {
             s.push_str(&format!(" · {} · {} ms", v.mode, v.took_ms));
+            if let Some(b) = &v.backend {
+                s.push_str(&format!(" · {b}"));
+            }
             let n = v.hits.len();
             if n > 0 {
                 s.push_str(&format!(" · {}", n_of_m(self.list.sel, n, n)));
