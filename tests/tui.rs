@@ -1102,7 +1102,12 @@ mod tmux {
         /// Poll the screen until `pred` holds (a generous deadline guards against hangs; no
         /// fixed sleeps).
         pub fn wait(&self, what: &str, pred: impl Fn(&str) -> bool) -> String {
-            let deadline = Instant::now() + Duration::from_secs(30);
+            self.wait_up_to(30, what, pred)
+        }
+
+        /// `wait` with a longer deadline (a first index build on a loaded machine).
+        pub fn wait_up_to(&self, secs: u64, what: &str, pred: impl Fn(&str) -> bool) -> String {
+            let deadline = Instant::now() + Duration::from_secs(secs);
             loop {
                 let s = self.screen();
                 if pred(&s) {
@@ -1612,7 +1617,7 @@ mod real_terminal {
         t.wait_for("help");
         t.keys(&["s"]);
         t.text("zebracorn");
-        let s = t.wait("results", |s| s.matches(".txt:").count() >= 3);
+        let s = t.wait_up_to(180, "results", |s| s.matches(".txt:").count() >= 3);
         // The third result row, as shown.
         let rows: Vec<&str> = s.lines().filter(|l| l.contains(".txt:")).collect();
         let third = rows[2];
