@@ -326,3 +326,243 @@ fn newer_adapter_commands_are_aliased_or_reported() {
     );
     assert!(!err.contains("ai session end"), "the alias is known: {err}");
 }
+
+/// An archived session file in the 0.11 shape (YAML header, no `ended`), written by hand.
+fn archived_session(repo: &Path, id: &str, status: &str, start_sha: &str, activity: &str) {
+    let dir = repo.join("sessions");
+    std::fs::create_dir_all(&dir).unwrap();
+    // created = the id's time in UTC (the id is local time; these tests run in UTC or not, the
+    // heading times use the header's offset either way)
+    let created = format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &id[0..4],
+        &id[4..6],
+        &id[6..8],
+        &id[9..11],
+        &id[11..13],
+        &id[13..15]
+    );
+    let text = format!(
+        "---\ntype: session\nid: {id}\ntitle: archived {id}\nstatus: {status}\nllm: claude\n\
+         created: {created}\ngit:\n  branch: main\n  starting_commit: {start_sha}\n---\n\n\
+         ## Activity Log\n\n### {activity} - Note\nworked\n"
+    );
+    std::fs::write(dir.join(format!("{id}.md")), text).unwrap();
+}
+
+#[test]
+fn archived_sessions_take_their_end_from_git_tags_and_unterminated_ones_can_be_closed() {
+    let env = Env::new();
+    let repo = env.project("archive");
+    env.git(&repo, &["add", "-A"]);
+    old_commit(&env, &repo, "--amend");
+    let base = env.git(&repo, &["rev-parse", "HEAD"]);
+    // Session A (current tag form) and B (legacy form without an agent): end tags in git only.
+    archived_session(
+        &repo,
+        "20200101-100000",
+        "archived",
+        &base,
+        "2020-01-01 10:30",
+    );
+    archived_session(
+        &repo,
+        "20200102-100000",
+        "archived",
+        &base,
+        "2020-01-02 10:30",
+    );
+    std::fs::write(repo.join("work.txt"), "a\n").unwrap();
+    env.git(&repo, &["add", "-A"]);
+    old_commit(&env, &repo, "work during A");
+    let a_end = env.git(&repo, &["rev-parse", "HEAD"]);
+    let tag_env = |args: &[&str]| {
+        let ok = std::process::Command::new("git")
+            .current_dir(&repo)
+            .env("HOME", env.home())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .env("GIT_COMMITTER_DATE", "1577890000 +0100")
+            .args(args)
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    tag_env(&[
+        "tag",
+        "-a",
+        "session-20200101-100000-claude-end",
+        "-m",
+        "end A",
+    ]);
+    tag_env(&["tag", "session-20200102-100000-end"]); // lightweight, legacy name
+    // Session C: left active in the archive by a crash; its range has one commit.
+    archived_session(
+        &repo,
+        "20200103-100000",
+        "active",
+        &a_end,
+        "2020-01-03 10:30",
+    );
+    std::fs::write(repo.join("work.txt"), "c\n").unwrap();
+    env.git(&repo, &["add", "-A"]);
+    let ok = std::process::Command::new("git")
+        .current_dir(&repo)
+        .env("HOME", env.home())
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_AUTHOR_DATE", "2020-01-03T10:20:00Z")
+        .env("GIT_COMMITTER_DATE", "2020-01-03T10:20:00Z")
+        .args(["commit", "-q", "-m", "work during C"])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let c_last = env.git(&repo, &["rev-parse", "HEAD"]);
+    env.commit_file(&repo, "later.txt", "later\n", "much later, not C's");
+
+    let list = env.json(&repo, &["session", "list"]);
+    let by_id = |id: &str| {
+        list["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} missing: {list}"))
+            .clone()
+    };
+    let a = by_id("20200101-100000");
+    assert_eq!(a["end_source"], "tag", "{a}");
+    assert_eq!(a["end_tag"], "session-20200101-100000-claude-end");
+    assert_eq!(a["end_commit"], a_end.as_str());
+    assert_eq!(a["ended"], "2020-01-01T15:46:40+01:00", "tagger time: {a}");
+    let b = by_id("20200102-100000");
+    assert_eq!(b["end_tag"], "session-20200102-100000-end");
+    assert_eq!(b["end_source"], "tag");
+    assert!(
+        b["ended"].is_string(),
+        "lightweight tag: the commit's time: {b}"
+    );
+    let c = by_id("20200103-100000");
+    assert_eq!(c["status"], "unterminated", "{c}");
+    assert!(c["ended"].is_null());
+    // `session status` agrees that nothing is active.
+    let status = env.json(&repo, &["session", "status"]);
+    assert!(
+        status["active"] == false || status["id"].is_null(),
+        "{status}"
+    );
+
+    // recover <id> closes it in place: end tag on the last commit of its own range.
+    let rec = env.json(&repo, &["session", "recover", "20200103-100000"]);
+    assert_eq!(rec["status"], "recovered", "{rec}");
+    let tag = rec["end_tag"].as_str().unwrap();
+    assert_eq!(
+        env.git(&repo, &["rev-parse", &format!("{tag}^{{commit}}")]),
+        c_last,
+        "{rec}"
+    );
+    let list = env.json(&repo, &["session", "list"]);
+    let c = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == "20200103-100000")
+        .unwrap()
+        .clone();
+    assert_eq!(c["status"], "recovered");
+    assert_eq!(c["end_source"], "file");
+    // Closing it again is a conflict naming the state; an unknown id is not found.
+    let again = env.patina(&repo, &["session", "abandon", "20200103-100000"]);
+    assert_eq!(again.status.code(), Some(3), "{}", stderr(&again));
+    let none = env.patina(&repo, &["session", "recover", "19990101-000000"]);
+    assert_eq!(none.status.code(), Some(4), "{}", stderr(&none));
+    // An unterminated session with an end tag already (tagged, then the file was never closed)
+    // keeps that tag.
+    archived_session(
+        &repo,
+        "20200104-100000",
+        "active",
+        &c_last,
+        "2020-01-04 10:30",
+    );
+    env.git(
+        &repo,
+        &["tag", "session-20200104-100000-claude-end", &a_end],
+    );
+    let rec = env.json(&repo, &["session", "abandon", "20200104-100000"]);
+    assert_eq!(rec["end_tag"], "session-20200104-100000-claude-end");
+    assert_eq!(rec["end_commit"], a_end.as_str());
+}
+
+#[test]
+fn beliefs_captured_counts_this_sessions_beliefs_only() {
+    let env = Env::new();
+    let repo = env.project("captured");
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "patina init"]);
+    // Session 1 captures two beliefs; only one is committed afterwards.
+    env.ok(&repo, &["session", "start", "one"]);
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "kept-one",
+            "--statement",
+            "Kept and committed",
+        ],
+    );
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "left-over",
+            "--statement",
+            "Never committed",
+        ],
+    );
+    let one = env.json(&repo, &["session", "end"]);
+    assert_eq!(one["classification"]["beliefs_captured"], 2, "{one}");
+    env.git(
+        &repo,
+        &[
+            "add",
+            "sessions",
+            "layer/surface/epistemic/beliefs/kept-one.md",
+        ],
+    );
+    env.git(&repo, &["commit", "-q", "-m", "session one"]);
+    // Session 2 captures one belief that supports kept-one: kept-one only gains a back-reference.
+    env.ok(&repo, &["session", "start", "two"]);
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "fresh",
+            "--statement",
+            "Made in two",
+            "--supports",
+            "kept-one",
+        ],
+    );
+    let kept =
+        std::fs::read_to_string(repo.join("layer/surface/epistemic/beliefs/kept-one.md")).unwrap();
+    assert!(
+        kept.contains("[[fresh]]"),
+        "the back-reference was written: {kept}"
+    );
+    let two = env.json(&repo, &["session", "end"]);
+    let ids: Vec<&str> = two["beliefs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["fresh"], "{two}");
+    assert_eq!(two["classification"]["beliefs_captured"], 1);
+    let archive = std::fs::read_to_string(two["path"].as_str().unwrap()).unwrap();
+    assert!(archive.contains("## Beliefs Captured: 1"), "{archive}");
+}

@@ -49,6 +49,16 @@ pub struct CapturedBelief {
 /// Beliefs whose files were added or changed since `starting_commit` (committed since then,
 /// staged, modified or untracked now), each with its one-line statement, sorted by id.
 /// `None` compares with the empty tree (every belief counts). Not a git repo → empty.
+/// Beliefs captured *by this session* (created or revised in it; see `captured.rs` for the rule).
+pub fn captured_in_session(
+    project: &Project,
+    session: &captured::SessionRef,
+) -> Result<Vec<CapturedBelief>> {
+    captured::captured_in_session(project, session)
+}
+
+pub use captured::SessionRef;
+
 pub fn captured_since(
     project: &Project,
     starting_commit: Option<&str>,

@@ -107,6 +107,9 @@ pub enum SessionCmd {
         after_help = "Examples:\n  patina session recover\n  patina session recover --at 2026-11-29T18:00:00+01:00"
     )]
     Recover {
+        /// An unterminated session in the archive (left `status: active` by an old crash);
+        /// default: the active session.
+        id: Option<String>,
         /// Place the end at this time (RFC 3339): the last commit at or before it.
         #[arg(long)]
         at: Option<DateTime<FixedOffset>>,
@@ -117,6 +120,8 @@ pub enum SessionCmd {
     /// Close the active session as abandoned.
     #[command(after_help = "Example:\n  patina session abandon")]
     Abandon {
+        /// An unterminated session in the archive; default: the active session.
+        id: Option<String>,
         /// Commit the archived file.
         #[arg(long)]
         commit: bool,
@@ -245,8 +250,27 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             });
         }
         SessionCmd::End { commit } => close(ctx, session::end(&project, commit)?),
-        SessionCmd::Recover { at, commit } => close(ctx, session::recover(&project, at, commit)?),
-        SessionCmd::Abandon { commit } => close(ctx, session::abandon(&project, commit)?),
+        SessionCmd::Recover {
+            id: None,
+            at,
+            commit,
+        } => close(ctx, session::recover(&project, at, commit)?),
+        SessionCmd::Recover {
+            id: Some(id),
+            at,
+            commit,
+        } => close(
+            ctx,
+            session::close_unterminated(&project, &id, session::CloseKind::Recover, at, commit)?,
+        ),
+        SessionCmd::Abandon { id: None, commit } => close(ctx, session::abandon(&project, commit)?),
+        SessionCmd::Abandon {
+            id: Some(id),
+            commit,
+        } => close(
+            ctx,
+            session::close_unterminated(&project, &id, session::CloseKind::Abandon, None, commit)?,
+        ),
     }
     Ok(())
 }

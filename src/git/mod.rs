@@ -146,6 +146,80 @@ pub fn session_id_tagged(repo: &Repository, id: &str) -> bool {
     })
 }
 
+/// A session's end tag as git has it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionEndTag {
+    pub name: String,
+    pub commit: String,
+    /// The tagger's time (annotated tags), else the commit's time.
+    pub time: Option<DateTime<FixedOffset>>,
+}
+
+/// Every `session-…-end` tag, keyed by what stands between `session-` and `-end`
+/// (`<id>-<agent>`, or `<id>` for the legacy form). Look one up with [`end_tag_for`].
+pub fn session_end_tags(
+    repo: &Repository,
+) -> Result<std::collections::BTreeMap<String, SessionEndTag>> {
+    let mut out = std::collections::BTreeMap::new();
+    let names = repo
+        .tag_names(Some("session-*-end"))
+        .context("listing session tags")?;
+    for name in names.iter().filter_map(|n| n.ok().flatten()) {
+        let Some(middle) = name
+            .strip_prefix("session-")
+            .and_then(|m| m.strip_suffix("-end"))
+        else {
+            continue;
+        };
+        let Ok(reference) = repo.find_reference(&format!("refs/tags/{name}")) else {
+            continue;
+        };
+        let Ok(commit) = reference.peel_to_commit() else {
+            continue;
+        };
+        let time = match reference.peel_to_tag() {
+            Ok(tag) => tag.tagger().and_then(|t| {
+                let when = t.when();
+                FixedOffset::east_opt(when.offset_minutes() * 60)
+                    .and_then(|o| o.timestamp_opt(when.seconds(), 0).single())
+            }),
+            Err(_) => None,
+        }
+        .or_else(|| commit_time(&commit));
+        out.insert(
+            middle.to_string(),
+            SessionEndTag {
+                name: name.to_string(),
+                commit: commit.id().to_string(),
+                time,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The end tag of session `id` among `tags`: `session-<id>-end` or `session-<id>-<agent>-end`
+/// (an agent name, not the nanosecond part of a longer id). Several agents' tags: the first by
+/// name.
+pub fn end_tag_for<'t>(
+    tags: &'t std::collections::BTreeMap<String, SessionEndTag>,
+    id: &str,
+) -> Option<&'t SessionEndTag> {
+    if let Some(t) = tags.get(id) {
+        return Some(t);
+    }
+    let prefix = format!("{id}-");
+    tags.range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .find(|(k, _)| {
+            let agent = &k[prefix.len()..];
+            !agent.is_empty()
+                && !agent.bytes().all(|b| b.is_ascii_digit())
+                && !agent.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .map(|(_, t)| t)
+}
+
 /// Create the annotated tag `name` on `target` with `message` (never moves an existing tag).
 pub fn create_annotated_tag(
     repo: &Repository,

@@ -24,9 +24,9 @@ pub use model::{
 };
 pub use ops::{
     CloseKind, CloseReport, GoalReport, ListFilter, ListReport, NoteReport, PreviousSession,
-    SessionStatus, SessionSummary, StartReport, UpdateReport, abandon, active, commits, end,
-    goal_add, goal_done, goal_set, goal_toggle, list, note, recover, set_aside_unreadable, show,
-    start, status, update,
+    SessionStatus, SessionSummary, StartReport, UpdateReport, abandon, active, close_unterminated,
+    commits, end, goal_add, goal_done, goal_set, goal_toggle, list, note, recover,
+    set_aside_unreadable, show, start, status, update,
 };
 
 /// `[session]` in `.patina/config.toml`.

@@ -832,6 +832,11 @@ pub struct SessionSummary {
     pub llm: Option<String>,
     pub created: Option<String>,
     pub ended: Option<String>,
+    pub end_tag: Option<String>,
+    pub end_commit: Option<String>,
+    /// Where `ended`, `end_tag` and `end_commit` come from: `file` (the session file says so),
+    /// `tag` (the file does not; the `session-<id>-…-end` tag in git does), or null (neither).
+    pub end_source: Option<&'static str>,
     pub work_type: Option<String>,
     pub goals: usize,
     pub goals_done: usize,
@@ -860,7 +865,11 @@ pub struct ListError {
 }
 
 fn summary(d: SessionDoc, path: PathBuf) -> SessionSummary {
+    let end_source = (d.ended.is_some() || d.git.end_tag.is_some()).then_some("file");
     SessionSummary {
+        end_tag: d.git.end_tag.clone(),
+        end_commit: d.git.end_commit.clone(),
+        end_source,
         goals_done: d.goals.iter().filter(|g| g.done).count(),
         goals: d.goals.len(),
         entries: d.activity.len(),
@@ -872,6 +881,33 @@ fn summary(d: SessionDoc, path: PathBuf) -> SessionSummary {
         created: d.created,
         ended: d.ended,
         path,
+    }
+}
+
+/// An archived session's end, from its end tag when the file does not say; a file left
+/// `status: active` in the archive (a crash long ago) is `unterminated` — `session recover <id>`
+/// or `abandon <id>` closes it.
+fn complete_from_tags(
+    s: &mut SessionSummary,
+    tags: &std::collections::BTreeMap<String, git::SessionEndTag>,
+) {
+    if s.status == "active" {
+        s.status = "unterminated".into();
+    }
+    if s.ended.is_some() && s.end_tag.is_some() {
+        return;
+    }
+    if let Some(t) = git::end_tag_for(tags, &s.id) {
+        if s.end_tag.is_none() {
+            s.end_tag = Some(t.name.clone());
+            s.end_commit = Some(t.commit.clone());
+        }
+        if s.ended.is_none() {
+            s.ended = t.time.map(|t| rfc3339(&t));
+        }
+        if s.end_source.is_none() {
+            s.end_source = Some("tag");
+        }
     }
 }
 
@@ -895,9 +931,19 @@ pub fn list(project: &Project, filter: &ListFilter) -> Result<ListReport> {
         Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
     };
     paths.sort();
+    // End tags are read once for the whole archive: most archived 0.11 sessions have an end tag
+    // in git and no `ended` in their file.
+    let end_tags = match git::open(project.root()) {
+        Ok(Some(r)) => git::session_end_tags(&r).unwrap_or_default(),
+        _ => Default::default(),
+    };
     for p in paths {
         match read_doc(&p) {
-            Ok(d) => sessions.push(summary(d, p)),
+            Ok(d) => {
+                let mut s = summary(d, p);
+                complete_from_tags(&mut s, &end_tags);
+                sessions.push(s)
+            }
             Err(e) => errors.push(ListError {
                 path: p,
                 error: format!("{e:#}"),
@@ -978,7 +1024,7 @@ fn close(
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         let text = cur.ok_or_else(no_active)?;
         let mut file = SessionFile::parse(&path, &text)?;
-        let report = close_locked(project, &mut file, kind, at, commit)?;
+        let report = close_locked(project, &mut file, &path, kind, at, commit)?;
         sweep_temp_files(project);
         // The archive is written and the pointer updated: the active file goes away.
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
@@ -986,9 +1032,74 @@ fn close(
     })
 }
 
+/// Close a session that an old crash left `status: active` inside the archive (an
+/// *unterminated* session): tagged, classified and rewritten in place like `recover`/`abandon`
+/// of the active one; the active session and the last-session pointer are not touched.
+pub fn close_unterminated(
+    project: &Project,
+    id: &str,
+    kind: CloseKind,
+    at: Option<DateTime<FixedOffset>>,
+    commit: bool,
+) -> Result<CloseReport> {
+    if kind == CloseKind::End {
+        return Err(crate::error::Error::usage(
+            "an archived session is closed with `recover <id>` or `abandon <id>`, not `end`",
+        )
+        .into());
+    }
+    let Some(path) = find_archived(project, id) else {
+        return Err(crate::error::Error::not_found(format!(
+            "no archived session {id} in {}",
+            project.sessions_dir().display()
+        ))
+        .into());
+    };
+    let _lock = store::FileLock::acquire(&project.session_lock_path())?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut file = SessionFile::parse(&path, &text)?;
+    // The session's range ends at its own last activity, not at today's HEAD.
+    let at = at.or_else(|| file.doc(None).last_activity());
+    if file.fm.status != "active" {
+        return Err(crate::error::Error::conflict(format!(
+            "session {id} is {}, not unterminated ({})",
+            file.fm.status,
+            path.display()
+        ))
+        .into());
+    }
+    close_locked(project, &mut file, &path, kind, at, commit)
+}
+
+/// The archive file of session `id`: `<id>.md`, the legacy `session-<id>.md`, or the one file
+/// whose stem starts with `<id>-` (a nanosecond id named by its seconds).
+fn find_archived(project: &Project, id: &str) -> Option<PathBuf> {
+    let dir = project.sessions_dir();
+    for name in [format!("{id}.md"), format!("session-{id}.md")] {
+        let p = dir.join(name);
+        if p.is_file() {
+            return Some(p);
+        }
+    }
+    let prefix = format!("{id}-");
+    let mut found = std::fs::read_dir(&dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "md")
+                && p.file_stem()
+                    .is_some_and(|s| s.to_string_lossy().starts_with(&prefix))
+        });
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
 fn close_locked(
     project: &Project,
     file: &mut SessionFile,
+    source: &Path,
     kind: CloseKind,
     at: Option<DateTime<FixedOffset>>,
     commit: bool,
@@ -1010,7 +1121,7 @@ fn close_locked(
             "the starting commit {sha} (`git.starting_commit` in {}) is no longer in the \
              repository (tag deleted, reset or gc): the end tag goes on HEAD and the counts \
              cover the commits made since the session started, by commit time",
-            project.active_session_path().display()
+            source.display()
         ));
         start_gone = true;
         start = None;
@@ -1028,7 +1139,21 @@ fn close_locked(
         _ => at.or_else(|| doc.last_activity()).unwrap_or(t),
     };
     let mut end_tag = None;
-    if let (Some(r), Some(c)) = (&repo, &end_commit) {
+    // An old session may have its end tag already (0.11 tagged, then crashed before writing the
+    // file): keep that tag and its commit.
+    let existing_end = match (&repo, kind) {
+        (Some(r), CloseKind::Recover | CloseKind::Abandon) => git::session_end_tags(r)
+            .ok()
+            .and_then(|tags| git::end_tag_for(&tags, &id).cloned()),
+        _ => None,
+    };
+    let end_commit = match &existing_end {
+        Some(t) => Some(t.commit.clone()),
+        None => end_commit,
+    };
+    if let Some(t) = &existing_end {
+        end_tag = Some(t.name.clone());
+    } else if let (Some(r), Some(c)) = (&repo, &end_commit) {
         let name = format!("session-{id}-{llm}-end");
         let verb = match kind {
             CloseKind::End => "end",
@@ -1057,7 +1182,12 @@ fn close_locked(
         }
         _ => (0, vec![]),
     };
-    let beliefs = crate::belief::captured_since(project, start.as_deref()).unwrap_or_else(|e| {
+    let session_ref = crate::belief::SessionRef {
+        id: &id,
+        starting_commit: start.as_deref(),
+        started: doc.created_time().map(|t| t.timestamp()),
+    };
+    let beliefs = crate::belief::captured_in_session(project, &session_ref).unwrap_or_else(|e| {
         warnings.push(format!("beliefs captured could not be read: {e:#}"));
         vec![]
     });
@@ -1167,7 +1297,13 @@ fn close_locked(
     file.fm.git.end_tag = end_tag.clone();
     file.fm.git.end_commit = end_commit.clone();
     file.fm.classification = Some(class.clone());
-    let archive = archive_path(project, &id);
+    // The active session is archived under its id; an unterminated archived one stays where it is.
+    let closing_active = source == project.active_session_path();
+    let archive = if closing_active {
+        archive_path(project, &id)
+    } else {
+        source.to_path_buf()
+    };
     store::atomic_write(&archive, file.render()?.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
     let pointer = format!(
@@ -1175,11 +1311,13 @@ fn close_locked(
         rfc3339(&ended),
         file.fm.title
     );
-    store::atomic_write(
-        &project.last_session_path(),
-        pointer.as_bytes(),
-        ACTIVE_MODE,
-    )?;
+    if closing_active {
+        store::atomic_write(
+            &project.last_session_path(),
+            pointer.as_bytes(),
+            ACTIVE_MODE,
+        )?;
+    }
     let mut archive_commit = None;
     if commit {
         match &repo {
