@@ -63,8 +63,10 @@ pub enum Command {
     Mother(commands::mother::Args),
     /// The coding agent's side: state events and a context bundle.
     Agent(commands::agent::Args),
-    /// Install a coding agent's command files and hooks.
+    /// Install, check or remove a coding agent's adapter (commands, MCP, instructions, hooks).
     Adapter(commands::agent::AdapterArgs),
+    /// Serve patina's tools to a coding agent over MCP (stdio).
+    Mcp(commands::agent::McpArgs),
     /// The command names newer patina versions' adapter files call (`patina ai session end`):
     /// accepted as aliases so those files keep working.
     #[command(hide = true)]
@@ -118,6 +120,7 @@ pub fn run(cli: Cli, ctx: &Ctx) -> Result<()> {
         Command::Mother(a) => mother::run(a, ctx),
         Command::Agent(a) => agent::run(a, ctx),
         Command::Adapter(a) => agent::run_adapter(a, ctx),
+        Command::Mcp(a) => agent::run_mcp(a, ctx),
         Command::Completions { shell } => {
             let shell = match shell {
                 CompletionShell::Bash => clap_complete::Shell::Bash,

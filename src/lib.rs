@@ -28,6 +28,7 @@ pub mod transcript;
 
 pub mod backend;
 pub mod client;
+pub mod mcp;
 pub mod proto;
 pub mod serve;
 pub mod tui;

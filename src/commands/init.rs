@@ -23,7 +23,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             init: &'a project::InitReport,
             adapter: crate::agent::InstallReport,
         }
-        let adapter = crate::agent::install(&report.root, llm, false)?;
+        let adapter = crate::agent::install(&report.root, llm, Default::default())?;
         let both = WithAdapter {
             init: &report,
             adapter,

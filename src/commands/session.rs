@@ -189,6 +189,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 text
             };
             let r = session::note(&project, &text)?;
+            for w in &r.warnings {
+                ctx.notice(&format!("warning: {w}"));
+            }
             ctx.emit(&r, |r| format!("Noted in {} ({})", r.id, r.heading));
         }
         SessionCmd::Goal(g) => {

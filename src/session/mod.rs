@@ -12,6 +12,7 @@
 mod classify;
 mod model;
 mod ops;
+mod pending;
 
 use anyhow::Result;
 use serde::Deserialize;

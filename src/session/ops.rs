@@ -215,6 +215,7 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
 fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartReport, String)> {
     let t0 = now();
     let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     let repo = git::open(project.root())?;
     let head = match &repo {
         Some(r) => Some(git::head(r)?),
@@ -263,7 +264,8 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
         && let Some(c) = &h.commit
     {
         let name = format!("session-{id}-{llm}-start");
-        git::create_annotated_tag(r, &name, c, &format!("Session start: {title}"))?;
+        let msg = format!("Session start: {title}");
+        super::pending::tag_or_defer(project, r, &name, c, &msg, &mut warnings)?;
         start_tag = Some(name);
     }
     let previous = previous_session(project);
@@ -445,6 +447,9 @@ pub struct NoteReport {
     pub id: String,
     pub heading: String,
     pub time: String,
+    /// E.g. pending session tags created now (`.git` was read-only before).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Append a note `### <date time> - Note [branch@sha]`. Empty notes are refused (exit 2).
@@ -466,10 +471,13 @@ pub fn note(project: &Project, text: &str) -> Result<NoteReport> {
         f.append_activity(&when, &heading, text);
         Ok((true, f.fm.id.clone()))
     })?;
+    let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     Ok(NoteReport {
         id,
         heading,
         time: rfc3339(&t),
+        warnings,
     })
 }
 
@@ -1106,6 +1114,7 @@ fn close_locked(
 ) -> Result<CloseReport> {
     let t = now();
     let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     let doc = file.doc(None);
     let llm = file.fm.llm.clone().unwrap_or_else(|| "claude".into());
     let id = file.fm.id.clone();
@@ -1160,11 +1169,13 @@ fn close_locked(
             CloseKind::Recover => "end (recovered)",
             CloseKind::Abandon => "end (abandoned)",
         };
-        git::create_annotated_tag(r, &name, c, &format!("Session {verb}: {}", file.fm.title))
-            .map_err(|e| match e.downcast::<git::TagError>() {
+        let msg = format!("Session {verb}: {}", file.fm.title);
+        super::pending::tag_or_defer(project, r, &name, c, &msg, &mut warnings).map_err(
+            |e| match e.downcast::<git::TagError>() {
                 Ok(te) => Error::conflict(format!("{te}; the session is still active")).into(),
                 Err(e) => e,
-            })?;
+            },
+        )?;
         end_tag = Some(name);
     } else if repo.is_some() {
         warnings.push("no commits: no end tag".into());
