@@ -649,3 +649,54 @@ pub fn commit_one_file(repo: &Repository, rel: &Path, message: &str) -> Result<S
     real.write().context("writing the index")?;
     Ok(oid.to_string())
 }
+
+/// A commit's patch against its first parent (the empty tree for a root commit), as text lines
+/// (`diff --git`, `@@`, `+`/`-` lines), at most `max_lines`; `rev` is any revision git2 parses.
+pub fn commit_patch(repo: &Repository, rev: &str, max_lines: usize) -> Result<Vec<String>> {
+    let obj = repo
+        .revparse_single(rev)
+        .with_context(|| format!("no commit {rev}"))?;
+    let commit = obj
+        .peel_to_commit()
+        .with_context(|| format!("{rev} is not a commit"))?;
+    let tree = commit.tree()?;
+    let parent = commit.parents().next().map(|p| p.tree()).transpose()?;
+    let mut opts = git2::DiffOptions::new();
+    opts.context_lines(3);
+    let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))?;
+    let mut lines = vec![];
+    let message = commit.message().unwrap_or("").trim_end().to_string();
+    let author = commit.author();
+    lines.push(format!(
+        "{} · {} <{}>",
+        commit.id(),
+        author.name().unwrap_or("?"),
+        author.email().unwrap_or("?")
+    ));
+    lines.extend(message.lines().map(|l| format!("    {l}")));
+    lines.push(String::new());
+    let mut cut = false;
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        if lines.len() >= max_lines {
+            cut = true;
+            return false;
+        }
+        let text = String::from_utf8_lossy(line.content());
+        let text = text.trim_end_matches('\n');
+        let prefix = match line.origin() {
+            '+' | '-' | ' ' => line.origin().to_string(),
+            _ => String::new(),
+        };
+        for l in text.split('\n') {
+            lines.push(format!("{prefix}{l}"));
+        }
+        true
+    })
+    .or_else(|e| if cut { Ok(()) } else { Err(e) })?;
+    if cut {
+        lines.push(format!(
+            "… (cut at {max_lines} lines; `git show {rev}` has the rest)"
+        ));
+    }
+    Ok(lines)
+}

@@ -32,7 +32,7 @@ pub use model::{
 pub use ops::{
     CloseKind, CloseReport, GoalReport, ListFilter, ListReport, NoteReport, PreviousSession,
     SessionStatus, SessionSummary, StartReport, UpdateReport, active, commits, goal_add, goal_done,
-    goal_set, goal_toggle, list, show,
+    goal_set, goal_toggle, list, set_aside_unreadable, show,
 };
 
 /// `[session]` in `.patina/config.toml`.

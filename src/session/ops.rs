@@ -1332,3 +1332,28 @@ fn close_locked(
         warnings,
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// set aside (an active-session file that does not parse)
+// ---------------------------------------------------------------------------------------------
+
+/// Rename an active-session file that cannot be parsed to
+/// `.patina/local/active-session.unreadable-<time>.md` (kept, 0600, nothing deleted), so a new
+/// session can start. Refused when the file parses (then `recover` or `end` are the way out).
+pub fn set_aside_unreadable(project: &Project) -> Result<PathBuf> {
+    let path = project.active_session_path();
+    store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
+        let text = cur.ok_or_else(no_active)?;
+        if SessionFile::parse(&path, &text).is_ok() {
+            return Err(Error::conflict(
+                "the active session file is readable; use `patina session recover` or `end`",
+            )
+            .into());
+        }
+        let stamp = now().format("%Y%m%d-%H%M%S");
+        let aside = path.with_file_name(format!("active-session.unreadable-{stamp}.md"));
+        store::atomic_write(&aside, text.as_bytes(), ACTIVE_MODE)?;
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        Ok((None, aside))
+    })
+}

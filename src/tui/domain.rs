@@ -26,7 +26,8 @@ pub fn load_session(p: &Project) -> Feed<Option<SessionView>> {
         .section::<session::SessionConfig>("session")
         .map(|c| c.stale_hours)
         .unwrap_or(8.0);
-    let stale = doc.last_activity().is_some_and(|last| {
+    let last_activity = doc.last_activity();
+    let stale = last_activity.is_some_and(|last| {
         (chrono::Local::now().fixed_offset() - last).num_seconds() as f64 >= stale_hours * 3600.0
     });
     Feed::Ready(Some(SessionView {
@@ -54,8 +55,86 @@ pub fn load_session(p: &Project) -> Feed<Option<SessionView>> {
                 body: e.body,
             })
             .collect(),
+        last_activity,
         stale,
     }))
+}
+
+/// Archived sessions, newest first (the active one is in the Session pane).
+pub fn load_history(p: &Project) -> Feed<Vec<SessionRow>> {
+    match session::list(p, &session::ListFilter::default()) {
+        Ok(r) => {
+            let active = p.active_session_path();
+            let mut rows: Vec<SessionRow> = r
+                .sessions
+                .into_iter()
+                .filter(|s| s.path != active)
+                .map(|s| SessionRow {
+                    id: s.id,
+                    title: s.title,
+                    status: s.status,
+                    work_type: s.work_type,
+                    path: s.path,
+                })
+                .collect();
+            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            Feed::Ready(rows)
+        }
+        Err(e) => Feed::Unavailable(format!("{e:#}")),
+    }
+}
+
+/// A commit's patch (at most 5000 lines).
+pub fn commit_patch(p: &Project, rev: &str) -> Result<Vec<String>> {
+    let repo = git::open(p.root())?.ok_or_else(|| anyhow!("not a git repository"))?;
+    git::commit_patch(&repo, rev, 5000)
+}
+
+/// Lines `line..=end` of a file (a scry hit's region, at most 400 lines), for the preview.
+/// Read-only: the file is whatever scry pointed at inside a project.
+pub fn read_region(path: &std::path::Path, line: usize, end: usize) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+    let start = line.max(1) - 1;
+    let end = end.max(line).min(start + 400);
+    Ok(text
+        .lines()
+        .skip(start)
+        .take(end - start)
+        .map(str::to_string)
+        .collect())
+}
+
+/// An archived session's text, for the viewer.
+pub fn read_session(path: &std::path::Path) -> Result<Vec<String>> {
+    let doc =
+        std::fs::read_to_string(path).map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+    Ok(doc.lines().map(str::to_string).collect())
+}
+
+/// The model as far as files go (no load): the status bar shows this before the first search.
+pub fn model_state() -> ModelState {
+    if crate::scry::model::status(false).ready {
+        ModelState::Ready
+    } else {
+        ModelState::Lexical("no embedding model installed (`patina model pull`)".into())
+    }
+}
+
+/// The repository's git directory (to watch HEAD and refs).
+pub fn git_dir(p: &Project) -> Option<std::path::PathBuf> {
+    git::open(p.root())
+        .ok()
+        .flatten()
+        .map(|r| r.path().to_path_buf())
+}
+
+pub fn set_aside(p: &Project) -> Result<String> {
+    let aside = session::set_aside_unreadable(p)?;
+    Ok(format!(
+        "the unreadable session file was kept as {}; you can start a new session",
+        aside.strip_prefix(p.root()).unwrap_or(&aside).display()
+    ))
 }
 
 /// Commits of the session range, newest first (at most 200).
@@ -203,15 +282,19 @@ pub fn end_preview(p: &Project) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-pub fn end(p: &Project) -> Result<String> {
-    let r = backend::session_engine()?.end(p, false)?;
-    Ok(format!(
+pub fn end(p: &Project, commit: bool) -> Result<String> {
+    let r = backend::session_engine()?.end(p, commit)?;
+    let mut msg = format!(
         "session {} ended ({}, {} commits) → {}",
         r.id,
         r.classification.work_type,
         r.classification.commits,
         r.path.strip_prefix(p.root()).unwrap_or(&r.path).display()
-    ))
+    );
+    if let Some(c) = &r.archive_commit {
+        msg.push_str(&format!(", committed as {}", git::short(c)));
+    }
+    Ok(msg)
 }
 
 pub fn recover(p: &Project) -> Result<String> {
@@ -320,6 +403,9 @@ pub fn pending_releases() -> Vec<ReleaseRequest> {
                 names: r.names,
                 pid: r.requester.pid,
                 command: r.requester.command,
+                cwd: None,
+                project: None,
+                expires_in_secs: r.expires_in_secs,
             })
             .collect(),
         Err(_) => vec![],
