@@ -3,9 +3,11 @@
 //! Each top-level command's flags live beside its handler in `commands/<area>.rs`; this file only
 //! names them, so areas grow without touching each other.
 
-use clap::{Parser, Subcommand, ValueEnum};
+use anyhow::Result;
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::commands;
+use crate::commands::{self, *};
+use crate::output::Ctx;
 
 const EXAMPLES: &str = "\
 Examples:
@@ -93,4 +95,37 @@ pub enum CompletionShell {
     Bash,
     Zsh,
     Fish,
+}
+
+/// Run the parsed command line.
+pub fn run(cli: Cli, ctx: &Ctx) -> Result<()> {
+    agent::register_secret_redactor(); // transcripts mask unlocked secret values (via the daemon)
+    match cli.command {
+        Command::Init(a) => init::run(a, ctx),
+        Command::Session(a) => session::run(a, ctx),
+        Command::Ai { command } => match command {
+            AiCommand::Session(a) => session::run(a, ctx),
+            AiCommand::Belief(a) => belief::run(a, ctx),
+            AiCommand::Scry(a) => scry::run_scry(a, ctx),
+        },
+        Command::Belief(a) => belief::run(a, ctx),
+        Command::Serve(a) => serve::run(a, ctx),
+        Command::Scry(a) => scry::run_scry(a, ctx),
+        Command::Index(a) => scry::run_index(a, ctx),
+        Command::Model(a) => model::run(a, ctx),
+        Command::Secrets(a) => secrets::run(a, ctx),
+        Command::Tui(a) => tui::run(a, ctx),
+        Command::Mother(a) => mother::run(a, ctx),
+        Command::Agent(a) => agent::run(a, ctx),
+        Command::Adapter(a) => agent::run_adapter(a, ctx),
+        Command::Completions { shell } => {
+            let shell = match shell {
+                CompletionShell::Bash => clap_complete::Shell::Bash,
+                CompletionShell::Zsh => clap_complete::Shell::Zsh,
+                CompletionShell::Fish => clap_complete::Shell::Fish,
+            };
+            clap_complete::generate(shell, &mut Cli::command(), "patina", &mut std::io::stdout());
+            Ok(())
+        }
+    }
 }

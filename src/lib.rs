@@ -26,6 +26,7 @@ pub mod secrets;
 pub mod session;
 pub mod transcript;
 
+pub mod backend;
 pub mod client;
 pub mod proto;
 pub mod serve;

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
         json: cli.json,
         cwd,
     };
-    match patina::commands::run(cli, &ctx) {
+    match patina::cli::run(cli, &ctx) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
             tracing::debug!(error = %format!("{err:#}"), "command failed");

@@ -709,9 +709,11 @@ fn curl(env: &Env, args: &[&str]) -> (u16, Value) {
     )
 }
 
+/// The answer without what differs between two runs (and which backend gave it).
 fn without_timing(mut a: Value) -> Value {
-    a.as_object_mut().unwrap().remove("query_id");
-    a.as_object_mut().unwrap().remove("took_ms");
+    for k in ["query_id", "took_ms", "backend", "fallback"] {
+        a.as_object_mut().unwrap().remove(k);
+    }
     a
 }
 
@@ -756,6 +758,8 @@ fn daemon_answers_equal_in_process_and_rejects_bad_json() {
         let local = run_json(&env, &p, Some(&m), &["scry", q, "--no-daemon"]);
         let remote = run_json(&env, &p, Some(&m), &["scry", q]);
         assert_eq!(local["mode"], "hybrid");
+        assert_eq!(local["backend"], "in-process");
+        assert_eq!(remote["backend"], "daemon");
         assert_eq!(without_timing(local), without_timing(remote.clone()), "{q}");
         // The same through the socket with curl (no refresh: answered from the current index).
         let body = serde_json::json!({"project": root_s, "query": q}).to_string();

@@ -125,6 +125,7 @@ fn beliefs() -> Vec<BeliefRow> {
 
 fn scry_view() -> ScryView {
     ScryView {
+        backend: None,
         query: "stale socket".into(),
         mode: "lexical".into(),
         took_ms: 4,

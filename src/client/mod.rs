@@ -228,7 +228,10 @@ impl Client {
 
     /// `GET /api/session?project=ROOT`: the active session summary (same JSON as
     /// `patina session status --json`).
-    pub fn session_status(&self, root: &Path) -> Result<serde_json::Value, ClientError> {
+    pub fn session_status(
+        &self,
+        root: &Path,
+    ) -> Result<proto::session::SessionStatus, ClientError> {
         let root = root.to_string_lossy();
         self.get(paths::SESSION, &[("project", &root)])
     }

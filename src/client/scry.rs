@@ -3,11 +3,19 @@
 use std::path::Path;
 
 use super::{Client, ClientError};
-use crate::proto::scry::{INDEX, IndexRequest, IndexStatus, SCRY, ScryAnswer, ScryRequest};
+use crate::proto::scry::{
+    FederatedAnswer, FederatedScryRequest, INDEX, IndexRequest, IndexStatus, SCRY, ScryAnswer,
+    ScryRequest,
+};
 
 impl Client {
-    /// `POST /api/scry`
+    /// `POST /api/scry` for one project.
     pub fn scry(&self, req: &ScryRequest) -> Result<ScryAnswer, ClientError> {
+        self.post(SCRY, req)
+    }
+
+    /// `POST /api/scry` with `scope: "all"`: the daemon's federated search.
+    pub fn scry_all(&self, req: &FederatedScryRequest) -> Result<FederatedAnswer, ClientError> {
         self.post(SCRY, req)
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::agent;
+use crate::backend::{self, Backend};
 use crate::error::Error;
 use crate::output::Ctx;
 use crate::project::Project;
@@ -114,12 +115,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         AgentCommand::Status => {
             let project = Project::discover(&ctx.cwd)?;
-            let via_daemon = daemon().and_then(|c| c.agent_status(project.root()).ok());
-            let st = match via_daemon {
-                Some(st) => st,
-                None => agent::status(&project)?,
-            };
-            ctx.emit(&st, render_status);
+            let st =
+                backend::pick(false, backend::InProcess::default()).agent_status(project.root())?;
+            ctx.emit(&st, |a| render_status(&a.answer));
             Ok(())
         }
         AgentCommand::Context => {
@@ -230,31 +228,24 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         session_id: input.session_id,
     };
     // Through the daemon when one answers (it records the same way and can tell the cockpit),
-    // else in-process.
-    if let Some(client) = daemon() {
-        let req = crate::proto::agent::AgentEventRequest {
-            project: project.root().to_string_lossy().into_owned(),
-            agent: ev.agent.clone(),
-            state: state.as_str().to_string(),
-            event: ev.event.clone(),
-            session_id: ev.session_id.clone(),
-        };
-        match client.agent_event(&req) {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                tracing::debug!("agent event via the daemon failed, recording in-process: {e}")
-            }
-        }
-    }
-    agent::record(&project, &ev)?;
+    // else in-process; a short deadline because hooks must be fast.
+    let req = crate::proto::agent::AgentEventRequest {
+        project: project.root().to_string_lossy().into_owned(),
+        agent: ev.agent,
+        state,
+        event: ev.event,
+        session_id: ev.session_id,
+    };
+    let daemon = backend::Daemon::local().with_timeout(Duration::from_millis(800));
+    backend::Auto::new(daemon, backend::InProcess::default()).agent_event(&req)?;
     Ok(())
 }
 
-/// A client for the local daemon when its socket exists (short timeout: hooks must be fast).
+/// A client for the local daemon when its socket exists.
 fn daemon() -> Option<crate::client::Client> {
     crate::client::socket_path()
         .exists()
-        .then(|| crate::client::Client::local().with_timeout(Duration::from_millis(800)))
+        .then(crate::client::Client::local)
 }
 
 fn read_stdin_briefly() -> String {

@@ -1,17 +1,18 @@
 //! `patina scry` and `patina index`: thin over `crate::scry`.
 //!
-//! Both run in-process here; when a daemon answers they go through it instead (same engine, same
-//! answers, model already hot).
+//! Both go through `crate::backend`: the daemon when one answers (same engine, same answers, model
+//! already hot), else in-process; `--json` says which (`"backend"`).
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::client::{Client, ClientError};
+use crate::backend::{self, BackendKind, InProcess};
 use crate::output::Ctx;
 use crate::project::Project;
-use crate::scry::{self, IndexReport, Kind, Phase, Query, Scry, ScryAnswer};
+use crate::proto::scry::ScryRequest;
+use crate::scry::{self, IndexReport, Kind, Phase, Query, ScryAnswer};
 
 const SCRY_EXAMPLES: &str = "\
 Examples:
@@ -82,9 +83,6 @@ pub struct IndexArgs {
     pub import: Option<std::path::PathBuf>,
 }
 
-/// How long the CLI waits for the daemon (a first query may build the whole index).
-const DAEMON_TIMEOUT: Duration = Duration::from_secs(3600);
-
 fn parse_kind(s: &str) -> Result<Kind, String> {
     s.parse()
 }
@@ -120,11 +118,21 @@ pub(crate) fn progress_bar() -> (ProgressBar, impl FnMut(Phase)) {
     (bar, f)
 }
 
-fn engine(allow_unpinned: bool) -> Scry {
-    Scry::new(scry::Options {
+/// This process's backend for one invocation, its indexing progress on a bar on stderr. A
+/// one-shot process has no watcher keeping the index fresh, so it brings it up to date before
+/// answering.
+pub(crate) fn in_process(allow_unpinned: bool) -> (InProcess, ProgressBar) {
+    let (bar, progress) = progress_bar();
+    let progress = std::sync::Mutex::new(progress);
+    let local = InProcess::new(scry::Options {
         allow_unpinned,
         ..Default::default()
     })
+    .refreshing_first()
+    .with_progress(Arc::new(move |p| {
+        (progress.lock().unwrap_or_else(|e| e.into_inner()))(p)
+    }));
+    (local, bar)
 }
 
 pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
@@ -134,66 +142,30 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
     // A broken `[scry]` in the user config stops the command (exit 2), not just semantic search.
     crate::scry::embed::configured_threads()?;
-    let q = Query {
+    let req = ScryRequest {
+        project: project.root().to_string_lossy().into_owned(),
         query: args.query.join(" "),
         limit: Some(args.limit),
         kinds: args.kinds,
-    };
-    q.validate()?;
-    // The daemon keeps the model hot; --allow-unpinned is a per-invocation decision, so it
-    // always runs here.
-    let from_daemon = if args.no_daemon || args.allow_unpinned {
-        None
-    } else {
-        via_daemon(&project, &q)
-    };
-    let answer = match from_daemon {
-        Some(a) => a?,
-        None => {
-            let eng = engine(args.allow_unpinned);
-            let (bar, mut progress) = progress_bar();
-            let answer = eng.refresh_and_search_with(&project, &q, &mut progress);
-            bar.finish_and_clear();
-            answer?
-        }
-    };
-    if let Some(n) = answer.lexical_notice() {
-        ctx.notice(&n);
-    }
-    ctx.emit(&answer, render_answer);
-    Ok(())
-}
-
-/// Ask a running daemon (same engine, model already hot). It answers from its current index at
-/// once — it watches the project, so the index is fresh without re-reading it per query.
-/// `None` when no daemon answers or it failed in a way the in-process path covers (logged); a
-/// 400 from the daemon is the caller's usage error.
-fn via_daemon(project: &Project, q: &Query) -> Option<Result<ScryAnswer>> {
-    let client = Client::local().with_timeout(DAEMON_TIMEOUT);
-    let req = crate::proto::scry::ScryRequest {
-        project: project.root().to_string_lossy().into_owned(),
-        query: q.query.clone(),
-        limit: q.limit,
-        kinds: q.kinds.clone(),
-        scope: None,
+        // The daemon watches the project: its current index is fresh; in-process refreshes.
         refresh: false,
     };
-    match client.scry(&req) {
-        Ok(a) => Some(Ok(a)),
-        Err(e) => daemon_failed(e),
+    Query {
+        query: req.query.clone(),
+        limit: req.limit,
+        kinds: req.kinds.clone(),
     }
-}
-
-fn daemon_failed<T>(e: ClientError) -> Option<Result<T>> {
-    if e.is_not_running() {
-        return None;
+    .validate()?;
+    // --allow-unpinned is a per-invocation decision the daemon's hot engine cannot take.
+    let (local, bar) = in_process(args.allow_unpinned);
+    let answer = backend::pick(args.no_daemon || args.allow_unpinned, local).scry(&req);
+    bar.finish_and_clear();
+    let answer = answer?;
+    if let Some(n) = answer.answer.lexical_notice() {
+        ctx.notice(&n);
     }
-    // A caller's mistake fails the same way in-process: report it with the daemon's kind.
-    if e.status().is_some() && e.kind().is_caller_error() {
-        return Some(Err(e.into_error().into()));
-    }
-    tracing::warn!("scry through the daemon failed, working in-process: {e}");
-    None
+    ctx.emit(&answer, |a| render_answer(&a.answer));
+    Ok(())
 }
 
 /// Human rendering: kind, path:line, title, snippet, score.
@@ -231,8 +203,10 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
     crate::scry::embed::configured_threads()?;
-    let eng = engine(args.allow_unpinned);
+    let (local, bar) = in_process(args.allow_unpinned);
+    let eng = local.engine().clone();
     if let Some(file) = &args.export {
+        bar.finish_and_clear();
         let report = eng.export_vectors(&project, &ctx.cwd.join(file))?;
         if !report.coverage.complete() {
             ctx.notice(&format!(
@@ -255,69 +229,20 @@ pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
         Some(file) => Some(eng.import_vectors(&project, &ctx.cwd.join(file))?),
         None => None,
     };
-    let from_daemon = if args.allow_unpinned || args.no_daemon {
-        None
-    } else {
-        index_via_daemon(&project, args.rebuild)
-    };
-    let mut report = match from_daemon {
-        Some(r) => r?,
-        None => {
-            let (bar, mut progress) = progress_bar();
-            let report = eng.index(&project, args.rebuild, &mut progress);
-            bar.finish_and_clear();
-            let report = report?;
-            if !report.coverage.complete()
-                && let Err(why) = eng.embedder()
-            {
-                ctx.notice(&format!("notice: lexical index only — {why}"));
-            }
-            report
-        }
-    };
-    report.imported = imported;
-    ctx.emit(&report, render_index);
-    Ok(())
-}
-
-/// `POST /api/index` (answering after the lexical phase), then follow `GET /api/index` while
-/// the daemon embeds, as a progress bar.
-fn index_via_daemon(project: &Project, rebuild: bool) -> Option<Result<IndexReport>> {
-    let client = Client::local().with_timeout(Duration::from_secs(300));
-    let req = crate::proto::scry::IndexRequest {
-        project: project.root().to_string_lossy().into_owned(),
-        rebuild,
-        wait: true,
-    };
-    let mut st = match client.index_request(&req) {
-        Ok(st) => st,
-        Err(e) => return daemon_failed(e),
-    };
-    let (bar, mut progress) = progress_bar();
-    let mut pause = Duration::from_millis(20);
-    let out = loop {
-        if st.state != "running" {
-            break match (st.report, st.error) {
-                (Some(r), _) => Some(Ok(r)),
-                (None, Some(e)) => Some(Err(anyhow::anyhow!("indexing failed: {e}"))),
-                (None, None) => None,
-            };
-        }
-        if st.total > 0 {
-            progress(Phase::Embedding {
-                done: st.done,
-                total: st.total,
-            });
-        }
-        std::thread::sleep(pause);
-        pause = (pause * 2).min(Duration::from_millis(250));
-        st = match client.index_status(project.root()) {
-            Ok(st) => st,
-            Err(e) => break daemon_failed(e),
-        };
-    };
+    // Unpinned model files are this call's own choice; the daemon's engine cannot take it.
+    let report = backend::pick(args.allow_unpinned || args.no_daemon, local)
+        .index(project.root(), args.rebuild);
     bar.finish_and_clear();
-    out
+    let mut report = report?;
+    if report.backend == BackendKind::InProcess
+        && !report.answer.coverage.complete()
+        && let Err(why) = eng.embedder()
+    {
+        ctx.notice(&format!("notice: lexical index only — {why}"));
+    }
+    report.answer.imported = imported;
+    ctx.emit(&report, |r| render_index(&r.answer));
+    Ok(())
 }
 
 pub fn render_index(r: &IndexReport) -> String {

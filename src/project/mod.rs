@@ -30,6 +30,23 @@ impl Project {
         Project::open(&root)
     }
 
+    /// The project a request names by its root (`?project=`, a body field, a backend call):
+    /// the path must be absolute (usage error otherwise) and an existing directory (not found),
+    /// then it is discovered like a cwd. One rule for the daemon and the in-process backend.
+    pub fn named(root: &Path) -> Result<Project> {
+        if !root.is_absolute() {
+            return Err(Error::usage(format!(
+                "project must be an absolute path, got {:?}",
+                root.display().to_string()
+            ))
+            .into());
+        }
+        if !root.is_dir() {
+            return Err(Error::not_found(format!("no directory at {}", root.display())).into());
+        }
+        Project::discover(root)
+    }
+
     /// Open the project rooted exactly at `root` (no search upwards).
     pub fn open(root: &Path) -> Result<Project> {
         let root = root

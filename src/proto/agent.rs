@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::agent::AgentStatus;
+pub use crate::agent::{AgentStatus, State};
 
 pub const EVENT: &str = "/api/agent/event";
 pub const STATUS: &str = "/api/agent";
@@ -15,8 +15,7 @@ pub struct AgentEventRequest {
     /// The project root (absolute).
     pub project: String,
     pub agent: String,
-    /// `busy`, `waiting` or `idle`.
-    pub state: String,
+    pub state: State,
     /// The agent's own event name (`UserPromptSubmit`, ...), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,

@@ -16,6 +16,7 @@ pub mod agent;
 pub mod framing;
 pub mod scry;
 pub mod secrets;
+pub mod session;
 
 use serde::{Deserialize, Serialize};
 

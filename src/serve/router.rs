@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -196,17 +196,9 @@ where
 }
 
 fn open_project(root: &str) -> Result<Project, ApiError> {
-    let path = PathBuf::from(root);
-    if !path.is_absolute() {
-        return Err(ApiError::bad_request(format!(
-            "project must be an absolute path, got {root:?}"
-        )));
-    }
-    if !path.is_dir() {
-        return Err(ApiError::not_found(format!("no directory at {root}")));
-    }
-    // Not a project is a 404 by kind; a broken `.patina/config.toml` is a 422, not hidden.
-    Ok(Project::discover(&path)?)
+    // Relative: 400; no such directory or not a project: 404 (by kind); a broken
+    // `.patina/config.toml` is a 422, not hidden.
+    Ok(Project::named(Path::new(root))?)
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;

@@ -126,17 +126,7 @@ fn rel(project: &Project, p: &Path) -> String {
 // start
 // ---------------------------------------------------------------------------------------------
 
-/// The last ended session, as summarised in "Previous Session Context".
-#[derive(Debug, Clone, Serialize)]
-pub struct PreviousSession {
-    pub id: String,
-    pub title: String,
-    pub path: PathBuf,
-    pub status: String,
-    pub work_type: Option<String>,
-    pub open_goals: Vec<String>,
-    pub beliefs: Vec<String>,
-}
+pub use crate::proto::session::PreviousSession;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StartReport {
@@ -698,30 +688,7 @@ pub fn update(project: &Project, message: Option<&str>) -> Result<UpdateReport> 
     })
 }
 
-/// What `session status --json` prints and the daemon serves at `/api/session`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionStatus {
-    pub active: bool,
-    pub id: Option<String>,
-    pub title: Option<String>,
-    pub llm: Option<String>,
-    pub status: Option<String>,
-    pub created: Option<String>,
-    pub path: Option<PathBuf>,
-    pub branch: Option<String>,
-    pub starting_commit: Option<String>,
-    pub start_tag: Option<String>,
-    pub last_activity: Option<String>,
-    pub idle_seconds: Option<i64>,
-    pub stale: bool,
-    pub stale_hours: f64,
-    pub goals: Vec<Goal>,
-    pub goals_done: usize,
-    pub entries: usize,
-    pub git: Option<RangeActivity>,
-    /// The last ended session (id, title, path), for "no session active" screens.
-    pub last_session: Option<PreviousSession>,
-}
+pub use crate::proto::session::SessionStatus;
 
 /// The active session's state (or `active: false` with the last session).
 pub fn status(project: &Project) -> Result<SessionStatus> {
@@ -775,10 +742,39 @@ pub fn status(project: &Project) -> Result<SessionStatus> {
         idle_seconds: idle,
         stale,
         stale_hours: cfg.stale_hours,
-        goals: doc.goals,
-        git,
+        goals: doc.goals.into_iter().map(wire_goal).collect(),
+        git: git.as_ref().map(wire_activity),
         last_session: None,
     })
+}
+
+fn wire_goal(g: Goal) -> crate::proto::session::Goal {
+    crate::proto::session::Goal {
+        index: g.index,
+        text: g.text,
+        done: g.done,
+        depth: g.depth,
+    }
+}
+
+fn wire_change(c: &git::FileChange) -> crate::proto::session::FileChange {
+    crate::proto::session::FileChange {
+        status: c.status,
+        path: c.path.clone(),
+        old_path: c.old_path.clone(),
+    }
+}
+
+fn wire_activity(a: &git::RangeActivity) -> crate::proto::session::GitActivity {
+    crate::proto::session::GitActivity {
+        commits: a.commits,
+        files: a.files.iter().map(wire_change).collect(),
+        insertions: a.insertions,
+        deletions: a.deletions,
+        uncommitted: a.uncommitted.iter().map(wire_change).collect(),
+        last_commit_time: a.last_commit_time,
+        head: a.head.clone(),
+    }
 }
 
 /// The active session's commits (`starting_commit..HEAD`), newest first, at most `limit`; empty

@@ -345,23 +345,6 @@ pub fn answer_release(id: &str, allow: bool) -> Result<String> {
     })
 }
 
-/// Search through the daemon (model and indexes hot there); `refresh` brings the index up to
-/// date first. `Err` means "ask in-process instead".
-pub fn daemon_scry(p: &Project, query: &str, refresh: bool) -> Result<crate::scry::ScryAnswer> {
-    let req = crate::proto::scry::ScryRequest {
-        project: p.root().to_string_lossy().into_owned(),
-        query: query.to_string(),
-        limit: Some(30),
-        kinds: vec![],
-        scope: None,
-        refresh,
-    };
-    Client::local()
-        .with_timeout(Duration::from_secs(30))
-        .scry(&req)
-        .map_err(|e| anyhow!("daemon scry: {e}"))
-}
-
 /// The daemon's index job for the project, as the status bar shows it.
 pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
     let st = client().index_status(p.root()).ok()?;
@@ -374,22 +357,6 @@ pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
         "failed" => IndexState::Failed(st.error.unwrap_or_else(|| "index build failed".into())),
         _ => IndexState::Idle,
     })
-}
-
-/// Ask the daemon to refresh the project's index in the background.
-pub fn daemon_index(p: &Project) -> bool {
-    client().index_start(p.root()).is_ok()
-}
-
-/// Search every registered project (and this one) in-process: the federated fan-out.
-pub fn scry_all(
-    p: &Project,
-    query: &str,
-    engine: std::sync::Arc<crate::scry::Scry>,
-) -> Result<crate::mother::FederatedAnswer> {
-    let mut q = crate::scry::Query::new(query);
-    q.limit = Some(30);
-    crate::mother::search_all_in_process(Some(p), &q, engine)
 }
 
 /// The active session's prompt count and the agent's last action, read from the agents' logs

@@ -22,8 +22,10 @@ use tokio::sync::mpsc::UnboundedSender;
 use super::action::{Action, Effect, Msg};
 use super::domain;
 use super::model::*;
+use crate::backend::{Answered, Auto, Backend, Daemon, InProcess};
 use crate::project::Project;
-use crate::scry::{self, Phase, Query, Scry};
+use crate::proto::scry::{FederatedScryRequest, ScryRequest};
+use crate::scry::{self, Phase};
 
 const WATCH_EVERY: Duration = Duration::from_millis(500);
 const STATUS_EVERY: Duration = Duration::from_secs(2);
@@ -422,29 +424,61 @@ fn watcher(
     }
 }
 
+/// The cockpit's backend: the daemon when it answers (model and indexes hot there, shared with
+/// the CLI), else this process's engine, whose index refreshes show in the status bar. The
+/// choice and the fallback are `crate::backend`'s; answers say which one answered.
+pub(crate) fn cockpit_backend(tx: &UnboundedSender<Action>) -> Auto {
+    let tx = tx.clone();
+    let last = Mutex::new(Instant::now());
+    let progress = move |ph: Phase| {
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        *last = Instant::now();
+        let (phase, done, total) = match ph {
+            Phase::Scanning => ("scanning", 0, 0),
+            Phase::Embedding { done, total } => ("embedding", done, total),
+            Phase::Writing => ("writing", 0, 0),
+        };
+        send(
+            &tx,
+            Msg::Index(IndexState::Building {
+                phase: phase.into(),
+                done,
+                total,
+            }),
+        );
+    };
+    let local = InProcess::default().with_progress(Arc::new(progress));
+    Auto::new(Daemon::local().with_timeout(SCRY_CALL), local)
+}
+
+/// The longest the cockpit waits for one daemon call before answering in-process.
+const SCRY_CALL: Duration = Duration::from_secs(30);
+
 fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
-    let mut engine = Arc::new(Scry::new(scry::Options::default()));
+    let mut backend = cockpit_backend(&tx);
     let mut dirty = false;
     let mut model_reported: Option<ModelState> = None;
     loop {
         let Ok(first) = rx.recv() else { return };
         let mut query = None;
-        let apply = |r: ScryReq,
-                     query: &mut Option<(u64, String, bool)>,
-                     dirty: &mut bool,
-                     engine: &mut Arc<Scry>| match r {
-            ScryReq::Query { seq, text, all } => *query = Some((seq, text, all)),
-            ScryReq::Dirty => *dirty = true,
-            ScryReq::ModelChanged => {
-                *engine = Arc::new(Scry::new(scry::Options::default()));
-                *dirty = true;
-            }
-        };
-        apply(first, &mut query, &mut dirty, &mut engine);
+        let mut apply =
+            |r: ScryReq, query: &mut Option<(u64, String, bool)>, dirty: &mut bool| match r {
+                ScryReq::Query { seq, text, all } => *query = Some((seq, text, all)),
+                ScryReq::Dirty => *dirty = true,
+                ScryReq::ModelChanged => {
+                    // A fresh engine picks the model up (a failed load is remembered for a while).
+                    backend = cockpit_backend(&tx);
+                    *dirty = true;
+                }
+            };
+        apply(first, &mut query, &mut dirty);
         // Debounce: while requests keep coming within 150 ms, keep only the newest query.
         loop {
             match rx.recv_timeout(SCRY_DEBOUNCE) {
-                Ok(r) => apply(r, &mut query, &mut dirty, &mut engine),
+                Ok(r) => apply(r, &mut query, &mut dirty),
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => return,
             }
@@ -461,112 +495,96 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             }
             continue;
         };
-        // All registered projects: the federated fan-out, in-process (each local index is
-        // refreshed first; remotes answer within the per-source timeout).
-        if let Some((seq, text, true)) = &query {
-            let result = domain::scry_all(&project, text, engine.clone())
-                .map(|a| federated_view(text.clone(), a))
-                .map_err(|e| format!("{e:#}"));
-            send(&tx, Msg::Scry { seq: *seq, result });
-            continue;
-        }
-        // Daemon first (model and index hot there, shared with the CLI); in-process otherwise.
-        if DAEMON_UP.load(Ordering::SeqCst) {
-            match &query {
-                Some((seq, text, _)) => match domain::daemon_scry(&project, text, dirty) {
-                    Ok(answer) => {
+        let root = project.root().to_string_lossy().into_owned();
+        let Some((seq, text, all)) = query else {
+            // Nothing to answer: bring the index up to date now (progress in the status bar,
+            // whichever backend builds it), so the next query answers at once.
+            if dirty {
+                let _span = tracing::info_span!("tui_index_refresh").entered();
+                match backend.index(project.root(), false) {
+                    Ok(r) => {
                         dirty = false;
-                        let m = if answer.mode == "hybrid" {
+                        send(&tx, Msg::Index(IndexState::Idle));
+                        let m = if r.answer.mode == "hybrid" {
                             ModelState::Ready
                         } else {
-                            ModelState::Lexical(
-                                answer
-                                    .errors
-                                    .iter()
-                                    .find(|e| e.source == "semantic")
-                                    .map(|e| e.message.clone())
-                                    .unwrap_or_else(|| "no embedding model".into()),
-                            )
+                            ModelState::Lexical(match backend.local().engine().embedder() {
+                                Err(why) => why,
+                                Ok(_) => "no embedding model".into(),
+                            })
                         };
                         if model_reported.as_ref() != Some(&m) && !PULLING.load(Ordering::SeqCst) {
                             model_reported = Some(m.clone());
                             send(&tx, Msg::Model(m));
                         }
-                        send(
-                            &tx,
-                            Msg::Scry {
-                                seq: *seq,
-                                result: Ok(view(text.clone(), answer)),
-                            },
-                        );
-                        continue;
                     }
-                    Err(e) => tracing::warn!("{e:#}; searching in-process"),
-                },
-                // Warm the daemon's index; the next query still refreshes (cheap when current).
-                None if dirty && domain::daemon_index(&project) => continue,
-                None => {}
-            }
-        }
-        if dirty {
-            dirty = false;
-            let mut last = Instant::now();
-            let mut progress = |ph: Phase| {
-                if last.elapsed() < Duration::from_millis(100) {
-                    return;
+                    Err(e) => send(&tx, Msg::Index(IndexState::Failed(format!("{e:#}")))),
                 }
-                last = Instant::now();
-                let state = match ph {
-                    Phase::Scanning => IndexState::Building {
-                        phase: "scanning".into(),
-                        done: 0,
-                        total: 0,
-                    },
-                    Phase::Embedding { done, total } => IndexState::Building {
-                        phase: "embedding".into(),
-                        done,
-                        total,
-                    },
-                    Phase::Writing => IndexState::Building {
-                        phase: "writing".into(),
-                        done: 0,
-                        total: 0,
-                    },
-                };
-                send(&tx, Msg::Index(state));
-            };
-            let _span = tracing::info_span!("tui_index_refresh").entered();
-            match engine.index(&project, false, &mut progress) {
-                Ok(_) => send(&tx, Msg::Index(IndexState::Idle)),
-                Err(e) => send(&tx, Msg::Index(IndexState::Failed(format!("{e:#}")))),
             }
-            let m = match engine.embedder() {
-                Ok(_) => ModelState::Ready,
-                Err(why) => ModelState::Lexical(why),
+            continue;
+        };
+        // All registered projects: the federated fan-out (each local index refreshed first;
+        // remotes answer within the per-source timeout).
+        if all {
+            let req = FederatedScryRequest {
+                here: Some(root),
+                query: text.clone(),
+                limit: Some(30),
+                kinds: vec![],
+                refresh: true,
             };
+            let result = backend
+                .scry_all(&req)
+                .map(|a| federated_view(text, a))
+                .map_err(|e| format!("{e:#}"));
+            send(&tx, Msg::Scry { seq, result });
+            continue;
+        }
+        let req = ScryRequest {
+            project: root,
+            query: text.clone(),
+            limit: Some(30),
+            kinds: vec![],
+            refresh: dirty,
+        };
+        let result = backend.scry(&req);
+        if let Ok(answer) = &result {
+            if dirty {
+                dirty = false;
+                send(&tx, Msg::Index(IndexState::Idle));
+            }
+            let m = model_state(&answer.answer);
             if model_reported.as_ref() != Some(&m) && !PULLING.load(Ordering::SeqCst) {
                 model_reported = Some(m.clone());
                 send(&tx, Msg::Model(m));
             }
         }
-        if let Some((seq, text, _)) = query {
-            let q = Query {
-                query: text.clone(),
-                limit: Some(30),
-                kinds: vec![],
-            };
-            let result = engine
-                .search(&project, &q)
-                .map(|a| view(text, a))
-                .map_err(|e| format!("{e:#}"));
-            send(&tx, Msg::Scry { seq, result });
-        }
+        let result = result.map(|a| view(text, a)).map_err(|e| format!("{e:#}"));
+        send(&tx, Msg::Scry { seq, result });
     }
 }
 
-fn federated_view(query: String, a: crate::mother::FederatedAnswer) -> ScryView {
+/// What an answer says about the model: hybrid = ready; lexical = why not (scry's `semantic`
+/// error).
+fn model_state(a: &scry::ScryAnswer) -> ModelState {
+    if a.mode == "hybrid" {
+        return ModelState::Ready;
+    }
+    ModelState::Lexical(
+        a.errors
+            .iter()
+            .find(|e| e.source == "semantic")
+            .map(|e| e.message.clone())
+            .unwrap_or_else(|| "no embedding model".into()),
+    )
+}
+
+fn federated_view(query: String, a: Answered<crate::mother::FederatedAnswer>) -> ScryView {
+    let backend = Some(a.backend.to_string());
+    let a = a.answer;
     ScryView {
         query,
+        backend,
         mode: a.mode.clone(),
         took_ms: a.took_ms,
         hits: a
@@ -591,9 +609,12 @@ fn federated_view(query: String, a: crate::mother::FederatedAnswer) -> ScryView 
     }
 }
 
-fn view(query: String, a: scry::ScryAnswer) -> ScryView {
+fn view(query: String, a: Answered<scry::ScryAnswer>) -> ScryView {
+    let backend = Some(a.backend.to_string());
+    let a = a.answer;
     ScryView {
         query,
+        backend,
         mode: a.mode.clone(),
         took_ms: a.took_ms,
         hits: a

@@ -117,6 +117,8 @@ pub struct TranscriptView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScryView {
     pub query: String,
+    /// Which backend answered (`daemon` / `in-process`), when known.
+    pub backend: Option<String>,
     pub mode: String,
     pub took_ms: u64,
     pub hits: Vec<ScryHitView>,

@@ -546,6 +546,9 @@ fn draw_scry(app: &App, f: &mut Frame, area: Rect, focused: bool) {
     let mut title = format!("Scry · {}", app.scry_scope_label());
     if let Some(v) = &app.scry {
         title.push_str(&format!(" · {} · {} ms", v.mode, v.took_ms));
+        if let Some(b) = &v.backend {
+            title.push_str(&format!(" · {b}"));
+        }
     }
     let block = pane_block(t, title, focused);
     let inner = block.inner(area);

@@ -30,18 +30,11 @@ fn client_err(e: ClientError) -> anyhow::Error {
 }
 
 impl Daemon {
-    /// A running daemon that answers on the socket, if any (never started from here).
+    /// A running daemon that answers on the socket, if any (never started from here): the
+    /// backend's one "is a daemon there" check. Secrets never fall back *for the cache* — an
+    /// unlock lives only in the daemon — so this is all they take from `crate::backend`.
     pub fn connect() -> Option<Daemon> {
-        let c = Client::local();
-        match c.health() {
-            Ok(_) => Some(Daemon { client: c }),
-            Err(e) => {
-                if !e.is_not_running() {
-                    tracing::warn!(error = %e, "secrets: the daemon did not answer properly; working in-process");
-                }
-                None
-            }
-        }
+        crate::backend::running_daemon().map(|client| Daemon { client })
     }
 
     /// The daemon, started in the background when none answers.
