@@ -38,16 +38,19 @@ fn main() -> ExitCode {
 /// never got far enough to tell us), else clap's own text.
 fn clap_failed(e: clap::Error) -> u8 {
     use clap::error::ErrorKind as Clap;
-    let informational = matches!(
-        e.kind(),
-        Clap::DisplayHelp | Clap::DisplayVersion | Clap::DisplayHelpOnMissingArgumentOrSubcommand
-    );
+    let informational = matches!(e.kind(), Clap::DisplayHelp | Clap::DisplayVersion);
     if informational || !wants_json(std::env::args_os()) {
         e.exit();
     }
-    let text = e.render().to_string();
-    let message = text.trim().strip_prefix("error: ").unwrap_or(text.trim());
-    output::print_error(message, ErrorKind::Usage, None, None, true)
+    let message = if e.kind() == Clap::DisplayHelpOnMissingArgumentOrSubcommand {
+        // clap's "error" here is the whole help text: say what is missing instead.
+        "a subcommand is required; `--help` lists them".to_string()
+    } else {
+        let text = e.render().to_string();
+        let text = text.trim();
+        text.strip_prefix("error: ").unwrap_or(text).to_string()
+    };
+    output::print_error(&message, ErrorKind::Usage, None, None, true)
 }
 
 fn wants_json(args: impl Iterator<Item = OsString>) -> bool {

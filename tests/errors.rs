@@ -111,6 +111,7 @@ fn clap_usage_errors_have_the_json_shape_with_json_anywhere() {
         &["session", "--json", "nosuchcommand"],
         &["belief", "show", "--json"], // missing argument
         &["session", "status", "--bogus", "--json"],
+        &["session", "--json"], // missing subcommand
     ] {
         let out = env.patina(&root, args);
         let v = expect_kind(&out, "usage", 2);
