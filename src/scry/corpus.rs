@@ -18,6 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::Kind;
 use super::chunk::{self, Lang, Piece, Shape};
+use crate::doc;
 use crate::layer::{self, DocKind};
 use crate::project::Project;
 
@@ -90,7 +91,7 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     let mut chunks = vec![];
     let mut seen_paths: HashSet<PathBuf> = HashSet::new();
 
-    for doc in layer_documents(project)? {
+    for doc in layer::documents(project)? {
         let abs = if doc.path.is_absolute() {
             doc.path.clone()
         } else {
@@ -109,7 +110,7 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
                 session_chunks(&rel, id, &text, &mut chunks)
             }
             DocKind::Belief => belief_chunk(&rel, &doc.id, &text, &mut chunks),
-            DocKind::Core | DocKind::Surface => layer_chunks(&rel, &text, &mut chunks),
+            DocKind::Core | DocKind::Surface => layer_chunks(&rel, &doc.title, &text, &mut chunks),
         }
     }
     // Everything else under layer/ (work items, slates, notes: markdown and TOML), whatever
@@ -126,14 +127,23 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
         if rel.ends_with(".toml") {
             toml_chunks(&rel, &text, &mut chunks);
         } else {
-            layer_chunks(&rel, &text, &mut chunks);
+            let head = doc::header::read(
+                doc::header::Kind::Layer,
+                &abs,
+                &doc::Document::parse(&text),
+            );
+            layer_chunks(&rel, &head.title, &text, &mut chunks);
         }
     }
     // The active session is knowledge too.
     let active = project.active_session_path();
     if let Ok(text) = std::fs::read_to_string(&active) {
-        let id = frontmatter_value(&text, "id").unwrap_or_else(|| "active".into());
-        session_chunks(&rel_path(root, &active), &id, &text, &mut chunks);
+        let head = doc::header::read(
+            doc::header::Kind::Session,
+            &active,
+            &doc::Document::parse(&text),
+        );
+        session_chunks(&rel_path(root, &active), &head.id, &text, &mut chunks);
     }
 
     commit_chunks(project, cfg.max_commits.unwrap_or(5000), &mut chunks)?;
@@ -143,47 +153,6 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     chunks.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
     chunks.dedup_by(|a, b| a.doc_id == b.doc_id);
     Ok(chunks)
-}
-
-/// Layer documents from the layer module; until it enumerates anything, walk the layout here.
-fn layer_documents(project: &Project) -> Result<Vec<layer::LayerDoc>> {
-    let docs = layer::documents(project)?;
-    if !docs.is_empty() {
-        return Ok(docs);
-    }
-    let mut out = vec![];
-    let beliefs = project.beliefs_dir();
-    for (dir, kind) in [
-        (project.core_dir(), DocKind::Core),
-        (project.surface_dir(), DocKind::Surface),
-        (project.sessions_dir(), DocKind::Session),
-    ] {
-        for path in layer_files(&dir)
-            .into_iter()
-            .filter(|p| p.extension().is_some_and(|x| x == "md"))
-        {
-            let kind = if kind == DocKind::Surface && path.starts_with(&beliefs) {
-                DocKind::Belief
-            } else {
-                kind
-            };
-            // layer/sessions sits inside layer/ but is walked as sessions, not surface docs.
-            if kind != DocKind::Session && path.starts_with(project.sessions_dir()) {
-                continue;
-            }
-            let id = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            out.push(layer::LayerDoc {
-                kind,
-                title: id.clone(),
-                id,
-                path,
-            });
-        }
-    }
-    Ok(out)
 }
 
 /// `.md` and `.toml` files under `dir`, hidden entries skipped, sorted.
@@ -218,33 +187,10 @@ fn rel_path(root: &Path, p: &Path) -> String {
         .into_owned()
 }
 
-/// Split off YAML frontmatter: (frontmatter, body, number of lines before the body).
-fn split_frontmatter(text: &str) -> (&str, &str, usize) {
-    if let Some(rest) = text.strip_prefix("---\n")
-        && let Some(end) = rest.find("\n---")
-    {
-        let fm = &rest[..end];
-        let after = &rest[end + 4..];
-        let after = after.strip_prefix('\n').unwrap_or(after);
-        let skipped = text[..text.len() - after.len()].lines().count();
-        return (fm, after, skipped);
-    }
-    ("", text, 0)
-}
-
-fn frontmatter_value(text: &str, key: &str) -> Option<String> {
-    let (fm, _, _) = split_frontmatter(text);
-    fm.lines().find_map(|l| {
-        let v = l.strip_prefix(key)?.strip_prefix(':')?;
-        let v = v.split(" #").next().unwrap_or(v).trim().trim_matches('"');
-        (!v.is_empty()).then(|| v.to_string())
-    })
-}
-
-fn first_heading(body: &str) -> Option<String> {
-    body.lines()
-        .find_map(|l| l.strip_prefix("# "))
-        .map(|t| t.trim().to_string())
+/// The body (everything after the frontmatter) as one text, and the number of lines before it.
+fn body_of(d: &doc::Document) -> (String, usize) {
+    let lines: Vec<&str> = d.body_lines().map(|(_, l)| doc::line_text(l)).collect();
+    (lines.join("\n"), d.preamble_line - 1)
 }
 
 /// A piece's text without its leading and trailing blank lines (indentation kept), and the
@@ -289,14 +235,12 @@ fn markdown_pieces(body: &str, title: &str, sections_apart: bool) -> Vec<(Piece,
 /// hit points at the entry); long ones split by paragraph. Frontmatter is left out (the title
 /// carries the session's title); a piece that is only headings is dropped.
 fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
-    let (_, body, skipped) = split_frontmatter(text);
-    let title = frontmatter_value(text, "title")
-        .or_else(|| {
-            first_heading(body).map(|h| h.trim_start_matches("Session:").trim().to_string())
-        })
-        .unwrap_or_else(|| id.to_string());
+    let d = doc::Document::parse(text);
+    // The title every other reader shows (`doc::header`), so scry agrees with `session list`.
+    let title = doc::header::read(doc::header::Kind::Session, Path::new(rel), &d).title;
+    let (body, skipped) = body_of(&d);
     let mut n = 0;
-    for (p, t) in markdown_pieces(body, &title, true) {
+    for (p, t) in markdown_pieces(&body, &title, true) {
         let only_headings = p
             .text
             .lines()
@@ -320,9 +264,8 @@ fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
 
 /// A belief: one chunk when it fits the window (the usual case), else by section.
 fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
-    let (_, body, skipped) = split_frontmatter(text);
-    let id = frontmatter_value(text, "id").unwrap_or_else(|| id.to_string());
-    for (n, (p, t)) in markdown_pieces(body, &id, false).into_iter().enumerate() {
+    let (body, skipped) = body_of(&doc::Document::parse(text));
+    for (n, (p, t)) in markdown_pieces(&body, id, false).into_iter().enumerate() {
         let doc_id = if n == 0 {
             format!("belief:{id}")
         } else {
@@ -341,18 +284,10 @@ fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
 }
 
 /// A layer document: one chunk when it fits, else sections and paragraphs (small ones merged).
-fn layer_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
-    let (fm, body, skipped) = split_frontmatter(text);
-    let stem = Path::new(rel)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let title = (!fm.is_empty())
-        .then(|| frontmatter_value(text, "title"))
-        .flatten()
-        .or_else(|| first_heading(body))
-        .unwrap_or(stem);
-    for (n, (p, t)) in markdown_pieces(body, &title, false).into_iter().enumerate() {
+/// `title` is the document's header title (`doc::header`).
+fn layer_chunks(rel: &str, title: &str, text: &str, out: &mut Vec<Chunk>) {
+    let (body, skipped) = body_of(&doc::Document::parse(text));
+    for (n, (p, t)) in markdown_pieces(&body, title, false).into_iter().enumerate() {
         let (span, text) = trimmed(&p, skipped);
         out.push(Chunk::new(
             format!("layer:{rel}:{n}"),
@@ -728,6 +663,31 @@ mod tests {
         assert_eq!(default_exclusion("src/main.rs", "fn main() {}\n"), None);
         assert_eq!(default_exclusion("src/vendor.rs", "fn main() {}\n"), None);
         assert_eq!(default_exclusion("docs/lock.md", "text\n"), None);
+    }
+
+    proptest::proptest! {
+        /// Session chunks carry the title every other reader shows (`doc::header`), alone or
+        /// followed by the entry's or section's heading.
+        #[test]
+        fn session_title_agrees_with_the_document_layer(
+            (stem, text) in crate::doc::testgen::session_file()
+        ) {
+            let rel = format!("layer/sessions/{stem}.md");
+            let h = doc::header::read(
+                doc::header::Kind::Session,
+                Path::new(&rel),
+                &doc::Document::parse(&text),
+            );
+            let mut out = vec![];
+            session_chunks(&rel, &h.id, &text, &mut out);
+            for (n, c) in out.iter().enumerate() {
+                proptest::prop_assert!(
+                    c.title == h.title || c.title.starts_with(&format!("{} — ", h.title)),
+                    "{:?} vs {:?}", c.title, h.title
+                );
+                proptest::prop_assert_eq!(&c.doc_id, &format!("session:{}:{n}", h.id));
+            }
+        }
     }
 
     #[test]

@@ -13,7 +13,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::OnceLock;
 
 use anyhow::{Result, anyhow};
 use ort::session::Session;
@@ -31,10 +31,6 @@ pub const MAX_TOKENS: usize = 256;
 pub const TOKEN_BUDGET: usize = 4096;
 /// Most rows in one batch, whatever the budget (very short texts).
 pub const MAX_ROWS: usize = 128;
-/// Texts per call for callers that feed the embedder in slices (the index): the embedder sorts
-/// and budgets the texts of one call among themselves, so the larger the slice the less padding;
-/// [`embed_shared`] still takes the model's lock per batch, so queries never wait for a slice.
-pub const BATCH: usize = 1024;
 /// Texts tokenized per call to the tokenizer (bounds the transient `Encoding`s, which hold
 /// strings and offsets per token; only the ids are kept).
 const TOKENIZE_GROUP: usize = 256;
@@ -324,20 +320,6 @@ impl Embedder {
     }
 }
 
-/// Embed `texts` with a shared embedder, taking its lock per batch (planning included), so a
-/// query on the same model waits for one batch at most, never for the whole call.
-pub fn embed_shared(emb: &Mutex<Embedder>, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-    let lock = || emb.lock().unwrap_or_else(|p| p.into_inner());
-    let plan = lock().plan(texts)?;
-    let mut out: Vec<Vec<f32>> = vec![vec![]; texts.len()];
-    for b in 0..plan.len() {
-        for (i, v) in lock().embed_planned(&plan, b)? {
-            out[i] = v;
-        }
-    }
-    Ok(out)
-}
-
 /// ONNX Runtime allows one environment per process: it is created on the first load (from the
 /// first verified library) and shared by every embedder after that.
 fn environment(runtime: &Path) -> Result<ort::environment::Environment> {
@@ -391,18 +373,16 @@ pub fn default_threads() -> usize {
         .clamp(1, 8)
 }
 
-/// The thread count from the user config `[scry] threads` (0 = ONNX Runtime's default).
-pub fn configured_threads() -> usize {
+/// The thread count from the user config `[scry] threads` (0 = not set: [`default_threads`]). A
+/// bad value is an error naming the file and key, never a silent default.
+pub fn configured_threads() -> Result<usize> {
     #[derive(serde::Deserialize, Default)]
     struct ScryUser {
         #[serde(default)]
         threads: usize,
     }
-    crate::user_config::UserConfig::load()
-        .and_then(|c| c.section::<ScryUser>("scry"))
-        .map(|s| s.threads)
-        .unwrap_or(0)
-        .min(64)
+    let s: ScryUser = crate::user_config::UserConfig::load()?.section("scry")?;
+    Ok(s.threads.min(64))
 }
 
 #[cfg(test)]

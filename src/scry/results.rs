@@ -28,8 +28,6 @@ const SNIPPET_CHARS: usize = 200;
 pub struct Evidence {
     pub cosine: HashMap<usize, f32>,
     pub bm25: HashMap<usize, f32>,
-    /// False when the answer is lexical only (no cosines at all).
-    pub semantic: bool,
 }
 
 /// The rows of an answer and whether nothing cleared the floor.
@@ -133,7 +131,6 @@ pub fn rows(
             }),
         });
     }
-    let _ = ev.semantic;
     (out, !any_confident)
 }
 
@@ -232,7 +229,6 @@ mod tests {
         Evidence {
             cosine: cos.iter().copied().collect(),
             bm25: HashMap::new(),
-            semantic: true,
         }
     }
 
@@ -297,7 +293,6 @@ mod tests {
         let e = Evidence {
             cosine: HashMap::new(),
             bm25: [(0, 3.2)].into_iter().collect(),
-            semantic: false,
         };
         let (got, none) = rows(&chunks, &fused(&[0]), &e, "SO_PEERCRED", "/p", 10);
         assert!(!none);

@@ -7,8 +7,9 @@
 //!   signature).
 //! - [`capture`] — the same as data (`session transcript --json`).
 //! - [`summary`] — prompt count and the agent's last action, for the cockpit.
-//! - [`set_secret_redactor`] — how the values of unlocked secrets (held by the daemon) are
-//!   redacted too; [`redact_values`] is the daemon side of it.
+//! - [`SecretRedactor`] — how the values of unlocked secrets (held by the daemon) are redacted
+//!   too: every reading function takes one from its caller (the command layer passes the
+//!   daemon-backed one, `backend::DaemonRedactor`); [`redact_values`] is the daemon side of it.
 //!
 //! One reader per agent (`claude`, `codex`, `gemini`, `opencode`), each a function
 //! `read(location, &Scope) -> Found`; everything after reading (redaction, folding pastes,
@@ -25,7 +26,6 @@ mod source;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, SubsecRound as _, Utc};
@@ -139,13 +139,19 @@ pub fn session_sections(
     project: &Project,
     llm: &str,
     window: &SessionWindow,
+    secrets: &dyn SecretRedactor,
 ) -> Result<Option<String>> {
-    Ok(capture(project, llm, window)?.markdown)
+    Ok(capture(project, llm, window, secrets)?.markdown)
 }
 
 /// Prompt count and last action for the window (cheap enough for a cockpit refresh).
-pub fn summary(project: &Project, llm: &str, window: &SessionWindow) -> Result<Summary> {
-    let c = capture(project, llm, window)?;
+pub fn summary(
+    project: &Project,
+    llm: &str,
+    window: &SessionWindow,
+    secrets: &dyn SecretRedactor,
+) -> Result<Summary> {
+    let c = capture(project, llm, window, secrets)?;
     Ok(Summary {
         prompt_count: c.prompts.len(),
         last_action: c.activity.last_action,
@@ -153,18 +159,22 @@ pub fn summary(project: &Project, llm: &str, window: &SessionWindow) -> Result<S
 }
 
 /// Redacts the values of currently unlocked secrets in a batch of raw texts: answers each text
-/// redacted (`[redacted: secret]`) with its number of hits, in order, or `None` when it cannot
-/// (no daemon, all locked). The command layer registers one that asks the daemon, so secret values
-/// never leave it and the domain never talks to the daemon itself; the daemon answers with
-/// [`redact_values`].
-pub type SecretRedactor =
-    Box<dyn Fn(&Project, &[String]) -> Option<Vec<(String, usize)>> + Send + Sync>;
+/// redacted (`[REDACTED:name]`) with its number of hits, in order, or `None` when it cannot (no
+/// daemon, all locked). The caller passes one in — the command layer's asks the daemon, so secret
+/// values never leave it and the domain never talks to the daemon itself; the daemon answers
+/// with [`redact_values`].
+pub trait SecretRedactor: Send + Sync {
+    fn redact(&self, project: &Project, texts: &[String]) -> Option<Vec<(String, usize)>>;
+}
 
-static SECRET_REDACTOR: OnceLock<SecretRedactor> = OnceLock::new();
+/// Nothing is unlocked anywhere this caller can see: only the pattern-based redaction applies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSecrets;
 
-/// Register the secret redactor (first registration wins).
-pub fn set_secret_redactor(redactor: SecretRedactor) {
-    let _ = SECRET_REDACTOR.set(redactor);
+impl SecretRedactor for NoSecrets {
+    fn redact(&self, _: &Project, _: &[String]) -> Option<Vec<(String, usize)>> {
+        None
+    }
 }
 
 pub use redact::redact_values;
@@ -205,12 +215,21 @@ fn settings(project: &Project) -> Result<Settings> {
             enabled: Some(*b),
             ..Default::default()
         },
-        Some(v) => v.clone().try_into().map_err(|e| {
-            anyhow::anyhow!(
-                ".patina/config.toml: `transcripts` must be true, false or a table \
-                 (enabled, prompt_chars, agents): {e}"
-            )
-        })?,
+        Some(toml::Value::Table(_)) => project
+            .config()
+            .decode_top_level("transcripts")?
+            .unwrap_or_default(),
+        Some(v) => {
+            return Err(project
+                .config()
+                .invalid(
+                    "transcripts",
+                    format!(
+                        "must be true, false or a table (enabled, prompt_chars, agents) (value: {v})"
+                    ),
+                )
+                .into());
+        }
     };
     let user: UserSettings = crate::user_config::UserConfig::load()?.section("transcripts")?;
     let prompt_chars = proj
@@ -275,7 +294,12 @@ fn location(agent: &str, user: &UserSettings) -> PathBuf {
 
 /// Read every configured agent's logs for this project and window, and prepare what would be
 /// written: redacted, folded, cut, cross-checked with git.
-pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<Capture> {
+pub fn capture(
+    project: &Project,
+    llm: &str,
+    window: &SessionWindow,
+    secrets: &dyn SecretRedactor,
+) -> Result<Capture> {
     let offset = *window.start.offset();
     let now = Utc::now().with_timezone(&offset);
     let end = window.end.unwrap_or(now);
@@ -348,7 +372,7 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
     // Secret values are redacted first, on the raw texts (before anything is cut, so no prefix of
     // a value can survive a truncation).
     let mut redactor = redact::Redactor::default();
-    if let Some(secret_redactor) = SECRET_REDACTOR.get() {
+    {
         let mut raw: Vec<String> = prompts.iter().map(|p| p.text.clone()).collect();
         raw.extend(activity.errors.iter().map(|e| e.text.clone()));
         raw.extend(
@@ -358,7 +382,7 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
                 .map(|p| p.to_string_lossy().into_owned()),
         );
         raw.extend(activity.last_action.iter().map(|(_, t)| t.clone()));
-        if let Some(answers) = secret_redactor(project, &raw) {
+        if let Some(answers) = secrets.redact(project, &raw) {
             redactor = redactor.with_precomputed(raw, answers);
         }
     }
@@ -500,11 +524,14 @@ pub struct Refreshed {
 /// Write the current `## User Prompts (N)` / `## Agent Activity` into the active session file,
 /// replacing earlier copies (under the session lock, atomically). `None` when no session is
 /// active; with capture off nothing is touched.
-pub fn refresh_active(project: &Project) -> Result<Option<Refreshed>> {
+pub fn refresh_active(
+    project: &Project,
+    secrets: &dyn SecretRedactor,
+) -> Result<Option<Refreshed>> {
     let Some(active) = active_session(project)? else {
         return Ok(None);
     };
-    let cap = capture(project, &active.llm, &active.window)?;
+    let cap = capture(project, &active.llm, &active.window, secrets)?;
     let mut out = Refreshed {
         id: active.id,
         prompts: cap.prompts.len(),
@@ -574,17 +601,13 @@ pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
             return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
         }
     };
-    let front = text
-        .strip_prefix("---\n")
-        .and_then(|rest| rest.split_once("\n---").map(|(f, _)| f))
-        .ok_or_else(|| anyhow::anyhow!("{}: no frontmatter", path.display()))?;
-    let yaml: serde_yaml::Value = serde_yaml::from_str(front)
-        .map_err(|e| anyhow::anyhow!("{}: invalid frontmatter: {e}", path.display()))?;
-    let get = |k: &str| yaml.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let created = get("created").and_then(|c| DateTime::parse_from_rfc3339(&c).ok());
-    let from_ms = yaml
-        .get("start_timestamp")
-        .and_then(|v| v.as_i64())
+    let fm = crate::doc::session::frontmatter(&path, &crate::doc::Document::parse(&text))?;
+    let created = fm
+        .created
+        .as_deref()
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok());
+    let from_ms = fm
+        .start_timestamp
         .and_then(chrono::DateTime::from_timestamp_millis);
     let start = match (created, from_ms) {
         // The millisecond stamp is the more precise instant; `created` carries the offset.
@@ -597,13 +620,11 @@ pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
         ),
     };
     Ok(Some(ActiveSession {
-        id: get("id").unwrap_or_default(),
-        llm: get("llm").unwrap_or_else(|| project.config().llm().unwrap_or("claude").to_string()),
+        id: fm.id,
+        llm: fm
+            .llm
+            .unwrap_or_else(|| project.config().llm().unwrap_or("claude").to_string()),
         window: SessionWindow { start, end: None },
-        starting_commit: yaml
-            .get("git")
-            .and_then(|g| g.get("starting_commit"))
-            .and_then(|v| v.as_str())
-            .map(String::from),
+        starting_commit: fm.git.starting_commit,
     }))
 }
