@@ -1,7 +1,7 @@
 //! The corpus: everything scry indexes, cut into chunks with stable ids and content hashes.
 //!
 //! Kinds: layer docs (by `## ` section when long), beliefs (one chunk each), sessions (a header
-//! chunk plus one chunk per activity entry), commit messages (git2, newest first, capped) and
+//! chunk plus one chunk per activity entry), commit messages (newest first, capped) and
 //! source files (line windows with overlap; .gitignore respected with the `ignore` crate, binary
 //! and huge files skipped). `[scry] include/exclude` in `.patina/config.toml` adjust the source set.
 
@@ -110,7 +110,9 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
                 session_chunks(&rel, id, &text, &mut chunks)
             }
             DocKind::Belief => belief_chunk(&rel, &doc.id, &text, &mut chunks),
-            DocKind::Core | DocKind::Surface => layer_chunks(&rel, &doc.title, &text, &mut chunks),
+            DocKind::Core | DocKind::Surface | DocKind::Layer => {
+                layer_chunks(&rel, &doc.title, &text, &mut chunks)
+            }
         }
     }
     // The active session is knowledge too.
@@ -275,22 +277,9 @@ fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<
     if max == 0 {
         return Ok(());
     }
-    let Ok(repo) = git2::Repository::discover(project.root()) else {
-        return Ok(());
-    };
-    let mut walk = repo.revwalk().context("walking git history")?;
-    if walk.push_head().is_err() {
-        return Ok(()); // no commits yet
-    }
-    for oid in walk.take(max) {
-        let oid = oid.context("walking git history")?;
-        let commit = repo
-            .find_commit(oid)
-            .with_context(|| format!("reading commit {oid}"))?;
-        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+    for (sha, message) in crate::git::recent_messages(project.root(), max)? {
         let subject = message.lines().next().unwrap_or("").trim().to_string();
-        let sha = oid.to_string();
-        let short = sha[..7].to_string();
+        let short = crate::git::short(&sha).to_string();
         let lines = message.lines().count().max(1);
         out.push(Chunk::new(
             format!("commit:{sha}"),
