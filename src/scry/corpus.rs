@@ -1,7 +1,7 @@
 //! The corpus: everything scry indexes, cut into chunks with stable ids and content hashes.
 //!
-//! Kinds: layer docs (every `.md` and `.toml` under `layer/`, not only core/ and surface/),
-//! beliefs, sessions (one chunk per activity entry and per other section), commit messages (git2,
+//! Kinds: layer docs (every `.md` and `.toml` under `layer/`, as `layer::documents` lists them),
+//! beliefs, sessions (one chunk per activity entry and per other section), commit messages (git::recent_messages,
 //! newest first, capped) and source files (.gitignore respected with the `ignore` crate; binary,
 //! huge, lockfiles, generated, minified and vendored files skipped — [`default_exclusion`]).
 //! Chunking is structure-aware and edit-stable (`chunk.rs`): items for code, headings and
@@ -110,29 +110,11 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
                 session_chunks(&rel, id, &text, &mut chunks)
             }
             DocKind::Belief => belief_chunk(&rel, &doc.id, &text, &mut chunks),
-            DocKind::Core | DocKind::Surface => layer_chunks(&rel, &doc.title, &text, &mut chunks),
-        }
-    }
-    // Everything else under layer/ (work items, slates, notes: markdown and TOML), whatever
-    // the folder; the sessions dir is walked as sessions above.
-    let sessions_dir = project.sessions_dir();
-    for abs in layer_files(&project.layer_dir()) {
-        if abs.starts_with(&sessions_dir) || !seen_paths.insert(abs.clone()) {
-            continue;
-        }
-        let Ok(text) = std::fs::read_to_string(&abs) else {
-            continue;
-        };
-        let rel = rel_path(root, &abs);
-        if rel.ends_with(".toml") {
-            toml_chunks(&rel, &text, &mut chunks);
-        } else {
-            let head = doc::header::read(
-                doc::header::Kind::Layer,
-                &abs,
-                &doc::Document::parse(&text),
-            );
-            layer_chunks(&rel, &head.title, &text, &mut chunks);
+            // Work items and slates outside core/surface may be TOML.
+            DocKind::Layer if rel.ends_with(".toml") => toml_chunks(&rel, &text, &mut chunks),
+            DocKind::Core | DocKind::Surface | DocKind::Layer => {
+                layer_chunks(&rel, &doc.title, &text, &mut chunks)
+            }
         }
     }
     // The active session is knowledge too.
@@ -153,31 +135,6 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     chunks.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
     chunks.dedup_by(|a, b| a.doc_id == b.doc_id);
     Ok(chunks)
-}
-
-/// `.md` and `.toml` files under `dir`, hidden entries skipped, sorted.
-fn layer_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            if e.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let p = e.path();
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push(p);
-            } else if ft.is_file() && p.extension().is_some_and(|x| x == "md" || x == "toml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
 }
 
 fn rel_path(root: &Path, p: &Path) -> String {
@@ -337,22 +294,9 @@ fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<
     if max == 0 {
         return Ok(());
     }
-    let Ok(repo) = git2::Repository::discover(project.root()) else {
-        return Ok(());
-    };
-    let mut walk = repo.revwalk().context("walking git history")?;
-    if walk.push_head().is_err() {
-        return Ok(()); // no commits yet
-    }
-    for oid in walk.take(max) {
-        let oid = oid.context("walking git history")?;
-        let commit = repo
-            .find_commit(oid)
-            .with_context(|| format!("reading commit {oid}"))?;
-        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+    for (sha, message) in crate::git::recent_messages(project.root(), max)? {
         let subject = message.lines().next().unwrap_or("").trim().to_string();
-        let sha = oid.to_string();
-        let short = sha[..7].to_string();
+        let short = crate::git::short(&sha).to_string();
         // Long messages (a merge summary, a release note) are split by paragraph like text.
         let lines: Vec<&str> = message.lines().collect();
         let title_tokens = chunk::estimate_tokens(&subject) + 8;

@@ -697,8 +697,7 @@ impl Scry {
             let total = round.embedded + todo.len();
             for b in 0..plan.len() {
                 let vecs = emb.embed_planned(&plan, b)?;
-                if vecs.len() != plan.batch(b).len() || vecs.iter().any(|(_, v)| v.len() != dims)
-                {
+                if vecs.len() != plan.batch(b).len() || vecs.iter().any(|(_, v)| v.len() != dims) {
                     anyhow::bail!("the embedder returned the wrong number or size of vectors");
                 }
                 let rows: Vec<(vectors::ChunkHash, &[f32])> = vecs
@@ -928,13 +927,7 @@ impl Scry {
         (semantic, lexical, errors)
     }
 
-    fn lexical(
-        &self,
-        g: &index::Generation,
-        q: &Query,
-        pool: usize,
-        share: f64,
-    ) -> Result<Scored> {
+    fn lexical(&self, g: &index::Generation, q: &Query, pool: usize, share: f64) -> Result<Scored> {
         let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
         let list: Vec<(usize, f32)> = g
             .lexical

@@ -1340,7 +1340,7 @@ fn close_locked(
 /// Rename an active-session file that cannot be parsed to
 /// `.patina/local/active-session.unreadable-<time>.md` (kept, 0600, nothing deleted), so a new
 /// session can start. Refused when the file parses (then `recover` or `end` are the way out).
-pub fn set_aside_unreadable(project: &Project) -> Result<PathBuf> {
+pub(crate) fn set_aside_unreadable(eng: &Engine, project: &Project) -> Result<PathBuf> {
     let path = project.active_session_path();
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         let text = cur.ok_or_else(no_active)?;
@@ -1350,7 +1350,7 @@ pub fn set_aside_unreadable(project: &Project) -> Result<PathBuf> {
             )
             .into());
         }
-        let stamp = now().format("%Y%m%d-%H%M%S");
+        let stamp = eng.now().format("%Y%m%d-%H%M%S");
         let aside = path.with_file_name(format!("active-session.unreadable-{stamp}.md"));
         store::atomic_write(&aside, text.as_bytes(), ACTIVE_MODE)?;
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;

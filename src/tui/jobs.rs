@@ -733,11 +733,11 @@ fn federated_view(query: String, a: Answered<crate::mother::FederatedAnswer>) ->
             .results
             .into_iter()
             .map(|f| ScryHitView {
+                line: f.hit.best_line(),
                 root: Some(PathBuf::from(&f.hit.project)),
                 source: Some(f.source),
                 kind: f.hit.kind.to_string(),
                 title: f.hit.title,
-                line: f.hit.best_line(),
                 path: f.hit.path,
                 line_end: f.hit.line_end,
                 snippet: f.hit.snippet,
@@ -765,11 +765,11 @@ fn view(query: String, a: Answered<scry::ScryAnswer>) -> ScryView {
             .results
             .into_iter()
             .map(|h| ScryHitView {
+                line: h.best_line(),
                 source: None,
                 root: None,
                 kind: h.kind.to_string(),
                 title: h.title,
-                line: h.best_line(),
                 path: h.path,
                 line_end: h.line_end,
                 snippet: h.snippet,
