@@ -21,7 +21,8 @@ pub use context::{
     markdown as context_markdown,
 };
 pub use state::{
-    AgentState, AgentStatus, BUSY_STALE_MINUTES, Event, Recorded, State, record, status,
+    AgentState, AgentStatus, BUSY_STALE_MINUTES, Event, MAX_AGENTS, MAX_FIELD_CHARS, Recorded,
+    State, record, status,
 };
 
 /// What a hook's JSON said, leniently: every field is optional, unknown fields are ignored

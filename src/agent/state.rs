@@ -112,11 +112,36 @@ fn lock_path(project: &Project) -> PathBuf {
     project.local_dir().join("agent-state.lock")
 }
 
+/// Longest agent name, event name and session id kept (a hook's payload is input).
+pub const MAX_FIELD_CHARS: usize = 128;
+/// Most agents remembered per project; the least recently updated one goes first.
+pub const MAX_AGENTS: usize = 32;
+
+/// Refuse fields that no agent sends: too long, or with control characters (a state file of
+/// 40 names of 500 KB each was 42 MB).
+fn check_fields(ev: &Event) -> Result<()> {
+    let fields = [
+        ("agent", Some(ev.agent.as_str())),
+        ("event", ev.event.as_deref()),
+        ("session_id", ev.session_id.as_deref()),
+    ];
+    for (what, v) in fields {
+        let Some(v) = v else { continue };
+        if v.chars().count() > MAX_FIELD_CHARS || v.chars().any(char::is_control) {
+            anyhow::bail!(
+                "agent event: {what} must be at most {MAX_FIELD_CHARS} characters without control characters"
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Record `ev` for the project; `ev.state` must be set.
 pub fn record(project: &Project, ev: &Event) -> Result<Recorded> {
     let Some(state) = ev.state else {
         anyhow::bail!("an agent event needs a state (busy, waiting, idle)");
     };
+    check_fields(ev)?;
     let now = Local::now().fixed_offset();
     let file = path(project);
     let (previous, changed, all) =
@@ -145,6 +170,17 @@ pub fn record(project: &Project, ev: &Event) -> Result<Recorded> {
                     stale: false,
                 },
             );
+            while sf.agents.len() > MAX_AGENTS {
+                let oldest = sf
+                    .agents
+                    .values()
+                    .min_by_key(|a| a.updated)
+                    .map(|a| a.agent.clone());
+                match oldest {
+                    Some(k) => sf.agents.remove(&k),
+                    None => break,
+                };
+            }
             let text = serde_json::to_string_pretty(&sf)? + "\n";
             Ok((Some(text), (prev_state, changed, sf)))
         })

@@ -19,7 +19,6 @@ use crate::output::Ctx;
 
 /// Run the parsed command line.
 pub fn run(cli: Cli, ctx: &Ctx) -> Result<()> {
-    agent::register_secret_redactor(); // transcripts mask unlocked secret values (via the daemon)
     match cli.command {
         Command::Init(a) => init::run(a, ctx),
         Command::Session(a) => session::run(a, ctx),

@@ -276,6 +276,11 @@ fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
     ));
     for (n, (s, e)) in entries.into_iter().enumerate() {
         let heading = lines[s].trim_start_matches('#').trim();
+        if is_release_log(heading) {
+            // Who got which secret when (`secrets::log_release`) is for the session's own
+            // record, not for search results (or an index file) to repeat.
+            continue;
+        }
         let body = lines[s + 1..e].join("\n");
         out.push(Chunk::new(
             format!("session:{id}:{}", n + 1),
@@ -286,6 +291,13 @@ fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
             body.trim().to_string(),
         ));
     }
+}
+
+/// The heading `secrets::log_release` writes: `YYYY-MM-DD HH:MM - Secrets released`.
+fn is_release_log(heading: &str) -> bool {
+    heading
+        .rsplit_once(" - ")
+        .is_some_and(|(_, what)| what.trim() == "Secrets released")
 }
 
 fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
@@ -509,6 +521,15 @@ mod tests {
         assert_eq!(windows(10, 40, 10), vec![(0, 10)]);
         assert_eq!(windows(70, 40, 10), vec![(0, 40), (30, 70)]);
         assert_eq!(windows(71, 40, 10), vec![(0, 40), (30, 70), (60, 71)]);
+    }
+
+    #[test]
+    fn release_log_entries_are_not_indexed() {
+        let text = "---\ntype: session\nid: 1\ntitle: t\n---\n## Activity Log\n### 2026-11-29 14:15 - Note\nkept\n### 2026-11-29 14:16 - Secrets released\nReleased `api-key` to pid 7 (`deploy`) via daemon.\n";
+        let mut out = vec![];
+        session_chunks("sessions/x.md", "1", text, &mut out);
+        assert_eq!(out.len(), 2, "{out:?}");
+        assert!(out.iter().all(|c| !c.text.contains("Released")));
     }
 
     #[test]

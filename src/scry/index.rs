@@ -251,7 +251,9 @@ pub fn refresh(
 ) -> Result<IndexReport> {
     let started = Instant::now();
     let dir = project.index_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The index copies session text (0600 sources): its dirs are 0700 and its files 0600.
+    store::private_dir(&project.local_dir())?;
+    store::private_dir(&dir)?;
     let _lock = store::FileLock::acquire(&project.local_dir().join("index.lock"))?;
     progress(Phase::Scanning);
     let chunks = corpus::gather(project)?;
@@ -402,8 +404,7 @@ pub fn refresh(
     );
     let gen_dir = dir.join(&generation);
     let write = || -> Result<(u64, u64, String, String, String)> {
-        std::fs::create_dir_all(&gen_dir)
-            .with_context(|| format!("creating {}", gen_dir.display()))?;
+        store::create_dirs(&gen_dir)?;
         let chunk_bytes = serde_json::to_vec(&chunks)?;
         write_synced(&gen_dir.join("chunks.json"), &chunk_bytes)?;
         let mut vbytes = 0;
@@ -468,7 +469,7 @@ pub fn refresh(
     store::atomic_write(
         &manifest_path(&dir),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
-        0o644,
+        store::PRIVATE_FILE,
     )?;
     // Old generations (and debris of interrupted builds) go only after the switch.
     if let Ok(rd) = std::fs::read_dir(&dir) {
@@ -511,8 +512,15 @@ fn looks_intact(dir: &Path, m: &IndexManifest) -> bool {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // 0600 like the session text it holds.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(store::PRIVATE_FILE)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .with_context(|| format!("writing {}", path.display()))

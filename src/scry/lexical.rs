@@ -83,7 +83,7 @@ fn schema() -> (Schema, Fields) {
 
 /// Write a fresh lexical index of `chunks` into `dir` (which must be empty or absent).
 pub fn build(dir: &Path, chunks: &[Chunk]) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::store::create_dirs(dir)?;
     let (schema, f) = schema();
     let index = Index::create_in_dir(dir, schema)
         .map_err(|e| anyhow!("creating lexical index in {}: {e}", dir.display()))?;
@@ -104,6 +104,15 @@ pub fn build(dir: &Path, chunks: &[Chunk]) -> Result<()> {
         .map_err(|e| anyhow!("lexical index commit: {e}"))?;
     w.wait_merging_threads()
         .map_err(|e| anyhow!("lexical index merge: {e}"))?;
+    // tantivy creates its files with the umask's mode; they hold session text: 0600.
+    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+        let e = e?;
+        if e.file_type()?.is_file() {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("making {} private", e.path().display()))?;
+        }
+    }
     Ok(())
 }
 

@@ -192,8 +192,8 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
         .into());
     }
     let cfg = config(project)?;
-    std::fs::create_dir_all(project.local_dir())
-        .with_context(|| format!("creating {}", project.local_dir().display()))?;
+    // Session text lives here: 0700 whatever the umask (an older one is narrowed).
+    store::private_dir(&project.local_dir())?;
     let path = project.active_session_path();
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         if let Some(text) = cur {
@@ -1153,7 +1153,17 @@ fn close_locked(
     file.fm.git.end_commit = end_commit.clone();
     file.fm.classification = Some(class.clone());
     let archive = archive_path(project, &id);
-    store::atomic_write(&archive, file.render()?.as_bytes(), ARCHIVE_MODE)?;
+    // No vault secret value in an archive, whatever the daemon holds: the whole text (notes
+    // included) is checked against the values' keyed fingerprints.
+    let rendered = file.render()?;
+    let rendered = match crate::secrets::redact_known(&rendered) {
+        Ok((text, _)) => text,
+        Err(e) => {
+            warnings.push(format!("archive not checked for secret values: {e:#}"));
+            rendered
+        }
+    };
+    store::atomic_write(&archive, rendered.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
     let pointer = format!(
         "---\nid: {id}\npath: {archive_rel}\nstatus: {status}\nended: {}\n---\n# Last session: {}\n\n[[session-{id}]]\n",

@@ -7,8 +7,9 @@
 //!   signature).
 //! - [`capture`] — the same as data (`session transcript --json`).
 //! - [`summary`] — prompt count and the agent's last action, for the cockpit.
-//! - [`set_secret_redactor`] — how the values of unlocked secrets (held by the daemon) are
-//!   redacted too; [`redact_values`] is the daemon side of it.
+//! - Vault secret values are redacted by their keyed fingerprints (`secrets::Fingerprints`),
+//!   whatever the daemon holds; a fingerprint file that cannot be read fails the capture rather
+//!   than let a value through.
 //!
 //! One reader per agent (`claude`, `codex`, `gemini`, `opencode`), each a function
 //! `read(location, &Scope) -> Found`; everything after reading (redaction, folding pastes,
@@ -25,7 +26,6 @@ mod source;
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use anyhow::Result;
 use chrono::{DateTime, FixedOffset, SubsecRound as _, Utc};
@@ -151,23 +151,6 @@ pub fn summary(project: &Project, llm: &str, window: &SessionWindow) -> Result<S
         last_action: c.activity.last_action,
     })
 }
-
-/// Redacts the values of currently unlocked secrets in a batch of raw texts: answers each text
-/// redacted (`[redacted: secret]`) with its number of hits, in order, or `None` when it cannot
-/// (no daemon, all locked). The command layer registers one that asks the daemon, so secret values
-/// never leave it and the domain never talks to the daemon itself; the daemon answers with
-/// [`redact_values`].
-pub type SecretRedactor =
-    Box<dyn Fn(&Project, &[String]) -> Option<Vec<(String, usize)>> + Send + Sync>;
-
-static SECRET_REDACTOR: OnceLock<SecretRedactor> = OnceLock::new();
-
-/// Register the secret redactor (first registration wins).
-pub fn set_secret_redactor(redactor: SecretRedactor) {
-    let _ = SECRET_REDACTOR.set(redactor);
-}
-
-pub use redact::redact_values;
 
 /// Project settings: `transcripts = false`, or a `[transcripts]` table.
 #[derive(Debug, Default, Deserialize)]
@@ -346,22 +329,8 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
     prompts.sort_by_key(|p| p.time);
 
     // Secret values are redacted first, on the raw texts (before anything is cut, so no prefix of
-    // a value can survive a truncation).
-    let mut redactor = redact::Redactor::default();
-    if let Some(secret_redactor) = SECRET_REDACTOR.get() {
-        let mut raw: Vec<String> = prompts.iter().map(|p| p.text.clone()).collect();
-        raw.extend(activity.errors.iter().map(|e| e.text.clone()));
-        raw.extend(
-            activity
-                .files_edited
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned()),
-        );
-        raw.extend(activity.last_action.iter().map(|(_, t)| t.clone()));
-        if let Some(answers) = secret_redactor(project, &raw) {
-            redactor = redactor.with_precomputed(raw, answers);
-        }
-    }
+    // a value can survive a truncation), by their fingerprints: no daemon, no plaintext needed.
+    let mut redactor = redact::Redactor::with_known_secrets()?;
     cap.prompts = prompts
         .into_iter()
         .enumerate()
