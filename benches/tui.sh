@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Cockpit figures (issue 7), side by side in one run:
+# Cockpit figures (issues 7 and 16), side by side in one run:
 #   1. exec → first frame of `patina tui` (baseline: exec → exit of `patina --version`)
-#   2. key → frame latency p50/p99 while scry's index builds in the background
+#   2. key → frame latency p50/p99 typing into a note holding 20 kB (goal p99 ≤ 16 ms), beside
+#      the same keys into an empty note (baseline), while scry's index builds in the background
 #      (the "key to frame" tracing events, PATINA_LOG=patina::tui::latency=debug)
-#   3. CPU used by an idle cockpit over 30 s (from /proc/PID/stat utime+stime)
+#   3. key → scry results drawn ("key to scry results" events) while the daemon indexes, beside
+#      the same queries once the index is complete (baseline)
+#   4. CPU used by an idle cockpit over 30 s (from /proc/PID/stat utime+stime)
 #
 #   benches/tui.sh                 # builds --release first
 #   RUNS=20 IDLE_SECS=30 benches/tui.sh
@@ -81,33 +84,72 @@ print(f"  patina tui      exec→first frame  median {st.median(f):.0f} ms  max 
 print(f"  patina --version exec→exit        median {st.median(b):.0f} ms  max {max(b)} ms  (baseline)")
 PY
 
-echo "== 2. key→frame latency while the index builds ($KEYS keys)"
+pct() { # file label — p50/p99/max of the us= values of "$2" lines
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+us=sorted(int(re.search(r'us=(\d+)', l).group(1)) for l in open(sys.argv[1]) if sys.argv[2] in l)
+if not us: print("    (no samples)"); sys.exit()
+p=lambda q: us[min(len(us)-1, int(round(q/100*(len(us)-1))))]/1000
+print(f"    n={len(us)}  p50 {p(50):.2f} ms  p99 {p(99):.2f} ms  max {us[-1]/1000:.2f} ms")
+PY
+}
+echo "== 2. key→frame latency in a note field ($KEYS keys each; the index builds meanwhile)"
+"$BIN" serve stop >/dev/null 2>&1 || true
+rm -rf "$T/repo/.patina/local/index"
+(cd "$T/repo" && "$BIN" session start "bench" >/dev/null 2>&1 || true)
+: > "$LOG"
+PATINA_LOG_LEVEL="info,patina::tui::latency=debug" tmux_run "exec $BIN tui"
+wait_screen "help"
+building=0
+LETTERS=abcdefghijklmnopqrstuvwxyz
+type_keys() { # n
+  for i in $(seq 1 "$1"); do
+    tmux -L "$SOCK" send-keys -t b -l "${LETTERS:$((i % 26)):1}"
+    if [ $((i % 20)) = 0 ]; then [ "$(index_state)" = running ] && building=$((building + 20)); fi
+    sleep 0.02
+  done
+  sleep 0.5
+}
+tmux -L "$SOCK" send-keys -t b n; wait_screen "Note for the activity log"
+: > "$LOG"; type_keys "$KEYS"; cp "$LOG" "$T/empty.log"
+tmux -L "$SOCK" send-keys -t b C-u
+python3 -c 'print("y"*20000, end="")' > "$T/big.txt"
+tmux -L "$SOCK" load-buffer -b big "$T/big.txt"; tmux -L "$SOCK" paste-buffer -p -b big -t b
+sleep 1
+: > "$LOG"; type_keys "$KEYS"; cp "$LOG" "$T/big.log"
+echo "  empty note (baseline):"; pct "$T/empty.log" "key to frame"
+echo "  note holding 20 kB:   (goal p99 ≤ 16 ms)"; pct "$T/big.log" "key to frame"
+echo "  keys sent while the daemon's index build was running: ~$building/$((2 * KEYS))"
+tmux -L "$SOCK" send-keys -t b Escape
+tmux -L "$SOCK" kill-server
+
+echo "== 3. key→scry results while the daemon indexes, and after"
 "$BIN" serve stop >/dev/null 2>&1 || true
 rm -rf "$T/repo/.patina/local/index"
 : > "$LOG"
 PATINA_LOG_LEVEL="info,patina::tui::latency=debug" tmux_run "exec $BIN tui"
-wait_screen "daemon ●"
-building=0
-for i in $(seq 1 "$KEYS"); do
-  case $((i % 4)) in 0) k=Tab ;; 1) k=j ;; 2) k=k ;; 3) k=BTab ;; esac
-  tmux -L "$SOCK" send-keys -t b "$k"
-  if [ $((i % 10)) = 0 ]; then [ "$(index_state)" = running ] && building=$((building + 10)); fi
-  sleep 0.02
-done
-sleep 0.5
-python3 - "$LOG" "$building" "$KEYS" <<'PY'
-import re, sys
-us=[int(m.group(1)) for m in re.finditer(r'us=(\d+)', open(sys.argv[1]).read()) if 'key to frame' in m.string[max(0,m.start()-200):m.end()+50]]
-lines=[l for l in open(sys.argv[1]) if 'key to frame' in l]
-us=sorted(int(re.search(r'us=(\d+)', l).group(1)) for l in lines)
-def pct(p): return us[min(len(us)-1, int(round(p/100*(len(us)-1))))]/1000
-idx=[l for l in open(sys.argv[1]) if 'tui_index_refresh' in l or 'index' in l.lower()]
-print(f"  frames after keys: {len(us)}  p50 {pct(50):.2f} ms  p99 {pct(99):.2f} ms  max {us[-1]/1000:.2f} ms  (goal p99 ≤ 16 ms)")
-print(f"  keys sent while the daemon's index build was running: ~{sys.argv[2]}/{sys.argv[3]}")
-PY
+wait_screen "help"
+tmux -L "$SOCK" send-keys -t b s
+queries() { # rounds
+  for r in $(seq 1 "$1"); do
+    for w in serve socket index belief session; do
+      tmux -L "$SOCK" send-keys -t b C-u
+      tmux -L "$SOCK" send-keys -t b -l "$w"
+      sleep 0.6
+    done
+  done
+}
+during=0
+: > "$LOG"
+for r in $(seq 1 6); do [ "$(index_state)" = running ] && during=$((during + 5)); queries 1; done
+cp "$LOG" "$T/during.log"
+for _ in $(seq 1 600); do [ "$(index_state)" != running ] && break; sleep 0.5; done
+: > "$LOG"; queries 6; cp "$LOG" "$T/after.log"
+echo "  while indexing (~$during of 30 queries sent during the build):"; pct "$T/during.log" "key to scry results"
+echo "  index complete (baseline):"; pct "$T/after.log" "key to scry results"
 tmux -L "$SOCK" kill-server
 
-echo "== 3. CPU of an idle cockpit over ${IDLE_SECS} s"
+echo "== 4. CPU of an idle cockpit over ${IDLE_SECS} s"
 tmux_run "exec $BIN tui"
 wait_screen "help"
 sleep 3  # let the first index refresh finish

@@ -2,19 +2,24 @@
 //!
 //! Module rules (docs/ARCHITECTURE.md): `commands/` and `tui/` sit on top; the domain
 //! (`project`, `session`, `belief`, `layer`, `git`, `scry`, `secrets`, `mother`, `transcript`,
-//! `agent`) knows nothing of ratatui or HTTP; `serve/` and `client/` share `proto/`; `store/`
+//! `agent`) knows nothing of ratatui or HTTP and reads its markdown files through `doc` (the
+//! document layer); `serve/` and `client/` share `proto/`; `store/`
 //! holds the durable-write primitives everything uses.
 
-pub mod cli;
+pub mod clock;
 pub mod commands;
+pub mod config_file;
+pub mod error;
 pub mod logging;
 pub mod output;
 pub mod paths;
 pub mod store;
 pub mod user_config;
 
+pub mod activity;
 pub mod agent;
 pub mod belief;
+pub mod doc;
 pub mod git;
 pub mod layer;
 pub mod mother;
@@ -24,7 +29,9 @@ pub mod secrets;
 pub mod session;
 pub mod transcript;
 
+pub mod backend;
 pub mod client;
+pub mod mcp;
 pub mod proto;
 pub mod serve;
 pub mod tui;

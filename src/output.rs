@@ -1,14 +1,16 @@
 //! How commands talk back: human text or JSON on stdout, errors with meaningful exit codes.
 //!
-//! Exit codes (documented in docs/json.md):
-//! 0 ok · 1 error · 2 usage (clap) · 3 state conflict (e.g. a session is already active, or none
-//! is) · 4 not found · 5 a needed service is unavailable (daemon, model, identity).
+//! Exit codes come from the error's kind ([`exit_code`], table in docs/json.md): 0 ok · 1 io or
+//! internal · 2 usage or invalid input · 3 conflict · 4 not found · 5 unavailable · 6 not in a
+//! project · 7 locked · 8 denied.
 
 use std::fmt;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::Serialize;
+
+use crate::error::{self, ErrorKind};
 
 /// Per-invocation context handed to every command.
 #[derive(Debug, Clone)]
@@ -43,64 +45,21 @@ impl Ctx {
     }
 }
 
-/// Exit code classes; see the module docs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ExitKind {
-    Error,
-    Usage,
-    Conflict,
-    NotFound,
-    Unavailable,
-}
-
-impl ExitKind {
-    pub fn code(self) -> u8 {
-        match self {
-            ExitKind::Error => 1,
-            ExitKind::Usage => 2,
-            ExitKind::Conflict => 3,
-            ExitKind::NotFound => 4,
-            ExitKind::Unavailable => 5,
-        }
+/// The exit code of an error kind (docs/json.md). Codes 1-5 are as they were before kinds
+/// existed; invalid input shares 2 with usage (a wrong value is a wrong argument, and config
+/// errors exit 2), the JSON `kind` tells them apart.
+pub fn exit_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Io | ErrorKind::Internal => 1,
+        ErrorKind::Usage | ErrorKind::InvalidInput => 2,
+        ErrorKind::Conflict => 3,
+        ErrorKind::NotFound => 4,
+        ErrorKind::Unavailable => 5,
+        ErrorKind::NotInProject => 6,
+        ErrorKind::Locked => 7,
+        ErrorKind::Denied => 8,
     }
 }
-
-/// An error that carries its exit code. Anything else that reaches `main` exits 1.
-#[derive(Debug)]
-pub struct CmdError {
-    pub kind: ExitKind,
-    pub message: String,
-}
-
-impl CmdError {
-    pub fn new(kind: ExitKind, message: impl Into<String>) -> Self {
-        CmdError {
-            kind,
-            message: message.into(),
-        }
-    }
-    pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(ExitKind::Conflict, message)
-    }
-    pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(ExitKind::NotFound, message)
-    }
-    pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(ExitKind::Unavailable, message)
-    }
-    pub fn usage(message: impl Into<String>) -> Self {
-        Self::new(ExitKind::Usage, message)
-    }
-}
-
-impl fmt::Display for CmdError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
-impl std::error::Error for CmdError {}
 
 /// A command's failure exits with a non-zero status without any message: used when the command
 /// already printed its findings (e.g. `belief check` exits 1 after listing problems).
@@ -115,29 +74,51 @@ impl fmt::Display for SilentExit {
 
 impl std::error::Error for SilentExit {}
 
-/// Report `err` (human on stderr, or `{"error":..}` JSON on stdout with `--json`) and return
+/// Report `err` (human on stderr, or the JSON error shape on stdout with `--json`) and return
 /// the process exit code.
 pub fn report(err: &anyhow::Error, json: bool) -> u8 {
     if let Some(SilentExit(code)) = err.downcast_ref::<SilentExit>() {
         return *code;
     }
-    let (kind, code) = match err.downcast_ref::<CmdError>() {
-        Some(e) => (e.kind, e.kind.code()),
-        None => (ExitKind::Error, 1),
-    };
+    let kind = error::kind_of(err);
+    let typed = error::find(err);
     // `{:#}` prints the whole context chain on one line: "reading X: permission denied".
-    let message = format!("{err:#}");
+    print_error(
+        &format!("{err:#}"),
+        kind,
+        typed.and_then(|e| e.file()),
+        typed.and_then(|e| e.field()),
+        json,
+    )
+}
+
+/// Print one error in the shape of docs/json.md and return its exit code. Also used for clap's
+/// own errors, which never reach [`report`].
+pub fn print_error(
+    message: &str,
+    kind: ErrorKind,
+    file: Option<&Path>,
+    field: Option<&str>,
+    json: bool,
+) -> u8 {
+    let code = exit_code(kind);
     if json {
         #[derive(Serialize)]
         struct ErrorJson<'a> {
             error: &'a str,
-            kind: ExitKind,
+            kind: ErrorKind,
             exit_code: u8,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            file: Option<&'a Path>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            field: Option<&'a str>,
         }
         let body = ErrorJson {
-            error: &message,
+            error: message,
             kind,
             exit_code: code,
+            file,
+            field,
         };
         let mut out = std::io::stdout().lock();
         let _ = serde_json::to_writer_pretty(&mut out, &body);
@@ -146,4 +127,30 @@ pub fn report(err: &anyhow::Error, json: bool) -> u8 {
         eprintln!("error: {message}");
     }
     code
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_are_stable_and_distinct_where_they_must_be() {
+        let table: Vec<(ErrorKind, u8)> =
+            ErrorKind::ALL.iter().map(|&k| (k, exit_code(k))).collect();
+        assert_eq!(
+            table,
+            vec![
+                (ErrorKind::Usage, 2),
+                (ErrorKind::NotInProject, 6),
+                (ErrorKind::NotFound, 4),
+                (ErrorKind::Conflict, 3),
+                (ErrorKind::Locked, 7),
+                (ErrorKind::InvalidInput, 2),
+                (ErrorKind::Denied, 8),
+                (ErrorKind::Unavailable, 5),
+                (ErrorKind::Io, 1),
+                (ErrorKind::Internal, 1),
+            ]
+        );
+    }
 }

@@ -77,7 +77,11 @@ fn outside_git_says_what_is_needed() {
     let dir = env.work().join("plain");
     std::fs::create_dir_all(&dir).unwrap();
     let out = env.patina(&dir, &["init"]);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        out.status.code(),
+        Some(6),
+        "not in a project has its own exit code"
+    );
     assert!(
         common::stderr(&out).contains("git init"),
         "{}",
@@ -86,6 +90,8 @@ fn outside_git_says_what_is_needed() {
     let out = env.patina(&dir, &["init", "--json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(v["error"].as_str().unwrap().contains("not inside"), "{v}");
+    assert_eq!(v["kind"], "not_in_project", "{v}");
+    assert_eq!(v["exit_code"], 6, "{v}");
 }
 
 #[test]

@@ -1141,7 +1141,7 @@ fn scenario_daemon_cache(s: &mut S) {
     let c2 = s.value("daemon-c");
     s.add(&proj, "gamma", &c2, &[]);
     let (code_, _) = curl(s, "POST", "/secrets/resolve", Some(&req), true);
-    assert_eq!(code_, 404, "old vault id still resolvable");
+    assert_eq!(code_, 423, "old vault id still resolvable");
     let st = s.json(&proj, &["secrets", "status"]);
     assert_eq!(st["vaults"][0]["locked"], true, "{st}");
 
@@ -1154,7 +1154,8 @@ fn scenario_daemon_cache(s: &mut S) {
     let j = s.json(&proj, &["secrets", "lock"]);
     assert_eq!(j["daemon"], true);
     let (code_, body) = curl(s, "POST", "/secrets/resolve", Some(&req2), true);
-    assert_eq!(code_, 404, "{body}");
+    assert_eq!(code_, 423, "{body}");
+    assert!(body.contains(r#""kind":"locked""#), "{body}");
     let args = ["secrets", "run", "--", "true"];
     let c = no_identity(s, &proj, &args);
     let out = s.exec(c, &args, None);
@@ -1187,7 +1188,7 @@ fn scenario_daemon_ttl_expiry(s: &mut S) {
         r#"{{"vault_id":"{id}","names":["short-lived"],"requester":{{"pid":1,"command":"t"}}}}"#
     );
     let (code_, _) = curl(s, "POST", "/secrets/resolve", Some(&req), true);
-    assert_eq!(code_, 404);
+    assert_eq!(code_, 423);
     // A huge TTL is clamped to the cap, not overflowed.
     let j = s.json(
         &work,
@@ -1263,7 +1264,7 @@ fn scenario_daemon_cockpit_confirm(s: &mut S) {
         if expect_ok {
             assert_ok(&["run after allow"], &out);
         } else {
-            assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+            assert_eq!(code(&out), Some(8), "denied: {}", stderr(&out));
             assert!(stderr(&out).contains("refused"), "{}", stderr(&out));
         }
     }

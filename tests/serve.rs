@@ -720,7 +720,7 @@ fn tcp_needs_the_token_and_never_serves_secrets() {
     let (host, port) = addr.rsplit_once(':').unwrap();
     let port: u16 = port.parse().unwrap();
     let good = Client::tcp(host, port, Some(TcpToken::new(host, port, &token)));
-    assert_eq!(good.session_status(&project).unwrap()["active"], false);
+    assert!(!good.session_status(&project).unwrap().active);
     let wrong_host = Client::tcp(host, port, Some(TcpToken::new("example.com", port, &token)));
     let e = wrong_host.session_status(&project).unwrap_err();
     assert!(matches!(e, ClientError::Refused(_)), "{e}");

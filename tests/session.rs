@@ -374,22 +374,45 @@ fn recover_at_picks_the_last_commit_before_the_time() {
 fn stale_session_is_flagged_and_start_suggests_recover() {
     let env = Env::new();
     let repo = env.project("p");
-    let cfg = std::fs::read_to_string(repo.join(".patina/config.toml")).unwrap();
-    std::fs::write(
-        repo.join(".patina/config.toml"),
-        cfg.replace("stale_hours = 8", "stale_hours = 0.0001"),
-    )
-    .unwrap();
     env.ok(&repo, &["session", "start", "old"]);
-    std::thread::sleep(std::time::Duration::from_millis(1200));
-    let st = env.json(&repo, &["session", "status"]);
+    assert_eq!(env.json(&repo, &["session", "status"])["stale"], false);
+    // Nine hours later (the default stale_hours is 8): the clock is set, not waited for.
+    let later = (chrono::Local::now() + chrono::Duration::hours(9))
+        .fixed_offset()
+        .to_rfc3339();
+    let at_later = |args: &[&str]| {
+        env.cmd(&repo)
+            .env("PATINA_NOW", &later)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = at_later(&["session", "status", "--json"]);
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(st["stale"], true, "{st}");
-    let out = env.patina(&repo, &["session", "start", "new"]);
+    assert!(
+        st["idle_seconds"].as_i64().unwrap() >= 9 * 3600 - 60,
+        "{st}"
+    );
+    let out = at_later(&["session", "start", "new"]);
     assert_eq!(out.status.code(), Some(3));
     let err = common::stderr(&out);
     assert!(
         err.contains("stale") && err.contains("session recover"),
         "{err}"
+    );
+    // A clock that is not a time is a usage error naming the variable, not "now".
+    let bad = env
+        .cmd(&repo)
+        .env("PATINA_NOW", "yesterday")
+        .args(["session", "status"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        common::stderr(&bad).contains("PATINA_NOW"),
+        "{}",
+        common::stderr(&bad)
     );
     env.ok(&repo, &["session", "abandon"]);
     let list = env.json(&repo, &["session", "list"]);
@@ -458,7 +481,7 @@ mod bad_input {
         let bare = env.work().join("bare");
         std::fs::create_dir_all(&bare).unwrap();
         let out = env.patina(&bare, &["session", "status"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(6), "not in a project");
         assert!(common::stderr(&out).contains("git init"));
     }
 
@@ -594,7 +617,7 @@ mod bad_input {
             .collect();
         std::fs::write(&p, &no_id).unwrap();
         let out = env.patina(&repo, &["session", "note", "lost?"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         let err = common::stderr(&out);
         assert!(
             err.contains("active-session.md") && err.contains("`id`"),
@@ -605,7 +628,7 @@ mod bad_input {
         let bad = text.replace("status: active", "status: [active");
         std::fs::write(&p, &bad).unwrap();
         let out = env.patina(&repo, &["session", "end"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         let err = common::stderr(&out);
         assert!(
             err.contains("active-session.md") && err.contains("status"),
@@ -664,7 +687,7 @@ mod reading {
         );
         std::fs::write(repo.join("sessions/broken.md"), "---\nid: [x\n---\n").unwrap();
         let out = env.patina(&repo, &["session", "show", "sessions/broken.md"]);
-        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(out.status.code(), Some(2), "invalid_input");
         assert!(common::stderr(&out).contains("broken.md"));
         let list = env.json(&repo, &["session", "list"]);
         assert_eq!(list["errors"].as_array().unwrap().len(), 1);
@@ -695,15 +718,32 @@ fn domain_api_for_the_cockpit_matches_git() {
         .collect();
     assert_eq!(ours.join("\n"), log);
     assert_eq!(commits[0].files_changed, 1);
-    // status() is what `session status --json` prints (modulo idle time)
-    let st = serde_json::to_value(patina::session::status(&project).unwrap()).unwrap();
-    let cli = env.json(&repo, &["session", "status"]);
-    assert_eq!(st["id"], cli["id"]);
-    assert_eq!(st["git"]["commits"], cli["git"]["commits"]);
-    assert_eq!(st["goals"], cli["goals"]);
-    // the parsed active session, and log_entry through the contract
+    // Engine::status is what `session status --json` prints: with both clocks set to the same
+    // instant (the engine's FixedClock, the binary's PATINA_NOW), the whole document is equal.
+    let at = chrono::DateTime::parse_from_rfc3339("2031-05-04T12:00:00+02:00").unwrap();
+    let engine = patina::session::Engine::new(
+        std::sync::Arc::new(patina::clock::FixedClock(at)),
+        std::sync::Arc::new(patina::transcript::NoSecrets),
+    );
+    let st = serde_json::to_value(engine.status(&project).unwrap()).unwrap();
+    let out = env
+        .cmd(&repo)
+        .env("PATINA_NOW", at.to_rfc3339())
+        .args(["session", "status", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let cli: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(st, cli);
+    assert!(
+        st["idle_seconds"].as_i64().unwrap() > 3600 * 24 * 365,
+        "{st}"
+    );
+    // the parsed active session, and log_entry through the contract (stamped by the engine's clock)
     assert_eq!(
-        patina::session::log_entry(&project, "Belief captured", "x-y: body").unwrap(),
+        engine
+            .log_entry(&project, "Belief captured", "x-y: body")
+            .unwrap(),
         st["id"].as_str().map(str::to_string)
     );
     let a = patina::session::active(&project).unwrap().unwrap();
@@ -712,6 +752,12 @@ fn domain_api_for_the_cockpit_matches_git() {
         (last.heading.as_str(), last.body.as_str()),
         ("Belief captured", "x-y: body")
     );
-    assert!(last.timestamp.is_some());
+    assert!(
+        last.timestamp
+            .as_deref()
+            .unwrap()
+            .starts_with("2031-05-04T12:00"),
+        "{last:?}"
+    );
     assert_eq!(a.goals[0].index, 1);
 }

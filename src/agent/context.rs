@@ -172,106 +172,48 @@ fn search(project: &Project, q: &str) -> Result<Vec<ScryBrief>> {
         .collect())
 }
 
-/// The newest archived session file (`YYYYMMDD-HHMMSS*.md`, newest by name).
+/// The newest archived session file (the archive's dated entries, newest by id).
 fn latest_archived(dir: &Path) -> Result<Option<PathBuf>> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Ok(None);
-    };
-    let mut names: Vec<String> = entries
-        .flatten()
-        .filter_map(|e| e.file_name().into_string().ok())
-        .filter(|n| {
-            n.ends_with(".md")
-                && n.len() >= 18
-                && n.as_bytes()[..8].iter().all(u8::is_ascii_digit)
-                && n.as_bytes()[8] == b'-'
-        })
-        .collect();
-    names.sort();
-    Ok(names.pop().map(|n| dir.join(n)))
+    Ok(crate::doc::archive::dated(dir)?.pop().map(|e| e.path))
 }
 
 fn read_session(path: &Path) -> Result<SessionBrief> {
     let text = crate::store::read_to_string(path)?;
-    let (front, body) = match text
-        .strip_prefix("---\n")
-        .and_then(|rest| rest.split_once("\n---\n"))
-    {
-        Some((f, b)) => (f, b),
-        None => ("", text.as_str()),
-    };
-    let yaml: serde_yaml::Value = serde_yaml::from_str(front).unwrap_or(serde_yaml::Value::Null);
-    let get = |k: &str| yaml.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_string();
-    let mut brief = SessionBrief {
-        id: get("id").unwrap_or(stem),
-        title: get("title").unwrap_or_default(),
-        status: get("status"),
-        started: get("created"),
-        ended: get("ended"),
-        path: path.to_path_buf(),
-        work_type: yaml
-            .get("classification")
-            .and_then(|c| c.get("work_type"))
-            .and_then(|v| v.as_str())
-            .map(String::from),
-        goals_done: vec![],
-        goals_open: vec![],
-        last_entries: vec![],
-    };
-    let mut section = "";
-    let mut entries: Vec<String> = Vec::new();
-    for line in body.lines() {
-        if let Some(h) = line.strip_prefix("## ") {
-            section = if h.starts_with("Goals") {
-                "goals"
-            } else if h.starts_with("Activity Log") {
-                "log"
+    Ok(brief(crate::doc::session::parse(path, &text)?))
+}
+
+/// The brief of a parsed session (the document layer's reading, shared with `session show`).
+fn brief(d: crate::doc::session::SessionDoc) -> SessionBrief {
+    let entries: Vec<String> = d
+        .activity
+        .iter()
+        .map(|e| {
+            let mut s = if e.time_text.is_empty() {
+                e.heading.clone()
             } else {
-                ""
+                format!("{} - {}", e.time_text, e.heading)
             };
-            continue;
-        }
-        match section {
-            "goals" => {
-                let l = line.trim_start();
-                if let Some(g) = l.strip_prefix("- [ ] ") {
-                    brief.goals_open.push(g.trim().to_string());
-                } else if let Some(g) = l
-                    .strip_prefix("- [x] ")
-                    .or_else(|| l.strip_prefix("- [X] "))
-                {
-                    brief.goals_done.push(g.trim().to_string());
-                }
+            if let Some(first) = e.body.lines().map(str::trim).find(|l| !l.is_empty()) {
+                s.push_str(" — ");
+                s.extend(first.chars().take(120));
             }
-            "log" => {
-                if let Some(h) = line.strip_prefix("### ") {
-                    entries.push(h.trim().to_string());
-                } else if let Some(last) = entries.last_mut()
-                    && !line.trim().is_empty()
-                    && !last.contains(" — ")
-                {
-                    let first: String = line.trim().chars().take(120).collect();
-                    last.push_str(" — ");
-                    last.push_str(&first);
-                }
-            }
-            _ => {}
-        }
-    }
-    if brief.title.is_empty() {
-        // Legacy headers: `# Session: title`.
-        if let Some(t) = body.lines().find_map(|l| l.strip_prefix("# Session: ")) {
-            brief.title = t.trim().to_string();
-        }
-    }
+            s
+        })
+        .collect();
     let skip = entries.len().saturating_sub(LAST_ENTRIES);
-    brief.last_entries = entries.into_iter().skip(skip).collect();
-    Ok(brief)
+    let (done, open): (Vec<_>, Vec<_>) = d.goals.into_iter().partition(|g| g.done);
+    SessionBrief {
+        id: d.id,
+        title: d.title,
+        status: Some(d.status),
+        started: d.created,
+        ended: d.ended,
+        path: d.path.unwrap_or_default(),
+        work_type: d.classification.map(|c| c.work_type),
+        goals_done: done.into_iter().map(|g| g.text).collect(),
+        goals_open: open.into_iter().map(|g| g.text).collect(),
+        last_entries: entries.into_iter().skip(skip).collect(),
+    }
 }
 
 /// The bundle as short markdown (the human output of `agent context`).
@@ -332,4 +274,23 @@ pub fn markdown(c: &AgentContext) -> String {
         s.push_str("No previous session, goals or beliefs yet.\n");
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::{self, header};
+
+    proptest::proptest! {
+        /// The brief shows the id, title and status every other reader shows.
+        #[test]
+        fn brief_agrees_with_the_document_layer((stem, text) in doc::testgen::session_file()) {
+            let path = PathBuf::from(format!("/s/{stem}.md"));
+            let h = header::read(header::Kind::Session, &path, &doc::Document::parse(&text));
+            if let Ok(d) = doc::session::parse(&path, &text) {
+                let b = brief(d);
+                proptest::prop_assert_eq!((b.id, b.title, b.status), (h.id, h.title, h.status));
+            }
+        }
+    }
 }

@@ -3,10 +3,12 @@
 //! reads at the start of a conversation.
 //!
 //! Interface:
-//! - [`record`] / [`status`]: agent state per project (`.patina/local/agent-state.json`); the
-//!   daemon's `POST /api/agent/event` and `GET /api/agent` call the same functions.
+//! - [`record`] / [`status`]: agent state per project and agent session
+//!   (`.patina/local/agent-state.json`); the daemon's `POST /api/agent/event` and
+//!   `GET /api/agent` call the same functions. `record_at` / `status_at` take the clock.
 //! - [`parse_hook_input`]: what an agent's hook said on stdin (or in a trailing JSON argument).
-//! - [`install`]: write an agent's adapter into a project (idempotent; `force` replaces edits).
+//! - [`install`] / [`uninstall`] / [`adapter_status`]: an agent's adapter in a project (commands,
+//!   MCP registration, instruction block, hooks); uninstall restores the files as they were.
 //! - [`context`]: the start-of-conversation bundle.
 
 mod adapter;
@@ -15,14 +17,17 @@ mod state;
 
 use serde_json::Value;
 
-pub use adapter::{AGENTS, FileAction, InstallReport, hook_command, install};
+pub use adapter::{
+    AGENTS, AdapterStatus, FileAction, FileStatus, InstallOptions, InstallReport, install,
+    status as adapter_status, uninstall,
+};
 pub use context::{
     AgentContext, BeliefBrief, ScryBrief, SessionBrief, gather as context,
     markdown as context_markdown,
 };
 pub use state::{
-    AgentState, AgentStatus, BUSY_STALE_MINUTES, Event, MAX_AGENTS, MAX_FIELD_CHARS, Recorded,
-    State, record, status,
+    AgentState, AgentStatus, BUSY_STALE_MINUTES, Event, Expiry, MAX_SESSIONS, Recorded, State,
+    WAITING_STALE_MINUTES, record, record_at, status, status_at,
 };
 
 /// What a hook's JSON said, leniently: every field is optional, unknown fields are ignored

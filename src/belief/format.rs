@@ -5,228 +5,60 @@
 //! `render(parse(x)) == x` byte for byte, and an edit (a new link, a revision) touches only the
 //! lines it means to. Known fields are read from the parsed YAML and the known sections.
 
+use std::ops::{Deref, DerefMut};
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-/// A parse failure: 1-based line, the field concerned (if any) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct FormatError {
-    pub line: usize,
-    pub field: Option<String>,
-    pub message: String,
-}
+use crate::doc::{self, Document, Fence};
 
-impl std::fmt::Display for FormatError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match &self.field {
-            Some(field) => write!(f, "line {}: field `{field}`: {}", self.line, self.message),
-            None => write!(f, "line {}: {}", self.line, self.message),
-        }
-    }
-}
+pub(crate) use crate::doc::{FormatError, Section};
 
-/// One top-level frontmatter entry: the key line and its continuation lines (nested maps,
-/// block sequences). Lines before the first key (comments) form an entry without a key.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct FmEntry {
-    pub key: Option<String>,
-    pub lines: Vec<String>,
-    /// 1-based line of the first line in the file (as parsed).
-    pub line: usize,
-}
-
-/// One `## Title` section: the heading line and the lines up to the next `## ` heading.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Section {
-    pub title: String,
-    pub heading: String,
-    pub line: usize,
-    pub body: Vec<String>,
-}
-
-/// A whole belief file.
+/// A whole belief file: the document (frontmatter entries, preamble, sections, all verbatim)
+/// and its frontmatter as YAML. Derefs to the [`Document`] for sections and rendering.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Doc {
-    fm_open: String,
-    pub fm: Vec<FmEntry>,
-    fm_close: String,
-    /// Lines between the frontmatter and the first `## ` heading (`# id`, the statement).
-    pub preamble: Vec<String>,
-    /// 1-based line of the first preamble line.
-    pub preamble_line: usize,
-    pub sections: Vec<Section>,
+    doc: Document,
     /// The frontmatter as YAML (a mapping; empty when the frontmatter is empty).
     pub yaml: serde_yaml::Mapping,
 }
 
-static KEY_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^([A-Za-z_][A-Za-z0-9_-]*)\s*:").unwrap());
+impl Deref for Doc {
+    type Target = Document;
+    fn deref(&self) -> &Document {
+        &self.doc
+    }
+}
+
+impl DerefMut for Doc {
+    fn deref_mut(&mut self) -> &mut Document {
+        &mut self.doc
+    }
+}
+
 static LINK_RE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[\[([^\[\]\n]+?)\]\]").unwrap());
-static AT_LINE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"at line (\d+) column (\d+)").unwrap());
-static WHILE_RE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"while parsing [^,]*? at line (\d+)").unwrap());
 static WEIGHT_RE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\(weight:\s*(-?[0-9]*\.?[0-9]+)\s*\)").unwrap());
 
-fn is_delim(line: &str) -> bool {
-    line.trim_end() == "---"
-}
-
-fn is_fence(line: &str) -> bool {
-    let t = line.trim_start();
-    t.starts_with("```") || t.starts_with("~~~")
-}
-
-fn heading_title(line: &str) -> Option<String> {
-    let t = line.trim_end_matches(['\n', '\r']);
-    if t == "##" {
-        return Some(String::new());
-    }
-    t.strip_prefix("## ").map(|s| s.trim().to_string())
-}
-
 impl Doc {
-    /// Parse a belief file. Fails only when the frontmatter is missing, unterminated, not YAML
-    /// or not a mapping; everything else is the checker's business.
+    /// Parse a belief file. Fails only when the frontmatter is missing, unterminated, past the
+    /// document layer's limits, not YAML or not a mapping; everything else is the checker's.
     pub fn parse(text: &str) -> Result<Doc, FormatError> {
-        let lines: Vec<String> = text.split_inclusive('\n').map(str::to_string).collect();
-        if lines.first().is_none_or(|l| !is_delim(l)) {
+        let doc = Document::parse(text);
+        let Some(fm) = doc.frontmatter() else {
+            let message = if doc.frontmatter_unclosed() {
+                "frontmatter is not closed by a `---` line"
+            } else {
+                "no frontmatter: the file must start with a `---` line"
+            };
             return Err(FormatError {
                 line: 1,
                 field: None,
-                message: "no frontmatter: the file must start with a `---` line".into(),
+                message: message.into(),
             });
-        }
-        let close = lines
-            .iter()
-            .enumerate()
-            .skip(1)
-            .find(|(_, l)| is_delim(l))
-            .map(|(i, _)| i)
-            .ok_or_else(|| FormatError {
-                line: 1,
-                field: None,
-                message: "frontmatter is not closed by a `---` line".into(),
-            })?;
-
-        let mut fm: Vec<FmEntry> = Vec::new();
-        for (i, line) in lines[1..close].iter().enumerate() {
-            let line_no = i + 2;
-            match KEY_RE.captures(line) {
-                Some(c) => fm.push(FmEntry {
-                    key: Some(c[1].to_string()),
-                    lines: vec![line.clone()],
-                    line: line_no,
-                }),
-                None => match fm.last_mut() {
-                    Some(e) => e.lines.push(line.clone()),
-                    None => fm.push(FmEntry {
-                        key: None,
-                        lines: vec![line.clone()],
-                        line: line_no,
-                    }),
-                },
-            }
-        }
-        let yaml_text: String = lines[1..close].concat();
-        let yaml = if yaml_text.trim().is_empty() {
-            serde_yaml::Mapping::new()
-        } else {
-            match serde_yaml::from_str::<serde_yaml::Value>(&yaml_text) {
-                Ok(serde_yaml::Value::Mapping(m)) => m,
-                Ok(serde_yaml::Value::Null) => serde_yaml::Mapping::new(),
-                Ok(_) => {
-                    return Err(FormatError {
-                        line: 2,
-                        field: None,
-                        message: "frontmatter is not a YAML mapping of `key: value` lines".into(),
-                    });
-                }
-                Err(e) => {
-                    // libyaml counts lines within the frontmatter; the file has `---` first.
-                    // When it names where the failing construct began ("while parsing a flow
-                    // sequence at line 3"), that is where the mistake is.
-                    let raw = e.to_string();
-                    let mut line = e.location().map(|l| l.line() + 1).unwrap_or(2);
-                    if let Some(c) = WHILE_RE.captures(&raw)
-                        && let Ok(n) = c[1].parse::<usize>()
-                    {
-                        line = n + 1;
-                    }
-                    let e = AT_LINE_RE.replace_all(&raw, |c: &regex::Captures| {
-                        let n = c[1].parse::<usize>().unwrap_or(0) + 1;
-                        format!("at line {n} column {}", &c[2])
-                    });
-                    // Name the key whose entry holds the failing line, when there is one.
-                    let field = fm
-                        .iter()
-                        .rev()
-                        .find(|en| en.line <= line && en.key.is_some())
-                        .and_then(|en| en.key.clone());
-                    return Err(FormatError {
-                        line,
-                        field,
-                        message: format!("invalid YAML: {e}"),
-                    });
-                }
-            }
         };
-
-        let mut preamble = Vec::new();
-        let mut sections: Vec<Section> = Vec::new();
-        let mut in_fence = false;
-        for (i, line) in lines.iter().enumerate().skip(close + 1) {
-            let line_no = i + 1;
-            if !in_fence && let Some(title) = heading_title(line) {
-                sections.push(Section {
-                    title,
-                    heading: line.clone(),
-                    line: line_no,
-                    body: vec![],
-                });
-                continue;
-            }
-            if is_fence(line) {
-                in_fence = !in_fence;
-            }
-            match sections.last_mut() {
-                Some(s) => s.body.push(line.clone()),
-                None => preamble.push(line.clone()),
-            }
-        }
-        Ok(Doc {
-            fm_open: lines[0].clone(),
-            fm,
-            fm_close: lines[close].clone(),
-            preamble,
-            preamble_line: close + 2,
-            sections,
-            yaml,
-        })
-    }
-
-    /// The file text. For an unedited document this is exactly the parsed text.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        out.push_str(&self.fm_open);
-        for e in &self.fm {
-            for l in &e.lines {
-                out.push_str(l);
-            }
-        }
-        out.push_str(&self.fm_close);
-        for l in &self.preamble {
-            out.push_str(l);
-        }
-        for s in &self.sections {
-            out.push_str(&s.heading);
-            for l in &s.body {
-                out.push_str(l);
-            }
-        }
-        out
+        let yaml = fm.mapping()?;
+        Ok(Doc { doc, yaml })
     }
 
     /// A frontmatter value by key.
@@ -241,76 +73,34 @@ impl Doc {
 
     /// 1-based line of a frontmatter key, or the opening `---` when it is absent.
     pub fn key_line(&self, key: &str) -> usize {
-        self.fm
-            .iter()
-            .find(|e| e.key.as_deref() == Some(key))
-            .map(|e| e.line)
+        self.frontmatter()
+            .and_then(|f| f.key_line(key))
+            .filter(|l| *l > 0)
             .unwrap_or(1)
     }
 
     /// Set `key: value` (value already YAML), replacing the key's lines or appending it.
     pub fn set_key(&mut self, key: &str, value: &str) {
-        let line = format!("{key}: {value}\n");
-        if let Some(e) = self.fm.iter_mut().find(|e| e.key.as_deref() == Some(key)) {
-            e.lines = vec![line];
-        } else {
-            if let Some(last) = self.fm.last_mut().and_then(|e| e.lines.last_mut())
-                && !last.ends_with('\n')
-            {
-                last.push('\n');
-            }
-            self.fm.push(FmEntry {
-                key: Some(key.to_string()),
-                lines: vec![line],
-                line: 0,
-            });
-        }
+        self.doc.set_key(key, value);
         if let Ok(v) = serde_yaml::from_str::<serde_yaml::Value>(value) {
             self.yaml.insert(serde_yaml::Value::String(key.into()), v);
         }
     }
 
-    /// The first section with this title (case-insensitive).
-    pub fn section(&self, title: &str) -> Option<&Section> {
-        self.sections
-            .iter()
-            .find(|s| s.title.eq_ignore_ascii_case(title))
-    }
-
-    /// The `# heading` of the preamble, with its line.
-    pub fn h1(&self) -> Option<(usize, String)> {
-        self.preamble.iter().enumerate().find_map(|(i, l)| {
-            l.strip_prefix("# ")
-                .map(|h| (self.preamble_line + i, h.trim().to_string()))
-        })
-    }
-
     /// The one-line statement: the first non-empty line after `# id`, else the first
     /// non-empty line of `## Statement`.
     pub fn statement(&self) -> Option<(usize, String)> {
-        let mut seen_h1 = false;
-        for (i, l) in self.preamble.iter().enumerate() {
-            let t = l.trim();
-            if l.starts_with("# ") {
-                seen_h1 = true;
-                continue;
-            }
-            if seen_h1 && !t.is_empty() && !is_comment_line(t) {
-                return Some((self.preamble_line + i, t.to_string()));
-            }
-        }
-        let s = self.section("Statement")?;
-        s.body.iter().enumerate().find_map(|(i, l)| {
-            let t = l.trim();
-            (!t.is_empty() && !is_comment_line(t)).then(|| (s.line + 1 + i, t.to_string()))
-        })
+        doc::header::belief_statement(&self.doc)
     }
 
     /// Append `bullet` (without the leading `- `) to section `title`. A section holding only a
     /// placeholder comment gets the bullet instead of the comment; a missing section is added
     /// before `## Revision Log` (or at the end).
     pub fn append_bullet(&mut self, title: &str, bullet: &str) {
-        let item = format!("- {bullet}\n");
+        let item = self.line(&format!("- {bullet}"));
+        let blank = self.line("");
+        let eol = self.doc.style().eol.as_str();
+        let heading = self.line(&format!("## {title}"));
         let idx = match self
             .sections
             .iter()
@@ -330,9 +120,9 @@ impl Doc {
                     at,
                     Section {
                         title: title.to_string(),
-                        heading: format!("## {title}\n"),
+                        heading,
                         line: 0,
-                        body: vec!["\n".into(), "\n".into()],
+                        body: vec![blank.clone(), blank.clone()],
                     },
                 );
                 at
@@ -344,38 +134,38 @@ impl Doc {
             .all(|l| l.trim().is_empty() || is_comment_line(l.trim()));
         if placeholder_only {
             let at_end = idx + 1 == self.sections.len();
-            let mut new_body = vec!["\n".to_string(), item];
+            let mut new_body = vec![blank.clone(), item];
             if !at_end {
-                new_body.push("\n".into());
+                new_body.push(blank);
             }
             self.sections[idx].body = new_body;
             return;
         }
         let last = body.iter().rposition(|l| !l.trim().is_empty()).unwrap_or(0);
         if !body[last].ends_with('\n') {
-            body[last].push('\n');
+            body[last].push_str(eol);
         }
         body.insert(last + 1, item);
     }
 
     fn ensure_trailing_blank(&mut self) {
         if self.sections.is_empty() && self.preamble.is_empty() {
-            if !self.fm_close.ends_with('\n') {
-                self.fm_close.push('\n');
-            }
+            self.doc.terminate_frontmatter();
             return;
         }
-        let tail = match self.sections.last_mut() {
+        let eol = self.doc.style().eol.as_str();
+        let doc = &mut self.doc;
+        let tail = match doc.sections.last_mut() {
             Some(s) => &mut s.body,
-            None => &mut self.preamble,
+            None => &mut doc.preamble,
         };
         if let Some(l) = tail.last_mut()
             && !l.ends_with('\n')
         {
-            l.push('\n');
+            l.push_str(eol);
         }
         if tail.last().is_some_and(|l| !l.trim().is_empty()) {
-            tail.push("\n".into());
+            tail.push(eol.to_string());
         }
     }
 
@@ -385,15 +175,11 @@ impl Doc {
             return vec![];
         };
         let mut items: Vec<Item> = Vec::new();
-        let mut in_fence = false;
+        let mut fence = Fence::default();
         let mut in_comment = false;
         for (i, l) in s.body.iter().enumerate() {
             let line_no = s.line + 1 + i;
-            if is_fence(l) {
-                in_fence = !in_fence;
-                continue;
-            }
-            if in_fence {
+            if fence.step(l) {
                 continue;
             }
             let visible = strip_comments(l, &mut in_comment);
@@ -427,14 +213,10 @@ impl Doc {
     /// Every `[[link]]` of the body outside code and HTML comments: (line, target, section).
     pub fn links(&self) -> Vec<(usize, String, String)> {
         let mut out = Vec::new();
-        let mut in_fence = false;
+        let mut fence = Fence::default();
         let mut in_comment = false;
         let mut scan = |line_no: usize, l: &str, section: &str| {
-            if is_fence(l) {
-                in_fence = !in_fence;
-                return;
-            }
-            if in_fence {
+            if fence.step(l) {
                 return;
             }
             let visible = strip_comments(l, &mut in_comment);

@@ -23,7 +23,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::output::CmdError;
+use crate::activity::ActivityLog;
+use crate::error::Error;
 use crate::project::Project;
 
 pub use check::{CheckReport, Finding, FindingKind};
@@ -49,6 +50,16 @@ pub struct CapturedBelief {
 /// Beliefs whose files were added or changed since `starting_commit` (committed since then,
 /// staged, modified or untracked now), each with its one-line statement, sorted by id.
 /// `None` compares with the empty tree (every belief counts). Not a git repo → empty.
+/// Beliefs captured *by this session* (created or revised in it; see `captured.rs` for the rule).
+pub fn captured_in_session(
+    project: &Project,
+    session: &captured::SessionRef,
+) -> Result<Vec<CapturedBelief>> {
+    captured::captured_in_session(project, session)
+}
+
+pub use captured::SessionRef;
+
 pub fn captured_since(
     project: &Project,
     starting_commit: Option<&str>,
@@ -150,7 +161,7 @@ pub fn list(project: &Project) -> Result<Beliefs> {
 pub fn load(project: &Project, id: &str) -> Result<Belief> {
     match write::find_path(project, id)? {
         Some(p) => load_path(&p),
-        None => Err(CmdError::not_found(format!(
+        None => Err(Error::not_found(format!(
             "no belief `{id}` in {}",
             project.beliefs_dir().display()
         ))
@@ -167,9 +178,15 @@ pub fn load_path(path: &Path) -> Result<Belief> {
 /// Create a belief (see [`NewBelief`]). With `edit`, the hook runs on the written file (e.g.
 /// `$EDITOR`); the result is re-validated and removed again when invalid. Errors: invalid
 /// fields → usage (2); existing id → conflict (3); unknown link target → not found (4).
-/// Nothing is left written on error.
-pub fn create(project: &Project, new: &NewBelief, edit: Option<EditHook<'_>>) -> Result<Created> {
-    write::create(project, new, edit)
+/// Nothing is left written on error. With a session active in `log` (the session engine, passed
+/// by the caller), the evidence links it and the capture is logged in it.
+pub fn create(
+    project: &Project,
+    new: &NewBelief,
+    edit: Option<EditHook<'_>>,
+    log: &dyn ActivityLog,
+) -> Result<Created> {
+    write::create(project, new, edit, log)
 }
 
 /// `from supports|attacks to`: adds `[[to]]` under from's `## Supports`/`## Attacks` and, when

@@ -56,14 +56,8 @@ impl Belief {
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let scalar = |k: &str| -> Option<String> {
-            match doc.get(k)? {
-                serde_yaml::Value::String(s) => Some(s.clone()),
-                serde_yaml::Value::Number(n) => Some(n.to_string()),
-                serde_yaml::Value::Bool(b) => Some(b.to_string()),
-                _ => None,
-            }
-        };
+        // The same rule as every other reader of a belief's header (`doc::header`).
+        let scalar = |k: &str| crate::doc::header::scalar(&doc.yaml, k);
         let mut extra = serde_json::Map::new();
         for (k, v) in &doc.yaml {
             if let Some(k) = k.as_str()
@@ -76,7 +70,7 @@ impl Belief {
             }
         }
         Belief {
-            id: doc.get_str("id").map(str::to_string).unwrap_or(stem),
+            id: scalar("id").unwrap_or(stem),
             path: path.to_path_buf(),
             statement: doc.statement().map(|s| s.1).unwrap_or_default(),
             persona: scalar("persona"),
@@ -135,5 +129,24 @@ pub(crate) fn located(path: &Path, e: &super::format::FormatError) -> String {
     match &e.field {
         Some(f) => format!("{}:{}: field `{f}`: {}", path.display(), e.line, e.message),
         None => format!("{}:{}: {}", path.display(), e.line, e.message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doc::{self, header};
+
+    proptest::proptest! {
+        /// `belief list` shows the id, statement and status every other reader shows.
+        #[test]
+        fn belief_agrees_with_the_document_layer((stem, text) in doc::testgen::belief_file()) {
+            let path = PathBuf::from(format!("/b/{stem}.md"));
+            let h = header::read(header::Kind::Belief, &path, &doc::Document::parse(&text));
+            if let Ok(d) = Doc::parse(&text) {
+                let b = Belief::from_doc(&d, &path);
+                proptest::prop_assert_eq!((b.id, b.statement, b.status), (h.id, h.title, h.status));
+            }
+        }
     }
 }

@@ -9,8 +9,8 @@ use super::check::{ENTRENCHMENTS, ID_RE, STATUSES, validate_doc};
 use super::format::{Doc, links_in_text};
 use super::model::read_doc;
 use super::{Belief, Created, LinkOutcome, NewBelief, Relation};
+use crate::error::Error;
 use crate::layer::{DocKind, LinkTargets, Resolution};
-use crate::output::CmdError;
 use crate::project::Project;
 use crate::store;
 
@@ -42,7 +42,7 @@ pub(crate) fn find_path(project: &Project, id: &str) -> Result<Option<PathBuf>> 
 
 fn require_path(project: &Project, id: &str) -> Result<PathBuf> {
     find_path(project, id)?.ok_or_else(|| {
-        CmdError::not_found(format!(
+        Error::not_found(format!(
             "no belief `{id}` in {}",
             project.beliefs_dir().display()
         ))
@@ -53,10 +53,10 @@ fn require_path(project: &Project, id: &str) -> Result<PathBuf> {
 fn one_line(field: &str, value: &str) -> Result<String> {
     let v = value.trim();
     if v.is_empty() {
-        return Err(CmdError::usage(format!("{field} is empty")).into());
+        return Err(Error::invalid_input(format!("{field} is empty")).into());
     }
     if v.contains('\n') || v.contains('\r') {
-        return Err(CmdError::usage(format!("{field} must be one line")).into());
+        return Err(Error::invalid_input(format!("{field} must be one line")).into());
     }
     Ok(v.to_string())
 }
@@ -64,7 +64,7 @@ fn one_line(field: &str, value: &str) -> Result<String> {
 /// Validate every field of a new belief; the errors name the field and the value.
 fn validate_new(nb: &NewBelief) -> Result<()> {
     if !ID_RE.is_match(&nb.id) {
-        return Err(CmdError::usage(format!(
+        return Err(Error::invalid_input(format!(
             "id `{}` is invalid: use lowercase letters, digits and dashes, starting with a letter (^[a-z][a-z0-9-]*$)",
             nb.id
         ))
@@ -72,15 +72,16 @@ fn validate_new(nb: &NewBelief) -> Result<()> {
     }
     let st = one_line("statement", &nb.statement)?;
     if st.starts_with('#') || st.starts_with("---") {
-        return Err(
-            CmdError::usage(format!("statement `{st}` must not start with `#` or `---`")).into(),
-        );
+        return Err(Error::invalid_input(format!(
+            "statement `{st}` must not start with `#` or `---`"
+        ))
+        .into());
     }
     for e in &nb.evidence {
         one_line("evidence", e)?;
     }
     if !ENTRENCHMENTS.contains(&nb.entrenchment.as_str()) {
-        return Err(CmdError::usage(format!(
+        return Err(Error::invalid_input(format!(
             "entrenchment `{}` is unknown: use one of {}",
             nb.entrenchment,
             ENTRENCHMENTS.join(", ")
@@ -88,7 +89,7 @@ fn validate_new(nb: &NewBelief) -> Result<()> {
         .into());
     }
     if !ID_RE.is_match(&nb.persona) {
-        return Err(CmdError::usage(format!(
+        return Err(Error::invalid_input(format!(
             "persona `{}` is invalid: use lowercase letters, digits and dashes",
             nb.persona
         ))
@@ -100,7 +101,7 @@ fn validate_new(nb: &NewBelief) -> Result<()> {
                 .chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         {
-            return Err(CmdError::usage(format!(
+            return Err(Error::invalid_input(format!(
                 "facet `{f}` is invalid: use lowercase letters, digits and dashes"
             ))
             .into());
@@ -109,14 +110,14 @@ fn validate_new(nb: &NewBelief) -> Result<()> {
     for (field, ids) in [("supports", &nb.supports), ("attacks", &nb.attacks)] {
         for t in ids {
             if t.trim().is_empty() || t.contains(['[', ']', '\n']) {
-                return Err(CmdError::usage(format!(
+                return Err(Error::invalid_input(format!(
                     "{field} target `{t}` is not a link target (write the id, without [[ ]])"
                 ))
                 .into());
             }
             if t == &nb.id {
                 return Err(
-                    CmdError::usage(format!("{field}: a belief cannot link itself")).into(),
+                    Error::invalid_input(format!("{field}: a belief cannot link itself")).into(),
                 );
             }
         }
@@ -207,6 +208,7 @@ pub(crate) fn create(
     project: &Project,
     nb: &NewBelief,
     edit: Option<super::EditHook<'_>>,
+    log: &dyn crate::activity::ActivityLog,
 ) -> Result<Created> {
     validate_new(nb)?;
     // Reading every layer doc and session costs ~20 ms on a large archive: only when linking.
@@ -224,7 +226,7 @@ pub(crate) fn create(
                 if nb.hypothetical {
                     hypothetical.push(t.clone());
                 } else {
-                    return Err(CmdError::not_found(format!(
+                    return Err(Error::not_found(format!(
                         "{field} target `{t}` is not a belief, layer document or session \
                          (pass --hypothetical to record it as intentionally hypothetical)"
                     ))
@@ -236,7 +238,7 @@ pub(crate) fn create(
     let _lock = lock(project)?;
     let path = project.beliefs_dir().join(format!("{}.md", nb.id));
     if path.exists() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "belief `{}` already exists at {}; refusing to overwrite it",
             nb.id,
             path.display()
@@ -244,14 +246,14 @@ pub(crate) fn create(
         .into());
     }
     if let Some(other) = find_path(project, &nb.id)? {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "id `{}` is already declared by {}",
             nb.id,
             other.display()
         ))
         .into());
     }
-    let session = crate::session::active_id(project)?;
+    let session = log.active_session(project)?;
     let text = render_new(nb, session.as_deref(), &hypothetical);
     let rel = super::check::rel_path(project, &path);
     let doc =
@@ -307,7 +309,7 @@ pub(crate) fn create(
     }
     if session.is_some() {
         let heading = format!("Belief captured: {} — {}", belief.id, belief.statement);
-        if let Err(e) = crate::session::log_entry(project, &heading, "") {
+        if let Err(e) = log.record(project, &heading, "") {
             tracing::warn!("logging the captured belief to the session: {e:#}");
         }
     }
@@ -399,10 +401,10 @@ pub(crate) fn link(
     hypothetical: bool,
 ) -> Result<LinkOutcome> {
     if from == to {
-        return Err(CmdError::usage(format!("a belief cannot link itself (`{from}`)")).into());
+        return Err(Error::usage(format!("a belief cannot link itself (`{from}`)")).into());
     }
     if to.trim().is_empty() || to.contains(['[', ']', '\n', ',']) {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "`{to}` is not a link target (write the id, without [[ ]])"
         ))
         .into());
@@ -417,7 +419,7 @@ pub(crate) fn link(
     match targets.resolve(to) {
         Resolution::Dangling if hypothetical => mark_hypothetical = true,
         Resolution::Dangling => {
-            return Err(CmdError::not_found(format!(
+            return Err(Error::not_found(format!(
                 "`{to}` is not a belief, layer document or session \
                  (pass --hypothetical to record it as intentionally hypothetical)"
             ))
@@ -436,7 +438,7 @@ pub(crate) fn link(
     };
     let has = |doc: &Doc, s: &str| doc.items(s).iter().any(|i| i.links.iter().any(|l| l == to));
     if has(&from_doc, opposite) {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "`{from}` already lists [[{to}]] under `## {opposite}`; remove it there first"
         ))
         .into());
@@ -491,7 +493,7 @@ pub(crate) fn revise(
     if let Some(s) = status
         && !STATUSES.contains(&s)
     {
-        return Err(CmdError::usage(format!(
+        return Err(Error::invalid_input(format!(
             "status `{s}` is unknown: use one of {}",
             STATUSES.join(", ")
         ))
@@ -500,7 +502,7 @@ pub(crate) fn revise(
     if let Some(e) = entrenchment
         && !ENTRENCHMENTS.contains(&e)
     {
-        return Err(CmdError::usage(format!(
+        return Err(Error::invalid_input(format!(
             "entrenchment `{e}` is unknown: use one of {}",
             ENTRENCHMENTS.join(", ")
         ))

@@ -37,8 +37,8 @@ use zeroize::Zeroizing;
 
 use crate::proto::framing::{self, Limits, ParsedResponse, ResponseDecoder};
 use crate::proto::{
-    self, ErrorBody, Health, MAX_HEADER_BYTES, MAX_RESPONSE_BODY_BYTES, PROTOCOL, PROTOCOL_HEADER,
-    SOCKET_FILE, Version, paths,
+    self, ErrorBody, ErrorKind, Health, MAX_HEADER_BYTES, MAX_RESPONSE_BODY_BYTES, PROTOCOL,
+    PROTOCOL_HEADER, SOCKET_FILE, Version, paths,
 };
 
 pub use lifecycle::{
@@ -64,7 +64,12 @@ pub enum ClientError {
     #[error("the daemon at {endpoint} did not answer within {} ms", after.as_millis())]
     Timeout { endpoint: String, after: Duration },
     #[error("the daemon answered {status}: {message}")]
-    Status { status: u16, message: String },
+    Status {
+        status: u16,
+        /// The error kind the daemon named (absent for 401/403).
+        kind: Option<ErrorKind>,
+        message: String,
+    },
     #[error("refused by the client: {0}")]
     Refused(String),
     #[error("talking to the daemon at {endpoint}: {source}")]
@@ -92,6 +97,28 @@ impl ClientError {
             ClientError::Status { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// The domain kind of this failure: the daemon's own for an error answer, else what the
+    /// failure means to the caller (no daemon → unavailable).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            ClientError::Status { kind: Some(k), .. } => *k,
+            ClientError::Status { .. } => ErrorKind::Internal,
+            ClientError::NotRunning { .. }
+            | ClientError::Timeout { .. }
+            | ClientError::Start(_) => ErrorKind::Unavailable,
+            ClientError::ProtocolMismatch { .. } => ErrorKind::Conflict,
+            ClientError::Refused(_) => ErrorKind::Usage,
+            ClientError::Io { .. } => ErrorKind::Io,
+            ClientError::BadAnswer { .. } => ErrorKind::Internal,
+            ClientError::Untrusted { .. } => ErrorKind::Denied,
+        }
+    }
+
+    /// This failure as a typed domain error (same kind, same message), for `?` in commands.
+    pub fn into_error(self) -> crate::error::Error {
+        crate::error::Error::new(self.kind(), self.to_string())
     }
 }
 
@@ -239,7 +266,10 @@ impl Client {
 
     /// `GET /api/session?project=ROOT`: the active session summary (same JSON as
     /// `patina session status --json`).
-    pub fn session_status(&self, root: &Path) -> Result<serde_json::Value, ClientError> {
+    pub fn session_status(
+        &self,
+        root: &Path,
+    ) -> Result<proto::session::SessionStatus, ClientError> {
         let root = root.to_string_lossy();
         self.get(paths::SESSION, &[("project", &root)])
     }
@@ -278,16 +308,19 @@ impl Client {
                 message: format!("unexpected JSON: {e}"),
             });
         }
-        let message = serde_json::from_slice::<ErrorBody>(&resp.body)
-            .map(|e| e.error)
-            .unwrap_or_else(|_| {
+        let (message, kind) = match serde_json::from_slice::<ErrorBody>(&resp.body) {
+            Ok(e) => (e.error, e.kind),
+            Err(_) => (
                 String::from_utf8_lossy(&resp.body)
                     .chars()
                     .take(200)
-                    .collect()
-            });
+                    .collect(),
+                None,
+            ),
+        };
         Err(ClientError::Status {
             status: resp.status,
+            kind,
             message,
         })
     }

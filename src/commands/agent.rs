@@ -8,7 +8,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::agent;
-use crate::output::{CmdError, Ctx};
+use crate::backend::{self, Backend};
+use crate::error::Error;
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::transcript;
 
@@ -82,7 +84,8 @@ pub struct TranscriptArgs {}
 #[derive(Debug, clap::Args)]
 #[command(after_help = "Examples:
   patina adapter install claude
-  patina adapter install gemini --force")]
+  patina adapter status codex --json
+  patina adapter uninstall gemini")]
 pub struct AdapterArgs {
     #[command(subcommand)]
     pub command: AdapterCommand,
@@ -90,19 +93,66 @@ pub struct AdapterArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum AdapterCommand {
-    /// Write the agent's command files (session-start, session-update, session-note,
-    /// session-end, belief) and its state hooks into this project. Idempotent; files you edited
-    /// are kept unless --force.
-    #[command(
-        after_help = "Examples:\n  patina adapter install claude      .claude/commands/*.md + hooks in .claude/settings.json\n  patina adapter install gemini      .gemini/commands/*.toml + hooks in .gemini/settings.json\n  patina adapter install codex       .agents/skills/patina-*/SKILL.md + .codex/hooks.json\n  patina adapter install opencode    .opencode/commands/*.md\n  patina adapter install claude --force   replace edited command files"
-    )]
+    /// Install the agent's adapter: commands (or skills), the `patina mcp` server registration,
+    /// an instruction block in CLAUDE.md / AGENTS.md / GEMINI.md, and state hooks. Keeps your
+    /// content (comments included); idempotent; all files or none.
+    #[command(after_help = INSTALL_EXAMPLES)]
     Install {
-        #[arg(value_parser = ["claude", "gemini", "codex", "opencode"])]
+        #[arg(value_parser = ["claude", "codex", "gemini", "opencode"])]
         agent: String,
         /// Replace command files that differ from patina's.
         #[arg(long)]
         force: bool,
+        /// Put hooks (and Codex's MCP registration) in the project's committed files instead
+        /// of your per-user ones.
+        #[arg(long)]
+        shared: bool,
     },
+    /// Remove the agent's adapter: every file back as it was before install (your later edits
+    /// kept).
+    #[command(
+        after_help = "Examples:\n  patina adapter uninstall claude\n  patina adapter uninstall codex --json"
+    )]
+    Uninstall {
+        #[arg(value_parser = ["claude", "codex", "gemini", "opencode"])]
+        agent: String,
+    },
+    /// Show which of the agent's adapter files are in place.
+    #[command(
+        after_help = "Examples:\n  patina adapter status claude\n  patina adapter status opencode --json"
+    )]
+    Status {
+        #[arg(value_parser = ["claude", "codex", "gemini", "opencode"])]
+        agent: String,
+    },
+}
+
+const INSTALL_EXAMPLES: &str = "\
+Examples:
+  patina adapter install claude     .claude/commands/*.md, .mcp.json, CLAUDE.md block,
+                                    hooks in .claude/settings.local.json
+  patina adapter install codex      .agents/skills/patina-*/SKILL.md, AGENTS.md block,
+                                    [mcp_servers.patina] + hooks in $CODEX_HOME (~/.codex)
+  patina adapter install gemini     .gemini/commands/*.toml, mcpServers in .gemini/settings.json,
+                                    GEMINI.md block, hooks in ~/.gemini/settings.json
+  patina adapter install opencode   .opencode/commands/*.md, mcp in opencode.json, AGENTS.md
+                                    block, plugin ~/.config/opencode/plugins/patina.js
+  patina adapter install claude --shared   hooks in the committed .claude/settings.json
+
+Formats and their sources: docs/agents.md.";
+
+/// `patina mcp`.
+#[derive(Debug, clap::Args)]
+#[command(after_help = "Examples:
+  patina mcp        (started by the agent: registered by `patina adapter install <agent>`)
+
+Speaks MCP (JSON-RPC) on stdin/stdout; logs go to PATINA_HOME/logs/patina.log. Tools: scry,
+context, session_status, session_note, belief_capture, belief_show. See docs/agents.md.")]
+pub struct McpArgs {}
+
+/// Serve MCP on stdio for the project the agent started us in.
+pub fn run_mcp(_args: McpArgs, ctx: &Ctx) -> Result<()> {
+    crate::mcp::serve(&ctx.cwd)
 }
 
 pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
@@ -113,12 +163,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         AgentCommand::Status => {
             let project = Project::discover(&ctx.cwd)?;
-            let via_daemon = daemon().and_then(|c| c.agent_status(project.root()).ok());
-            let st = match via_daemon {
-                Some(st) => st,
-                None => agent::status(&project)?,
-            };
-            ctx.emit(&st, render_status);
+            let st =
+                backend::pick(false, backend::InProcess::default()).agent_status(project.root())?;
+            ctx.emit(&st, |a| render_status(&a.answer));
             Ok(())
         }
         AgentCommand::Context => {
@@ -135,39 +182,82 @@ fn render_status(st: &agent::AgentStatus) -> String {
     if st.agents.is_empty() {
         return "no agent has reported yet (hooks: `patina adapter install <agent>`)\n".into();
     }
-    let mut s = format!(
-        "{} ({})\n",
-        st.state.as_str(),
-        st.agent.as_deref().unwrap_or("-")
-    );
+    let mut s = if st.waiting > 0 {
+        format!("WAITING FOR YOU ({} session(s))\n", st.waiting)
+    } else {
+        format!(
+            "{} ({})\n",
+            st.state.as_str(),
+            st.agent.as_deref().unwrap_or("-")
+        )
+    };
     for a in &st.agents {
+        let sid: String = a.session_id.chars().take(8).collect();
         s.push_str(&format!(
-            "  {:<9} {:<8} since {}{}\n",
+            "  {:<9} {:<9} {:<8} since {}{}\n",
             a.agent,
+            if sid.is_empty() { "-".to_string() } else { sid },
             a.state.as_str(),
             a.since.format("%Y-%m-%d %H:%M:%S"),
-            if a.stale { " (stale busy)" } else { "" }
+            if a.stale { " (expired)" } else { "" }
         ));
     }
     s
 }
 
 pub fn run_adapter(args: AdapterArgs, ctx: &Ctx) -> Result<()> {
+    let project = Project::discover(&ctx.cwd)?;
     match args.command {
-        AdapterCommand::Install { agent, force } => {
-            let project = Project::discover(&ctx.cwd)?;
-            let report = agent::install(project.root(), &agent, force)?;
+        AdapterCommand::Install {
+            agent,
+            force,
+            shared,
+        } => {
+            let opts = agent::InstallOptions { force, shared };
+            let report = agent::install(project.root(), &agent, opts)?;
             ctx.emit(&report, render_install);
-            Ok(())
+            super::compat::warn_unknown(ctx, project.root());
+        }
+        AdapterCommand::Uninstall { agent } => {
+            let report = agent::uninstall(project.root(), &agent)?;
+            ctx.emit(&report, render_install);
+        }
+        AdapterCommand::Status { agent } => {
+            let st = agent::adapter_status(project.root(), &agent)?;
+            ctx.emit(&st, render_adapter_status);
         }
     }
+    Ok(())
+}
+
+fn render_adapter_status(st: &agent::AdapterStatus) -> String {
+    let mut s = format!(
+        "{} adapter: {}{}\n",
+        st.agent,
+        if st.installed {
+            "installed"
+        } else {
+            "not installed"
+        },
+        if st.shared { " (shared hooks)" } else { "" }
+    );
+    for f in &st.files {
+        s.push_str(&format!("  {:<8} {:<12} {}\n", f.state, f.role, f.path));
+    }
+    if !st.patina_on_path {
+        s.push_str("  note: `patina` is not on PATH (hooks stay silent, MCP cannot start)\n");
+    }
+    for n in &st.notes {
+        s.push_str(&format!("  note: {n}\n"));
+    }
+    s
 }
 
 /// Human text of an adapter install (also used by `patina init --llm`).
 pub fn render_install(r: &agent::InstallReport) -> String {
     let mut s = format!("{} adapter:\n", r.agent);
     for f in &r.files {
-        s.push_str(&format!("  {:<11} {}\n", f.action, f.path));
+        s.push_str(&format!("  {:<9} {:<12} {}\n", f.action, f.role, f.path));
     }
     for n in &r.notes {
         s.push_str(&format!("  note: {n}\n"));
@@ -188,7 +278,7 @@ fn run_event(args: EventArgs, ctx: &Ctx) {
 
 fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
     let requested = agent::State::parse(&args.state)
-        .ok_or_else(|| anyhow::anyhow!("unknown state {:?}", args.state))?;
+        .ok_or_else(|| Error::usage(format!("unknown state {:?}", args.state)))?;
     // The payload: a trailing JSON argument (Codex notify), else stdin when it is not a terminal.
     let arg_json = args
         .payload
@@ -211,7 +301,11 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         .unwrap_or(&ctx.cwd);
     let project = Project::discover(cwd)?;
     if !project.is_initialized() {
-        anyhow::bail!("{} is not a patina project", project.root().display());
+        return Err(Error::not_in_project(format!(
+            "{} is not a patina project",
+            project.root().display()
+        ))
+        .into());
     }
     let agent_name = args
         .agent
@@ -224,31 +318,17 @@ fn try_event(args: EventArgs, ctx: &Ctx) -> Result<()> {
         session_id: input.session_id,
     };
     // Through the daemon when one answers (it records the same way and can tell the cockpit),
-    // else in-process.
-    if let Some(client) = daemon() {
-        let req = crate::proto::agent::AgentEventRequest {
-            project: project.root().to_string_lossy().into_owned(),
-            agent: ev.agent.clone(),
-            state: state.as_str().to_string(),
-            event: ev.event.clone(),
-            session_id: ev.session_id.clone(),
-        };
-        match client.agent_event(&req) {
-            Ok(_) => return Ok(()),
-            Err(e) => {
-                tracing::debug!("agent event via the daemon failed, recording in-process: {e}")
-            }
-        }
-    }
-    agent::record(&project, &ev)?;
+    // else in-process; a short deadline because hooks must be fast.
+    let req = crate::proto::agent::AgentEventRequest {
+        project: project.root().to_string_lossy().into_owned(),
+        agent: ev.agent,
+        state,
+        event: ev.event,
+        session_id: ev.session_id,
+    };
+    let daemon = backend::Daemon::local().with_timeout(Duration::from_millis(800));
+    backend::Auto::new(daemon, backend::InProcess::default()).agent_event(&req)?;
     Ok(())
-}
-
-/// A client for the local daemon when its socket exists (short timeout: hooks must be fast).
-fn daemon() -> Option<crate::client::Client> {
-    crate::client::socket_path()
-        .exists()
-        .then(|| crate::client::Client::local().with_timeout(Duration::from_millis(800)))
 }
 
 fn read_stdin_briefly() -> String {
@@ -285,7 +365,7 @@ pub fn emit_update_with_prompts(
         update: &'a crate::session::UpdateReport,
         prompts: Option<transcript::Refreshed>,
     }
-    let refreshed = transcript::refresh_active(project)?;
+    let refreshed = transcript::refresh_active(project, &transcript::KnownSecrets)?;
     let out = WithPrompts {
         update,
         prompts: refreshed,
@@ -309,12 +389,17 @@ pub fn emit_update_with_prompts(
 pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
     let Some(active) = transcript::active_session(&project)? else {
-        return Err(CmdError::conflict(
+        return Err(Error::conflict(
             "no active session; start one with `patina session start \"title\"`",
         )
         .into());
     };
-    let cap = transcript::capture(&project, &active.llm, &active.window)?;
+    let cap = transcript::capture(
+        &project,
+        &active.llm,
+        &active.window,
+        &transcript::KnownSecrets,
+    )?;
     ctx.emit(&cap, |c| {
         let mut s = String::new();
         if !c.enabled {

@@ -7,7 +7,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::belief::{self, Belief, NewBelief, Relation};
-use crate::output::{CmdError, Ctx, SilentExit};
+use crate::error::Error;
+use crate::output::{Ctx, SilentExit};
 use crate::project::Project;
 
 const EXAMPLES: &str = "\
@@ -257,7 +258,7 @@ fn docs(project: &Project, kind: Option<String>, ctx: &Ctx) -> Result<()> {
         Some("belief") => Some(DocKind::Belief),
         Some("session") => Some(DocKind::Session),
         Some(other) => {
-            return Err(CmdError::usage(format!(
+            return Err(Error::usage(format!(
                 "--kind `{other}` is unknown: use core, surface, belief or session"
             ))
             .into());
@@ -313,7 +314,7 @@ fn new(project: &Project, a: NewArgs, ctx: &Ctx) -> Result<()> {
     };
     let mut editor = |path: &Path| run_editor(path);
     let hook: Option<belief::EditHook<'_>> = if a.edit { Some(&mut editor) } else { None };
-    let created = belief::create(project, &nb, hook)?;
+    let created = belief::create(project, &nb, hook, &crate::backend::session_engine()?)?;
     ctx.emit(&created, |c| {
         let mut s = format!(
             "captured {} ({})",
@@ -353,8 +354,8 @@ fn run_editor(path: &Path) -> Result<()> {
         .status()
         .with_context(|| format!("starting the editor `{editor}`"))?;
     if !status.success() {
-        return Err(CmdError::new(
-            crate::output::ExitKind::Error,
+        return Err(Error::new(
+            crate::error::ErrorKind::Io,
             format!("the editor `{editor}` exited with {status}; the new belief was removed"),
         )
         .into());
@@ -387,7 +388,7 @@ fn list(
     if let Some(s) = &status
         && !belief::STATUSES.contains(&s.as_str())
     {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "--status `{s}` is unknown: use one of {}",
             belief::STATUSES.join(", ")
         ))

@@ -23,7 +23,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             init: &'a project::InitReport,
             adapter: crate::agent::InstallReport,
         }
-        let adapter = crate::agent::install(&report.root, llm, false)?;
+        let adapter = crate::agent::install(&report.root, llm, Default::default())?;
         let both = WithAdapter {
             init: &report,
             adapter,
@@ -35,9 +35,11 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 super::agent::render_install(&b.adapter)
             )
         });
+        super::compat::warn_unknown(ctx, &report.root);
         return Ok(());
     }
     ctx.emit(&report, human);
+    super::compat::warn_unknown(ctx, &report.root);
     Ok(())
 }
 

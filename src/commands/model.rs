@@ -3,7 +3,8 @@
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::output::{CmdError, Ctx};
+use crate::error::Error;
+use crate::output::Ctx;
 use crate::scry::model::{self, StatusReport};
 
 const EXAMPLES: &str = "\
@@ -85,7 +86,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 })
                 .collect();
             if !bad.is_empty() {
-                return Err(CmdError::unavailable(format!(
+                return Err(Error::unavailable(format!(
                     "model verification failed: {}",
                     bad.join("; ")
                 ))

@@ -4,21 +4,21 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 use zeroize::Zeroizing;
 
-use crate::client::Client;
+use crate::backend;
 use crate::commands::scry::ScryArgs;
+use crate::error::Error;
 use crate::mother::registry::{self, ProjectEntry, Registry, RemoteEntry};
 use crate::mother::{self, FanOut, FederatedAnswer};
-use crate::output::{CmdError, Ctx};
+use crate::output::Ctx;
 use crate::project::Project;
-use crate::proto::{self, scry::ScryRequest};
-use crate::scry::{self, Kind, Query, Scry};
+use crate::proto::scry::FederatedScryRequest;
+use crate::scry::{Kind, Query};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -218,7 +218,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
         .canonicalize()
         .with_context(|| format!("resolving {}", given.display()))?;
     if !canon.is_dir() {
-        return Err(CmdError::usage(format!("{} is not a directory", canon.display())).into());
+        return Err(Error::usage(format!("{} is not a directory", canon.display())).into());
     }
     let project = Project::discover(&canon)?;
     let root = project.root().to_path_buf();
@@ -241,7 +241,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
     let e = entry.clone();
     Registry::update(move |reg| {
         if let Some(old) = reg.projects.iter().find(|p| p.path == e.path) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "{} is already registered as {:?}",
                 e.path.display(),
                 old.name
@@ -249,7 +249,7 @@ fn add_project(a: &AddArgs, ctx: &Ctx) -> Result<EntryView> {
             .into());
         }
         if reg.has_name(&e.name) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "the name {:?} is taken; choose another with --name",
                 e.name
             ))
@@ -313,14 +313,14 @@ fn add_remote(a: &AddArgs, url: &str, ctx: &Ctx) -> Result<EntryView> {
     let e = entry.clone();
     Registry::update(move |reg| {
         if let Some(old) = reg.remotes.iter().find(|r| r.url == e.url) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "{} is already registered as {:?}",
                 e.url, old.name
             ))
             .into());
         }
         if reg.has_name(&e.name) {
-            return Err(CmdError::conflict(format!("the name {:?} is taken", e.name)).into());
+            return Err(Error::conflict(format!("the name {:?} is taken", e.name)).into());
         }
         reg.remotes.push(e);
         Ok(())
@@ -349,7 +349,7 @@ fn rm(target: &str, ctx: &Ctx) -> Result<()> {
             });
         match by_path {
             Some(i) => Ok(project_view(&reg.projects.remove(i))),
-            None => Err(CmdError::not_found(format!(
+            None => Err(Error::not_found(format!(
                 "nothing registered as {t:?} (see `patina mother list`)"
             ))
             .into()),
@@ -396,70 +396,41 @@ fn list(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// `patina scry --all`: through the local daemon when one answers (hot model, cached indexes;
-/// it fans out the same way), else in-process: the current project, registered projects, remotes.
+/// `patina scry --all`: through `crate::backend` — the local daemon when one answers (hot model,
+/// cached indexes; it fans out the same way), else in-process: the current project, registered
+/// projects, remotes.
 pub fn run_scry_all(args: ScryArgs, ctx: &Ctx) -> Result<()> {
-    let q = Query {
+    let here = Project::discover(&ctx.cwd).ok();
+    let req = FederatedScryRequest {
+        here: here
+            .as_ref()
+            .map(|p| p.root().to_string_lossy().into_owned()),
         query: args.query.join(" "),
         limit: Some(args.limit),
         kinds: args.kinds,
+        refresh: true,
     };
-    q.validate()?;
-    let here = Project::discover(&ctx.cwd).ok();
+    Query {
+        query: req.query.clone(),
+        limit: req.limit,
+        kinds: req.kinds.clone(),
+    }
+    .validate()?;
     let mut opts = FanOut::from_user_config()?;
     if let Some(ms) = args.timeout_ms {
         opts.timeout = Duration::from_millis(ms);
     }
     // --timeout-ms and --allow-unpinned are per-invocation decisions the daemon can't take.
-    let use_daemon = !(args.no_daemon || args.allow_unpinned || args.timeout_ms.is_some());
-    let from_daemon = if use_daemon {
-        via_daemon(here.as_ref(), &q, &opts)
-    } else {
-        None
-    };
-    let answer = match from_daemon {
-        Some(a) => a?,
-        None => {
-            let engine = Arc::new(Scry::new(scry::Options {
-                allow_unpinned: args.allow_unpinned,
-                ..Default::default()
-            }));
-            let local: mother::LocalSearch = Arc::new(move |p, q| engine.refresh_and_search(p, q));
-            mother::search_all(here.as_ref(), &q, local, &opts)?
-        }
-    };
-    if let Some(n) = mother::lexical_notice(&answer) {
+    let in_process_only = args.no_daemon || args.allow_unpinned || args.timeout_ms.is_some();
+    let (local, bar) = crate::commands::scry::in_process(args.allow_unpinned);
+    let answer = backend::pick(in_process_only, local.with_fan_out(opts)).scry_all(&req);
+    bar.finish_and_clear();
+    let answer = answer?;
+    if let Some(n) = mother::lexical_notice(&answer.answer) {
         ctx.notice(&n);
     }
-    ctx.emit(&answer, render_federated);
+    ctx.emit(&answer, |a| render_federated(&a.answer));
     Ok(())
-}
-
-/// `POST /api/scry` with `scope: "all"` on the local socket; `None` when no daemon answers (or
-/// it failed in a way in-process work may not: then it is logged and we work here).
-fn via_daemon(here: Option<&Project>, q: &Query, opts: &FanOut) -> Option<Result<FederatedAnswer>> {
-    // The daemon enforces each source's deadline; this only guards against a wedged daemon
-    // (a first query may also load the model).
-    let client = Client::local().with_timeout(opts.timeout + Duration::from_secs(60));
-    let req = ScryRequest {
-        project: here
-            .map(|p| p.root().to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        query: q.query.clone(),
-        limit: q.limit,
-        kinds: q.kinds.clone(),
-        scope: Some("all".into()),
-        refresh: true,
-    };
-    match client.post::<_, FederatedAnswer>(proto::scry::SCRY, &req) {
-        Ok(a) => Some(Ok(a)),
-        Err(e) if e.is_not_running() => None,
-        Err(e) if e.status() == Some(400) => Some(Err(CmdError::usage(format!("{e}")).into())),
-        Err(e) => {
-            tracing::warn!("scry --all through the daemon failed, working in-process: {e}");
-            None
-        }
-    }
 }
 
 /// Human rendering of a federated answer: `[source] kind path:line title (score)` + snippet,

@@ -1,19 +1,18 @@
 //! `patina scry` and `patina index`: thin over `crate::scry`.
 //!
-//! Both run in-process here; when a daemon answers they go through it instead (same engine, same
-//! answers, model already hot).
+//! Both go through `crate::backend`: the daemon when one answers (same engine, same answers, model
+//! already hot), else in-process; `--json` says which (`"backend"`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use anyhow::Result;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::client::{Client, ClientError};
-use crate::output::{CmdError, Ctx};
+use crate::backend::{self, BackendKind, InProcess};
+use crate::output::Ctx;
 use crate::project::Project;
-use crate::scry::{self, IndexReport, Kind, Phase, Query, Scry, ScryAnswer};
+use crate::proto::scry::ScryRequest;
+use crate::scry::{self, IndexReport, Kind, Phase, Query, ScryAnswer};
 
 const SCRY_EXAMPLES: &str = "\
 Examples:
@@ -23,12 +22,17 @@ Examples:
 
 Searches layer docs, beliefs, sessions, commit messages and source files, semantically (local
 ONNX model, see `patina model pull`) and lexically (BM25), fused by reciprocal rank. Without a
-model the answer is lexical and a notice says so. A missing or stale index is built first.";
+model the answer is lexical and a notice says so. Through a running daemon the answer comes at
+once from the current index (the daemon watches the project and keeps it fresh; while it is
+still embedding, the answer says how much is semantic). Without a daemon the index is brought
+up to date first.";
 
 const INDEX_EXAMPLES: &str = "\
 Examples:
-  patina index              bring .patina/local/index/ up to date (only changed chunks embedded)
-  patina index --rebuild    embed everything again
+  patina index                      bring .patina/local/index/ up to date (only changed chunks embedded)
+  patina index --rebuild            embed everything again
+  patina index --export team.vec    write this index's vectors for a teammate
+  patina index --import team.vec    reuse a teammate's vectors; embed only what differs
   patina index --json";
 
 /// Search the project's knowledge.
@@ -71,10 +75,13 @@ pub struct IndexArgs {
     /// Index in this process even when a daemon answers.
     #[arg(long)]
     pub no_daemon: bool,
+    /// Write the vectors of the current corpus to FILE (nothing is embedded).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["import", "rebuild"])]
+    pub export: Option<std::path::PathBuf>,
+    /// Add the vectors in FILE (from `--export`, same model) before indexing.
+    #[arg(long, value_name = "FILE", conflicts_with = "rebuild")]
+    pub import: Option<std::path::PathBuf>,
 }
-
-/// How long the CLI waits for the daemon (a first query may build the whole index).
-const DAEMON_TIMEOUT: Duration = Duration::from_secs(3600);
 
 fn parse_kind(s: &str) -> Result<Kind, String> {
     s.parse()
@@ -111,11 +118,21 @@ pub(crate) fn progress_bar() -> (ProgressBar, impl FnMut(Phase)) {
     (bar, f)
 }
 
-fn engine(allow_unpinned: bool) -> Scry {
-    Scry::new(scry::Options {
+/// This process's backend for one invocation, its indexing progress on a bar on stderr. A
+/// one-shot process has no watcher keeping the index fresh, so it brings it up to date before
+/// answering.
+pub(crate) fn in_process(allow_unpinned: bool) -> (InProcess, ProgressBar) {
+    let (bar, progress) = progress_bar();
+    let progress = std::sync::Mutex::new(progress);
+    let local = InProcess::new(scry::Options {
         allow_unpinned,
         ..Default::default()
     })
+    .refreshing_first()
+    .with_progress(Arc::new(move |p| {
+        (progress.lock().unwrap_or_else(|e| e.into_inner()))(p)
+    }));
+    (local, bar)
 }
 
 pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
@@ -123,92 +140,32 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
         return crate::commands::mother::run_scry_all(args, ctx);
     }
     let project = Project::discover(&ctx.cwd)?;
-    let q = Query {
+    // A broken `[scry]` in the user config stops the command (exit 2), not just semantic search.
+    crate::scry::embed::configured_threads()?;
+    let req = ScryRequest {
+        project: project.root().to_string_lossy().into_owned(),
         query: args.query.join(" "),
         limit: Some(args.limit),
         kinds: args.kinds,
+        // The daemon watches the project: its current index is fresh; in-process refreshes.
+        refresh: false,
     };
-    q.validate()?;
-    // The daemon keeps the model hot; --allow-unpinned is a per-invocation decision, so it
-    // always runs here.
-    let from_daemon = if args.no_daemon || args.allow_unpinned {
-        None
-    } else {
-        via_daemon(&project, &q)
-    };
-    let answer = match from_daemon {
-        Some(a) => a?,
-        None => {
-            let eng = engine(args.allow_unpinned);
-            let (bar, mut progress) = progress_bar();
-            let answer = eng.refresh_and_search_with(&project, &q, &mut progress);
-            bar.finish_and_clear();
-            answer?
-        }
-    };
-    if let Some(n) = answer.lexical_notice() {
+    Query {
+        query: req.query.clone(),
+        limit: req.limit,
+        kinds: req.kinds.clone(),
+    }
+    .validate()?;
+    // --allow-unpinned is a per-invocation decision the daemon's hot engine cannot take.
+    let (local, bar) = in_process(args.allow_unpinned);
+    let answer = backend::pick(args.no_daemon || args.allow_unpinned, local).scry(&req);
+    bar.finish_and_clear();
+    let answer = answer?;
+    if let Some(n) = answer.answer.lexical_notice() {
         ctx.notice(&n);
     }
-    ctx.emit(&answer, render_answer);
+    ctx.emit(&answer, |a| render_answer(&a.answer));
     Ok(())
-}
-
-/// Ask a running daemon (same engine, model already loaded; it refreshes the index first, so
-/// the answer equals the in-process one). `None` when no daemon answers or it failed in a way
-/// the in-process path covers (logged); a 400 from the daemon is the caller's usage error.
-fn via_daemon(project: &Project, q: &Query) -> Option<Result<ScryAnswer>> {
-    let client = Client::local().with_timeout(DAEMON_TIMEOUT);
-    let req = crate::proto::scry::ScryRequest {
-        project: project.root().to_string_lossy().into_owned(),
-        query: q.query.clone(),
-        limit: q.limit,
-        kinds: q.kinds.clone(),
-        scope: None,
-        refresh: true,
-    };
-    let (bar, stop) = poll_daemon_progress(project);
-    let res = client.scry(&req);
-    stop.store(true, Ordering::Relaxed);
-    bar.finish_and_clear();
-    match res {
-        Ok(a) => Some(Ok(a)),
-        Err(e) => daemon_failed(e),
-    }
-}
-
-fn daemon_failed<T>(e: ClientError) -> Option<Result<T>> {
-    if e.is_not_running() {
-        return None;
-    }
-    if e.status() == Some(400) {
-        return Some(Err(CmdError::usage(format!("{e}")).into()));
-    }
-    tracing::warn!("scry through the daemon failed, working in-process: {e}");
-    None
-}
-
-/// While the daemon works, show its indexing progress (GET /api/index) on stderr.
-fn poll_daemon_progress(project: &Project) -> (ProgressBar, Arc<AtomicBool>) {
-    let (bar, mut progress) = progress_bar();
-    let stop = Arc::new(AtomicBool::new(false));
-    let s = stop.clone();
-    let root = project.root().to_path_buf();
-    std::thread::spawn(move || {
-        let client = Client::local().with_timeout(Duration::from_secs(2));
-        std::thread::sleep(Duration::from_millis(300));
-        while !s.load(Ordering::Relaxed) {
-            match client.index_status(&root) {
-                Ok(st) if st.state == "running" && st.total > 0 => progress(Phase::Embedding {
-                    done: st.done,
-                    total: st.total,
-                }),
-                Ok(_) => {}
-                Err(_) => break,
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
-    });
-    (bar, stop)
 }
 
 /// Human rendering: kind, path:line, title, snippet, score.
@@ -245,58 +202,47 @@ pub fn render_answer(a: &ScryAnswer) -> String {
 
 pub fn run_index(args: IndexArgs, ctx: &Ctx) -> Result<()> {
     let project = Project::discover(&ctx.cwd)?;
-    if !args.rebuild && !args.allow_unpinned && !args.no_daemon {
-        match index_via_daemon(&project) {
-            Some(Ok(report)) => {
-                ctx.emit(&report, render_index);
-                return Ok(());
-            }
-            Some(Err(e)) => return Err(e),
-            None => {}
+    crate::scry::embed::configured_threads()?;
+    let (local, bar) = in_process(args.allow_unpinned);
+    let eng = local.engine().clone();
+    if let Some(file) = &args.export {
+        bar.finish_and_clear();
+        let report = eng.export_vectors(&project, &ctx.cwd.join(file))?;
+        if !report.coverage.complete() {
+            ctx.notice(&format!(
+                "notice: the index is {:.0}% semantic; the file holds the {} chunks embedded so far",
+                report.coverage.ratio * 100.0,
+                report.coverage.embedded
+            ));
         }
+        ctx.emit(&report, |r| {
+            format!(
+                "exported {} vectors to {} (model {})",
+                r.exported,
+                r.file.display(),
+                &r.model_hash[..r.model_hash.len().min(16)]
+            )
+        });
+        return Ok(());
     }
-    let eng = engine(args.allow_unpinned);
-    let (bar, mut progress) = progress_bar();
-    let report = eng.index(&project, args.rebuild, &mut progress);
+    let imported = match &args.import {
+        Some(file) => Some(eng.import_vectors(&project, &ctx.cwd.join(file))?),
+        None => None,
+    };
+    // Unpinned model files are this call's own choice; the daemon's engine cannot take it.
+    let report = backend::pick(args.allow_unpinned || args.no_daemon, local)
+        .index(project.root(), args.rebuild);
     bar.finish_and_clear();
-    let report = report?;
-    if report.mode == "lexical"
+    let mut report = report?;
+    if report.backend == BackendKind::InProcess
+        && !report.answer.coverage.complete()
         && let Err(why) = eng.embedder()
     {
         ctx.notice(&format!("notice: lexical index only — {why}"));
     }
-    ctx.emit(&report, render_index);
+    report.answer.imported = imported;
+    ctx.emit(&report, |r| render_index(&r.answer));
     Ok(())
-}
-
-/// `POST /api/index`, then follow `GET /api/index` until the job ends.
-fn index_via_daemon(project: &Project) -> Option<Result<IndexReport>> {
-    let client = Client::local().with_timeout(Duration::from_secs(30));
-    if let Err(e) = client.index_start(project.root()) {
-        return daemon_failed(e);
-    }
-    let (bar, mut progress) = progress_bar();
-    let out = loop {
-        match client.index_status(project.root()) {
-            Ok(st) if st.state == "running" => {
-                if st.total > 0 {
-                    progress(Phase::Embedding {
-                        done: st.done,
-                        total: st.total,
-                    });
-                }
-                std::thread::sleep(Duration::from_millis(150));
-            }
-            Ok(st) => match (st.report, st.error) {
-                (Some(r), _) => break Some(Ok(r)),
-                (None, Some(e)) => break Some(Err(anyhow::anyhow!("indexing failed: {e}"))),
-                (None, None) => break None,
-            },
-            Err(e) => break daemon_failed(e),
-        }
-    };
-    bar.finish_and_clear();
-    out
 }
 
 pub fn render_index(r: &IndexReport) -> String {
@@ -315,5 +261,16 @@ pub fn render_index(r: &IndexReport) -> String {
     } else {
         format!("index up to date: {} chunks ({kinds})", r.chunks)
     };
-    format!("{what} [{} mode, {} ms]", r.mode, r.took_ms)
+    let imported = r
+        .imported
+        .map(|n| format!("{n} vectors imported; "))
+        .unwrap_or_default();
+    format!(
+        "{imported}{what}; {}/{} chunks semantic ({:.0}%) [{} mode, {} ms]",
+        r.coverage.embedded,
+        r.coverage.total,
+        r.coverage.ratio * 100.0,
+        r.mode,
+        r.took_ms
+    )
 }

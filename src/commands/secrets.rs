@@ -10,7 +10,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::output::{CmdError, Ctx, SilentExit};
+use crate::error::Error;
+use crate::output::{Ctx, SilentExit};
 use crate::project::Project;
 use crate::secrets::{
     self, Identity, IdentitySource, Listing, RegistryState, Requester, Scope, SecretValue,
@@ -267,14 +268,14 @@ fn confirm_new_recipients(
         match ask_yes_no(&question) {
             Some(true) => {}
             Some(false) => {
-                return Err(CmdError::new(
-                    crate::output::ExitKind::Error,
-                    format!("not confirmed: nothing was encrypted to {}", new.join(", ")),
-                )
+                return Err(Error::denied(format!(
+                    "not confirmed: nothing was encrypted to {}",
+                    new.join(", ")
+                ))
                 .into());
             }
             None => {
-                return Err(CmdError::usage(format!(
+                return Err(Error::usage(format!(
                     "{file} lists recipients you have not confirmed ({}); check them with \
                      `patina secrets recipients list`, then run again on a terminal or with \
                      --confirm-recipients",
@@ -333,15 +334,15 @@ fn add(ctx: &Ctx, name: &str, o: AddOpts<'_>) -> Result<()> {
     } = o;
     if value_given {
         // Do not echo what was given: it is the value.
-        return Err(CmdError::usage(
+        return Err(Error::usage(
             "a secret value is never accepted as an argument (it would be visible in shell history and `ps`); \
              type it at the masked prompt or pipe it with --stdin",
         )
         .into());
     }
-    secrets::validate_name(name).map_err(|e| CmdError::usage(e.to_string()))?;
+    secrets::validate_name(name).map_err(|e| Error::usage(e.to_string()))?;
     if let Some(v) = env {
-        secrets::validate_env(v).map_err(|e| CmdError::usage(e.to_string()))?;
+        secrets::validate_env(v).map_err(|e| Error::usage(e.to_string()))?;
     }
     let paths = vault_paths(ctx, project)?;
     let value = if from_stdin {
@@ -350,7 +351,7 @@ fn add(ctx: &Ctx, name: &str, o: AddOpts<'_>) -> Result<()> {
         let v = zeroize::Zeroizing::new(secrets::prompt_masked(&format!("Value for {name}: "))?);
         SecretValue::new(v)?
     } else {
-        return Err(CmdError::usage(
+        return Err(Error::usage(
             "stdin is not a terminal: pipe the value with --stdin (or run in a terminal for the masked prompt)",
         )
         .into());
@@ -401,7 +402,7 @@ fn unredactable_notice(names: &[String]) -> String {
 }
 
 fn rm(ctx: &Ctx, name: &str, project: bool, confirm_recipients: bool) -> Result<()> {
-    secrets::validate_name(name).map_err(|e| CmdError::usage(e.to_string()))?;
+    secrets::validate_name(name).map_err(|e| Error::usage(e.to_string()))?;
     let paths = vault_paths(ctx, project)?;
     let identity = secrets::load_identity()?;
     confirm_new_recipients(ctx, &paths, &identity, confirm_recipients, Change::None)?;
@@ -497,15 +498,13 @@ struct Plan {
 
 fn run_cmd(ctx: &Ctx, ssh: Option<&str>, only: &[String], command: &[String]) -> Result<()> {
     if command.is_empty() {
-        return Err(
-            CmdError::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into(),
-        );
+        return Err(Error::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into());
     }
     if let Some(h) = ssh {
         secrets::run::validate_host(h)?;
     }
     for n in only {
-        secrets::validate_name(n).map_err(|e| CmdError::usage(e.to_string()))?;
+        secrets::validate_name(n).map_err(|e| Error::usage(e.to_string()))?;
     }
     let project = project_here(ctx);
     // Which names from which vault (registry only; verified again on decryption).
@@ -584,6 +583,7 @@ fn run_cmd(ctx: &Ctx, ssh: Option<&str>, only: &[String], command: &[String]) ->
                 let names: Vec<String> = v.iter().map(|(n, _, _)| n.clone()).collect();
                 if !names.is_empty() {
                     secrets::log_release(
+                        &crate::backend::session_engine()?,
                         project.as_ref().map(|p| p.root()),
                         &names,
                         &requester,
@@ -607,7 +607,7 @@ fn run_cmd(ctx: &Ctx, ssh: Option<&str>, only: &[String], command: &[String]) ->
         }
     }
     if let Some(missing) = only.iter().find(|n| !found.contains(*n)) {
-        return Err(CmdError::not_found(format!(
+        return Err(Error::not_found(format!(
             "no secret named {missing:?} in the global or project vault"
         ))
         .into());
@@ -682,7 +682,7 @@ fn unlock(ctx: &Ctx, ttl: Option<u64>) -> Result<()> {
     }
     drop(identity);
     if unlocked.is_empty() {
-        return Err(CmdError::not_found(
+        return Err(Error::not_found(
             "no vault to unlock: add a secret first (`patina secrets add NAME`)",
         )
         .into());
@@ -948,7 +948,7 @@ struct ExportJson {
 fn export_key(ctx: &Ctx, out: &std::path::Path) -> Result<()> {
     let out = ctx.cwd.join(out);
     if out.exists() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "{} already exists; refusing to overwrite it",
             out.display()
         ))

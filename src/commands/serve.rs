@@ -8,7 +8,8 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::client::{self, ClientError};
-use crate::output::{CmdError, Ctx, SilentExit};
+use crate::error::Error;
+use crate::output::{Ctx, SilentExit};
 use crate::serve::{self, AlreadyRunning, ServeOptions, Started};
 
 const EXAMPLES: &str = "\
@@ -76,15 +77,9 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
     }
 }
 
-/// Map a client error to the exit codes of docs/json.md.
+/// A client error as a typed error (its kind picks the exit code of docs/json.md).
 fn cmd_error(e: ClientError) -> anyhow::Error {
-    match e {
-        ClientError::NotRunning { .. } | ClientError::Timeout { .. } => {
-            CmdError::unavailable(e.to_string()).into()
-        }
-        ClientError::ProtocolMismatch { .. } => CmdError::conflict(e.to_string()).into(),
-        other => anyhow::Error::new(other),
-    }
+    e.into_error().into()
 }
 
 /// `--expose` paths as canonical project roots (each must be inside a project or git work tree).
@@ -93,9 +88,9 @@ fn exposed_roots(args: &Args, ctx: &Ctx) -> Result<Vec<std::path::PathBuf>> {
     for p in &args.expose {
         let abs = ctx.cwd.join(p);
         let canon = std::fs::canonicalize(&abs)
-            .map_err(|e| CmdError::not_found(format!("--expose {}: {e}", abs.display())))?;
+            .map_err(|e| Error::not_found(format!("--expose {}: {e}", abs.display())))?;
         let project = crate::project::Project::discover(&canon)
-            .map_err(|e| CmdError::not_found(format!("--expose {}: {e:#}", abs.display())))?;
+            .map_err(|e| Error::not_found(format!("--expose {}: {e:#}", abs.display())))?;
         let root =
             std::fs::canonicalize(project.root()).unwrap_or_else(|_| project.root().to_path_buf());
         if !roots.contains(&root) {
@@ -145,7 +140,7 @@ fn foreground(args: Args, ctx: &Ctx) -> Result<()> {
     });
     match result {
         Err(e) if e.downcast_ref::<AlreadyRunning>().is_some() => {
-            Err(CmdError::conflict(format!("{e:#}")).into())
+            Err(Error::conflict(format!("{e:#}")).into())
         }
         other => other,
     }
@@ -160,9 +155,11 @@ struct BackgroundReport {
 }
 
 fn background(args: &Args, ctx: &Ctx) -> Result<()> {
+    // The child would refuse too, but only into its log: say it here, with exit 2.
+    serve::check_config()?;
     let st = client::status();
     if st.running {
-        return Err(CmdError::conflict(
+        return Err(Error::conflict(
             AlreadyRunning {
                 home: crate::paths::patina_home().display().to_string(),
                 pid: st.pid,
@@ -205,6 +202,7 @@ fn background(args: &Args, ctx: &Ctx) -> Result<()> {
 }
 
 fn start(ctx: &Ctx) -> Result<()> {
+    serve::check_config()?;
     let (_client, started) =
         client::ensure_running_report(Duration::from_secs(10)).map_err(cmd_error)?;
     let st = client::status();
@@ -264,7 +262,7 @@ fn status(ctx: &Ctx) -> Result<()> {
 
 fn stop(ctx: &Ctx) -> Result<()> {
     let out = client::stop(Duration::from_secs(10)).map_err(|e| match e {
-        ClientError::Start(m) => CmdError::unavailable(m).into(),
+        ClientError::Start(m) => Error::unavailable(m).into(),
         other => cmd_error(other),
     })?;
     ctx.emit(&out, |o| {

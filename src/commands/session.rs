@@ -6,7 +6,8 @@ use anyhow::{Context, Result};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use clap::Subcommand;
 
-use crate::output::{CmdError, Ctx};
+use crate::error::Error;
+use crate::output::Ctx;
 use crate::project::Project;
 use crate::session::{self, ListFilter, SessionDoc};
 
@@ -106,6 +107,9 @@ pub enum SessionCmd {
         after_help = "Examples:\n  patina session recover\n  patina session recover --at 2026-11-29T18:00:00+01:00"
     )]
     Recover {
+        /// An unterminated session in the archive (left `status: active` by an old crash);
+        /// default: the active session.
+        id: Option<String>,
         /// Place the end at this time (RFC 3339): the last commit at or before it.
         #[arg(long)]
         at: Option<DateTime<FixedOffset>>,
@@ -116,6 +120,8 @@ pub enum SessionCmd {
     /// Close the active session as abandoned.
     #[command(after_help = "Example:\n  patina session abandon")]
     Abandon {
+        /// An unterminated session in the archive; default: the active session.
+        id: Option<String>,
         /// Commit the archived file.
         #[arg(long)]
         commit: bool,
@@ -146,7 +152,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         let p = ctx.cwd.join(t);
         if t.ends_with(".md") || t.contains('/') || p.is_file() {
             if !p.is_file() {
-                return Err(CmdError::not_found(format!("{}: no such file", p.display())).into());
+                return Err(Error::not_found(format!("{}: no such file", p.display())).into());
             }
             let doc = session::read_doc(&p)?;
             ctx.emit(&doc, human_doc);
@@ -154,9 +160,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
     }
     let project = Project::discover(&ctx.cwd)?;
+    let engine = crate::backend::session_engine()?;
     match args.command {
         SessionCmd::Start { title, llm } => {
-            let r = session::start(&project, &title, llm.as_deref())?;
+            let r = engine.start(&project, &title, llm.as_deref())?;
             for w in &r.warnings {
                 ctx.notice(&format!("warning: {w}"));
             }
@@ -182,7 +189,10 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             } else {
                 text
             };
-            let r = session::note(&project, &text)?;
+            let r = engine.note(&project, &text)?;
+            for w in &r.warnings {
+                ctx.notice(&format!("warning: {w}"));
+            }
             ctx.emit(&r, |r| format!("Noted in {} ({})", r.id, r.heading));
         }
         SessionCmd::Goal(g) => {
@@ -205,7 +215,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             });
         }
         SessionCmd::Update { message, prompts } => {
-            let r = session::update(&project, message.as_deref())?;
+            let r = engine.update(&project, message.as_deref())?;
             if prompts {
                 return super::agent::emit_update_with_prompts(&project, &r, ctx);
             }
@@ -213,7 +223,7 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
         }
         SessionCmd::Transcript(a) => return super::agent::run_transcript(a, ctx),
         SessionCmd::Status => {
-            let r = session::status(&project)?;
+            let r = engine.status(&project)?;
             ctx.emit(&r, human_status);
         }
         SessionCmd::Show { target } => {
@@ -243,9 +253,28 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
                 s
             });
         }
-        SessionCmd::End { commit } => close(ctx, session::end(&project, commit)?),
-        SessionCmd::Recover { at, commit } => close(ctx, session::recover(&project, at, commit)?),
-        SessionCmd::Abandon { commit } => close(ctx, session::abandon(&project, commit)?),
+        SessionCmd::End { commit } => close(ctx, engine.end(&project, commit)?),
+        SessionCmd::Recover {
+            id: None,
+            at,
+            commit,
+        } => close(ctx, engine.recover(&project, at, commit)?),
+        SessionCmd::Recover {
+            id: Some(id),
+            at,
+            commit,
+        } => close(
+            ctx,
+            engine.close_unterminated(&project, &id, session::CloseKind::Recover, at, commit)?,
+        ),
+        SessionCmd::Abandon { id: None, commit } => close(ctx, engine.abandon(&project, commit)?),
+        SessionCmd::Abandon {
+            id: Some(id),
+            commit,
+        } => close(
+            ctx,
+            engine.close_unterminated(&project, &id, session::CloseKind::Abandon, None, commit)?,
+        ),
     }
     Ok(())
 }

@@ -6,12 +6,15 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, FixedOffset, TimeZone};
 use git2::{Delta, DiffFindOptions, ErrorCode, Oid, Repository, Signature, Sort};
 use serde::Serialize;
 
 pub use git2::Repository as Repo;
+
+mod ident;
+pub use ident::Role;
 
 /// Open the repository whose work tree is `root` (or contains it). `Ok(None)` when `root` is not
 /// inside a git repository.
@@ -83,13 +86,10 @@ pub fn head(repo: &Repository) -> Result<HeadInfo> {
     }
 }
 
-/// The signature for tags and commits: the configured user, else a fallback so that a repository
-/// without user.name/user.email still gets its tags.
-pub fn signature(repo: &Repository) -> Result<Signature<'static>> {
-    match repo.signature() {
-        Ok(s) => Ok(s.to_owned()),
-        Err(_) => Signature::now("patina", "patina@localhost").context("building a git signature"),
-    }
+/// The signature git itself would use for `role` (environment, then config, then a fallback so
+/// that a repository without user.name/user.email still gets its tags); see `ident.rs`.
+pub fn signature(repo: &Repository, role: Role) -> Result<Signature<'static>> {
+    ident::signature(repo, role)
 }
 
 /// What happened when a tag was requested.
@@ -133,6 +133,93 @@ pub fn tag_exists(repo: &Repository, name: &str) -> bool {
     repo.find_reference(&format!("refs/tags/{name}")).is_ok()
 }
 
+/// True when any tag names the session id `id`: `session-<id>` followed by the end of the name or
+/// `-` (`session-<id>-claude-start`, legacy `session-<id>-start`, `session-<id>-<nanos>-…`).
+pub fn session_id_tagged(repo: &Repository, id: &str) -> bool {
+    let stem = format!("session-{id}");
+    let Ok(names) = repo.tag_names(Some(&format!("{stem}*"))) else {
+        return false;
+    };
+    names.iter().filter_map(|n| n.ok().flatten()).any(|n| {
+        n.strip_prefix(stem.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('-'))
+    })
+}
+
+/// A session's end tag as git has it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct SessionEndTag {
+    pub name: String,
+    pub commit: String,
+    /// The tagger's time (annotated tags), else the commit's time.
+    pub time: Option<DateTime<FixedOffset>>,
+}
+
+/// Every `session-…-end` tag, keyed by what stands between `session-` and `-end`
+/// (`<id>-<agent>`, or `<id>` for the legacy form). Look one up with [`end_tag_for`].
+pub fn session_end_tags(
+    repo: &Repository,
+) -> Result<std::collections::BTreeMap<String, SessionEndTag>> {
+    let mut out = std::collections::BTreeMap::new();
+    let names = repo
+        .tag_names(Some("session-*-end"))
+        .context("listing session tags")?;
+    for name in names.iter().filter_map(|n| n.ok().flatten()) {
+        let Some(middle) = name
+            .strip_prefix("session-")
+            .and_then(|m| m.strip_suffix("-end"))
+        else {
+            continue;
+        };
+        let Ok(reference) = repo.find_reference(&format!("refs/tags/{name}")) else {
+            continue;
+        };
+        let Ok(commit) = reference.peel_to_commit() else {
+            continue;
+        };
+        let time = match reference.peel_to_tag() {
+            Ok(tag) => tag.tagger().and_then(|t| {
+                let when = t.when();
+                FixedOffset::east_opt(when.offset_minutes() * 60)
+                    .and_then(|o| o.timestamp_opt(when.seconds(), 0).single())
+            }),
+            Err(_) => None,
+        }
+        .or_else(|| commit_time(&commit));
+        out.insert(
+            middle.to_string(),
+            SessionEndTag {
+                name: name.to_string(),
+                commit: commit.id().to_string(),
+                time,
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// The end tag of session `id` among `tags`: `session-<id>-end` or `session-<id>-<agent>-end`
+/// (an agent name, not the nanosecond part of a longer id). Several agents' tags: the first by
+/// name.
+pub fn end_tag_for<'t>(
+    tags: &'t std::collections::BTreeMap<String, SessionEndTag>,
+    id: &str,
+) -> Option<&'t SessionEndTag> {
+    if let Some(t) = tags.get(id) {
+        return Some(t);
+    }
+    let prefix = format!("{id}-");
+    tags.range(prefix.clone()..)
+        .take_while(|(k, _)| k.starts_with(&prefix))
+        .find(|(k, _)| {
+            let agent = &k[prefix.len()..];
+            !agent.is_empty()
+                && !agent.bytes().all(|b| b.is_ascii_digit())
+                && !agent.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .map(|(_, t)| t)
+}
+
 /// Create the annotated tag `name` on `target` with `message` (never moves an existing tag).
 pub fn create_annotated_tag(
     repo: &Repository,
@@ -141,7 +228,10 @@ pub fn create_annotated_tag(
     message: &str,
 ) -> Result<TagOutcome> {
     if !git2::Tag::is_valid_name(name) {
-        bail!("{name:?} is not a valid git tag name");
+        return Err(crate::error::Error::invalid_input(format!(
+            "{name:?} is not a valid git tag name"
+        ))
+        .into());
     }
     if let Some(existing) = tag_target(repo, name)? {
         if existing == target {
@@ -158,7 +248,8 @@ pub fn create_annotated_tag(
     let obj = repo
         .find_object(oid, None)
         .with_context(|| format!("finding commit {target}"))?;
-    let sig = signature(repo)?;
+    // A tag's tagger is the committer identity, as with `git tag -a`.
+    let sig = signature(repo, Role::Committer)?;
     repo.tag(name, &obj, &sig, message, false)
         .with_context(|| format!("creating tag {name}"))?;
     Ok(TagOutcome::Created)
@@ -334,9 +425,16 @@ pub fn uncommitted(repo: &Repository) -> Result<Vec<FileChange>> {
     let statuses = repo
         .statuses(Some(&mut opts))
         .context("reading git status")?;
+    // libgit2 knows nothing of sparse checkouts: an entry the sparse patterns keep out of the work
+    // tree carries the skip-worktree bit and is absent on disk, which libgit2 reports as deleted.
+    // git does not (and neither does `git status` for `git update-index --skip-worktree`).
+    let skip_worktree = skip_worktree_paths(repo, &statuses)?;
     let mut out = Vec::new();
     for e in statuses.iter() {
         let s = e.status();
+        if s.is_wt_deleted() && !s.is_index_deleted() && skip_worktree.contains(e.path_bytes()) {
+            continue;
+        }
         let path = String::from_utf8_lossy(e.path_bytes()).into_owned();
         let status = if s.is_wt_new() && !s.is_index_new() {
             '?'
@@ -358,6 +456,73 @@ pub fn uncommitted(repo: &Repository) -> Result<Vec<FileChange>> {
         });
     }
     Ok(out)
+}
+
+/// `GIT_INDEX_ENTRY_SKIP_WORKTREE` in an index entry's extended flags (libgit2 `index.h`).
+const SKIP_WORKTREE: u16 = 1 << 14;
+
+/// The paths among `statuses`' work-tree deletions whose index entry has the skip-worktree bit.
+/// The index is read only when there is a deletion to judge.
+fn skip_worktree_paths(
+    repo: &Repository,
+    statuses: &git2::Statuses,
+) -> Result<std::collections::HashSet<Vec<u8>>> {
+    let deleted: Vec<Vec<u8>> = statuses
+        .iter()
+        .filter(|e| e.status().is_wt_deleted() && !e.status().is_index_deleted())
+        .map(|e| e.path_bytes().to_vec())
+        .collect();
+    let mut out = std::collections::HashSet::new();
+    if deleted.is_empty() {
+        return Ok(out);
+    }
+    let index = repo.index().context("reading the git index")?;
+    for path in deleted {
+        let skipped = index
+            .get_path(Path::new(&*String::from_utf8_lossy(&path)), 0)
+            .is_some_and(|entry| entry.flags_extended & SKIP_WORKTREE != 0);
+        if skipped {
+            out.insert(path);
+        }
+    }
+    Ok(out)
+}
+
+/// True when `sha` names a commit that is still in the object database.
+pub fn commit_exists(repo: &Repository, sha: &str) -> bool {
+    Oid::from_str(sha).is_ok_and(|oid| repo.find_commit(oid).is_ok())
+}
+
+/// For a range whose starting commit is gone: the commits reachable from `to` made at or after
+/// `since` (unix seconds, committer time), and the files changed from the parent of the oldest of
+/// them to `to`. The walk is in time order and stops at the first older commit.
+pub fn activity_since_time(
+    repo: &Repository,
+    to: &str,
+    since: i64,
+) -> Result<(usize, Vec<FileChange>)> {
+    let mut walk = repo.revwalk().context("walking history")?;
+    walk.set_sorting(Sort::TIME)?;
+    walk.push(resolve_commit(repo, to)?.id())?;
+    let mut n = 0;
+    let mut oldest = None;
+    for oid in walk {
+        let c = repo.find_commit(oid.context("walking history")?)?;
+        if c.time().seconds() < since {
+            break;
+        }
+        n += 1;
+        oldest = Some(c.id());
+    }
+    let Some(oldest) = oldest else {
+        return Ok((0, vec![]));
+    };
+    let base = repo
+        .find_commit(oldest)?
+        .parents()
+        .next()
+        .map(|p| p.id().to_string());
+    Ok((n, range_files(repo, base.as_deref(), to)?))
 }
 
 /// One commit, for listings (the cockpit's Commits pane).
@@ -471,10 +636,11 @@ pub fn commit_one_file(repo: &Repository, rel: &Path, message: &str) -> Result<S
     idx.add(&entry).context("adding to the commit tree")?;
     let tree_id = idx.write_tree_to(repo).context("writing tree")?;
     let tree = repo.find_tree(tree_id)?;
-    let sig = signature(repo)?;
+    let author = signature(repo, Role::Author)?;
+    let committer = signature(repo, Role::Committer)?;
     let parents: Vec<&git2::Commit> = parent.iter().collect();
     let oid = repo
-        .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+        .commit(Some("HEAD"), &author, &committer, message, &tree, &parents)
         .context("committing")?;
     // Keep the real index in step for this one path so `git status` stays clean for it.
     let mut real = repo.index().context("opening the index")?;
@@ -482,4 +648,55 @@ pub fn commit_one_file(repo: &Repository, rel: &Path, message: &str) -> Result<S
         .with_context(|| format!("staging {rel_str}"))?;
     real.write().context("writing the index")?;
     Ok(oid.to_string())
+}
+
+/// A commit's patch against its first parent (the empty tree for a root commit), as text lines
+/// (`diff --git`, `@@`, `+`/`-` lines), at most `max_lines`; `rev` is any revision git2 parses.
+pub fn commit_patch(repo: &Repository, rev: &str, max_lines: usize) -> Result<Vec<String>> {
+    let obj = repo
+        .revparse_single(rev)
+        .with_context(|| format!("no commit {rev}"))?;
+    let commit = obj
+        .peel_to_commit()
+        .with_context(|| format!("{rev} is not a commit"))?;
+    let tree = commit.tree()?;
+    let parent = commit.parents().next().map(|p| p.tree()).transpose()?;
+    let mut opts = git2::DiffOptions::new();
+    opts.context_lines(3);
+    let diff = repo.diff_tree_to_tree(parent.as_ref(), Some(&tree), Some(&mut opts))?;
+    let mut lines = vec![];
+    let message = commit.message().unwrap_or("").trim_end().to_string();
+    let author = commit.author();
+    lines.push(format!(
+        "{} · {} <{}>",
+        commit.id(),
+        author.name().unwrap_or("?"),
+        author.email().unwrap_or("?")
+    ));
+    lines.extend(message.lines().map(|l| format!("    {l}")));
+    lines.push(String::new());
+    let mut cut = false;
+    diff.print(git2::DiffFormat::Patch, |_, _, line| {
+        if lines.len() >= max_lines {
+            cut = true;
+            return false;
+        }
+        let text = String::from_utf8_lossy(line.content());
+        let text = text.trim_end_matches('\n');
+        let prefix = match line.origin() {
+            '+' | '-' | ' ' => line.origin().to_string(),
+            _ => String::new(),
+        };
+        for l in text.split('\n') {
+            lines.push(format!("{prefix}{l}"));
+        }
+        true
+    })
+    .or_else(|e| if cut { Ok(()) } else { Err(e) })?;
+    if cut {
+        lines.push(format!(
+            "… (cut at {max_lines} lines; `git show {rev}` has the rest)"
+        ));
+    }
+    Ok(lines)
 }

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 
 use super::{DocKind, LayerDoc};
+use crate::doc;
 use crate::project::Project;
 
 pub(crate) fn documents(project: &Project) -> Result<Vec<LayerDoc>> {
@@ -21,10 +22,9 @@ pub(crate) fn documents(project: &Project) -> Result<Vec<LayerDoc>> {
     for path in beliefs {
         out.push(read_doc(DocKind::Belief, &path)?);
     }
-    let sessions_dir = project.sessions_dir();
     // The sessions archive may live under layer/ (0.11 layout) — never under core/surface.
-    for path in markdown_files(&sessions_dir, None)? {
-        out.push(read_doc(DocKind::Session, &path)?);
+    for entry in doc::archive::list(&project.sessions_dir())? {
+        out.push(read_doc(DocKind::Session, &entry.path)?);
     }
     Ok(out)
 }
@@ -76,87 +76,36 @@ fn markdown_files(dir: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
+/// The id in the active session's frontmatter (`.patina/local/active-session.md`, always
+/// patina's own format), when a session is active. Read here, as a document, so the layer needs
+/// nothing from the session engine (no import cycle).
+pub(crate) fn active_session_id(project: &Project) -> Option<String> {
+    let path = project.active_session_path();
+    let text = std::fs::read(&path).ok()?;
+    let d = doc::Document::parse(&String::from_utf8_lossy(&text));
+    doc::session::read(&path, &d).ok().map(|s| s.id)
+}
+
 fn read_doc(kind: DocKind, path: &Path) -> Result<LayerDoc> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8_lossy(&text);
-    let stem = path
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let head = Head::read(&text);
-    let id = head.id.clone().unwrap_or_else(|| stem.clone());
-    let title = match kind {
-        DocKind::Belief => head.first_line_after_h1.or(head.title).or(head.h1),
-        _ => head.title.or(head.h1),
-    }
-    .unwrap_or_else(|| id.clone());
-    Ok(LayerDoc {
+    Ok(layer_doc(kind, path, &String::from_utf8_lossy(&text)))
+}
+
+/// The layer's view of one file: the document layer's header, a missing title being the id.
+fn layer_doc(kind: DocKind, path: &Path, text: &str) -> LayerDoc {
+    let header_kind = match kind {
+        DocKind::Session => doc::header::Kind::Session,
+        DocKind::Belief => doc::header::Kind::Belief,
+        DocKind::Core | DocKind::Surface => doc::header::Kind::Layer,
+    };
+    let head = doc::header::read(header_kind, path, &doc::Document::parse(text));
+    // A belief without a statement is listed by its id.
+    let title = Some(head.title).filter(|t| !t.is_empty());
+    LayerDoc {
         kind,
-        id,
-        title,
+        title: title.unwrap_or_else(|| head.id.clone()),
+        id: head.id,
         path: path.to_path_buf(),
-    })
-}
-
-/// What the top of a markdown document says about itself.
-#[derive(Debug, Default)]
-pub(crate) struct Head {
-    pub id: Option<String>,
-    pub title: Option<String>,
-    pub h1: Option<String>,
-    pub first_line_after_h1: Option<String>,
-}
-
-impl Head {
-    pub(crate) fn read(text: &str) -> Head {
-        let mut head = Head::default();
-        let mut body = text;
-        if let Some(rest) = text
-            .strip_prefix("---\n")
-            .or_else(|| text.strip_prefix("---\r\n"))
-            && let Some(end) = find_close(rest)
-        {
-            let fm = &rest[..end];
-            if let Ok(serde_yaml::Value::Mapping(m)) = serde_yaml::from_str(fm) {
-                head.id = m.get("id").and_then(scalar_string);
-                head.title = m.get("title").and_then(scalar_string);
-            }
-            body = rest[end..].split_once('\n').map(|x| x.1).unwrap_or("");
-        }
-        let mut lines = body.lines();
-        for l in lines.by_ref() {
-            if let Some(h) = l.strip_prefix("# ") {
-                head.h1 = Some(h.trim().to_string()).filter(|s| !s.is_empty());
-                break;
-            }
-        }
-        if head.h1.is_some() {
-            head.first_line_after_h1 = lines
-                .map(str::trim)
-                .find(|l| !l.is_empty() && !l.starts_with("<!--"))
-                .filter(|l| !l.starts_with('#'))
-                .map(str::to_string);
-        }
-        head
-    }
-}
-
-fn find_close(rest: &str) -> Option<usize> {
-    let mut pos = 0;
-    for line in rest.split_inclusive('\n') {
-        if line.trim_end() == "---" {
-            return Some(pos);
-        }
-        pos += line.len();
-    }
-    None
-}
-
-fn scalar_string(v: &serde_yaml::Value) -> Option<String> {
-    match v {
-        serde_yaml::Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        serde_yaml::Value::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
@@ -211,15 +160,25 @@ mod tests {
         assert_eq!(docs[4].link_id(), "session-20260101-000000");
     }
 
-    #[test]
-    fn head_reads_frontmatter_and_h1() {
-        let h = Head::read("---\nid: a\ntitle: T\n---\n\n# a\n\nThe statement.\n");
-        assert_eq!(h.id.as_deref(), Some("a"));
-        assert_eq!(h.title.as_deref(), Some("T"));
-        assert_eq!(h.h1.as_deref(), Some("a"));
-        assert_eq!(h.first_line_after_h1.as_deref(), Some("The statement."));
-        let legacy = Head::read("# Hook Session\n**Date**: x\n");
-        assert_eq!(legacy.h1.as_deref(), Some("Hook Session"));
-        assert!(legacy.id.is_none());
+    proptest::proptest! {
+        /// Layer documents carry the id and title of the document layer's header.
+        #[test]
+        fn sessions_and_beliefs_agree_with_the_document_layer(
+            (stem, text) in crate::doc::testgen::session_file(),
+            (bstem, btext) in crate::doc::testgen::belief_file(),
+        ) {
+            for (kind, hk, stem, text) in [
+                (DocKind::Session, doc::header::Kind::Session, stem, text),
+                (DocKind::Belief, doc::header::Kind::Belief, bstem, btext),
+            ] {
+                let path = PathBuf::from(format!("/p/{stem}.md"));
+                let h = doc::header::read(hk, &path, &doc::Document::parse(&text));
+                let d = layer_doc(kind, &path, &text);
+                proptest::prop_assert_eq!(&d.id, &h.id);
+                if !h.title.is_empty() {
+                    proptest::prop_assert_eq!(&d.title, &h.title);
+                }
+            }
+        }
     }
 }

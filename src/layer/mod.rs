@@ -7,7 +7,8 @@
 //! Ids: a document's frontmatter `id` (else its file stem); for a session that is the bare
 //! session id (`20260204-074557`). A `[[link]]` names a session as `session-<id>`
 //! ([`LayerDoc::link_id`]); everything else by its id. Titles: frontmatter `title`, else the first `# heading`, else the id; a
-//! belief's title is its one-line statement.
+//! belief's title is its one-line statement; a session's is the one `session list` shows. All of
+//! it is read by the document layer (`doc::header`).
 //!
 //! Link resolution (used by `belief check`, documented in docs/ARCHITECTURE.md): a target
 //! resolves when it is a known id (belief, layer doc, `session-<id>` of the archive or the active

@@ -39,7 +39,7 @@ impl LinkTargets {
     /// archived yet but is what a freshly captured belief links.
     pub(crate) fn load(project: &Project) -> Result<LinkTargets> {
         let docs = super::docs::documents(project)?;
-        let active = crate::session::active_id(project).unwrap_or(None);
+        let active = super::docs::active_session_id(project);
         Ok(Self::from_docs(project, &docs, active.as_deref()))
     }
 

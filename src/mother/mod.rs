@@ -32,68 +32,21 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 pub use registry::{ProjectEntry, Registry, RemoteEntry};
 
-use crate::output::CmdError;
+pub use crate::proto::scry::{FederatedAnswer, FederatedHit, SourceStatus};
+
+use crate::error::Error;
 use crate::project::Project;
-use crate::scry::{Hit, Query, Scry, ScryAnswer, SourceError};
+use crate::scry::{Query, Scry, ScryAnswer, SourceError};
 
 /// Default per-source deadline.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// Searches one local project (the caller decides how: in-process engine or the daemon's).
 pub type LocalSearch = Arc<dyn Fn(&Project, &Query) -> Result<ScryAnswer> + Send + Sync>;
-
-/// One fused hit: scry's hit (its `project` is the root on the host that answered) plus the
-/// source it came from — the registry name, `remote/name` for a remote's projects.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FederatedHit {
-    #[serde(default)]
-    pub source: String,
-    /// Rank within its source (1 = best).
-    #[serde(default)]
-    pub source_rank: usize,
-    /// The score the source gave it (`score` is the federated RRF score).
-    #[serde(default)]
-    pub source_score: f64,
-    #[serde(flatten)]
-    pub hit: Hit,
-}
-
-/// How one source fared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SourceStatus {
-    pub name: String,
-    /// `project` or `remote`.
-    pub kind: String,
-    /// Project root or remote URL.
-    pub location: String,
-    /// `ok`, `error` or `timeout`.
-    pub status: String,
-    pub hits: usize,
-    pub took_ms: u64,
-    /// `hybrid` or `lexical` when it answered.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-}
-
-/// The answer to a federated query: the same shape as a scry answer (DESIGN §6), plus
-/// `scope: "all"`, a `source` on every hit and the per-source `sources` report.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FederatedAnswer {
-    pub query_id: String,
-    pub took_ms: u64,
-    /// `hybrid` when every source that answered was hybrid, else `lexical`.
-    pub mode: String,
-    #[serde(default)]
-    pub scope: String,
-    pub results: Vec<FederatedHit>,
-    pub errors: Vec<SourceError>,
-    #[serde(default)]
-    pub sources: Vec<SourceStatus>,
-}
 
 /// How a fan-out runs.
 #[derive(Debug, Clone)]
@@ -122,11 +75,14 @@ struct MotherConfig {
 impl FanOut {
     /// Defaults with `[mother] timeout_ms` from the user config.
     pub fn from_user_config() -> Result<FanOut> {
-        let cfg: MotherConfig = crate::user_config::UserConfig::load()?.section("mother")?;
+        let user = crate::user_config::UserConfig::load()?;
+        let cfg: MotherConfig = user.section("mother")?;
         let mut f = FanOut::default();
         if let Some(ms) = cfg.timeout_ms {
             if ms == 0 {
-                anyhow::bail!("[mother] timeout_ms must be above 0");
+                return Err(user
+                    .invalid("mother.timeout_ms", "must be above 0 (value: 0)")
+                    .into());
             }
             f.timeout = Duration::from_millis(ms);
         }
@@ -211,7 +167,7 @@ pub fn search_registry(
     let limit = q.validate()?;
     let sources = sources(reg, here, opts.include_remotes);
     if sources.is_empty() {
-        return Err(CmdError::not_found(
+        return Err(Error::not_found(
             "no projects to search: register some with `patina mother add PATH` (or run this inside a project)",
         )
         .into());
@@ -427,7 +383,7 @@ fn query_id() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scry::{Kind, Ranks};
+    use crate::scry::{Hit, Kind, Ranks};
 
     fn answer(root: &Path, titles: &[&str]) -> ScryAnswer {
         ScryAnswer {
@@ -450,6 +406,7 @@ mod tests {
                 })
                 .collect(),
             errors: vec![],
+            coverage: Default::default(),
         }
     }
 

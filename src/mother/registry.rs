@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::store;
 
 /// A registered local project.
@@ -160,7 +160,11 @@ impl Registry {
                 validate_token(t).with_context(|| format!("remote {:?}: token", r.name))?;
             }
             if r.timeout_ms == Some(0) {
-                bail!("remote {:?}: timeout_ms must be above 0", r.name);
+                return Err(Error::invalid_input(format!(
+                    "remote {:?}: timeout_ms must be above 0",
+                    r.name
+                ))
+                .into());
             }
             names.push(&r.name);
         }
@@ -236,7 +240,7 @@ pub fn validate_name(name: &str) -> Result<()> {
             .next()
             .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
     if !ok {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "invalid name {name:?}: use 1-63 of a-z 0-9 . _ - starting with a letter or digit"
         ))
         .into());
@@ -275,7 +279,7 @@ pub fn name_from_dir(dir: &Path) -> String {
 /// Tokens go into an HTTP header: printable ASCII without spaces, at most 512 characters.
 pub fn validate_token(t: &str) -> Result<()> {
     if t.is_empty() {
-        bail!("the token is empty");
+        return Err(Error::invalid_input("the token is empty").into());
     }
     if t.len() > 512 {
         bail!("the token is longer than 512 characters");
@@ -289,7 +293,7 @@ pub fn validate_token(t: &str) -> Result<()> {
 /// `http://host:port[/]` or `host:port` → (host, port). IPv6 hosts in brackets.
 pub fn parse_url(url: &str) -> Result<(String, u16)> {
     let bad = |why: &str| -> anyhow::Error {
-        CmdError::usage(format!(
+        Error::usage(format!(
             "invalid remote URL {url:?}: {why} (expected http://HOST:PORT, the address of `patina serve --listen`)"
         ))
         .into()

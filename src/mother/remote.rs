@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use super::{FederatedAnswer, FederatedHit, Outcome, RemoteEntry};
 use crate::client::{Client, TcpToken};
-use crate::proto::scry::{SCRY, ScryRequest};
+use crate::proto::scry::{FederatedScryRequest, ScryRequest};
 use crate::scry::{Query, SourceError};
 use anyhow::{Context, Result};
 
@@ -19,26 +19,48 @@ pub(super) fn search(r: &RemoteEntry, q: &Query, timeout: Duration) -> Result<Ou
         .read_token()?
         .map(|t| TcpToken::new(&host, port, t.as_str()));
     let client = Client::tcp(&host, port, token).with_timeout(timeout);
-    // Pinned to one project: that project; otherwise the remote's own registered projects
-    // (`project` empty: the remote has no "here").
-    let req = ScryRequest {
-        project: r.project.clone().unwrap_or_default(),
-        query: q.query.clone(),
-        limit: q.limit,
-        kinds: q.kinds.clone(),
-        scope: Some(
-            if r.project.is_some() {
-                "project"
-            } else {
-                "all"
+    // Pinned to one project: that project's scry answer, its hits all of this remote;
+    // otherwise the remote's own registered projects (no "here" over there).
+    let answer: FederatedAnswer = match &r.project {
+        Some(root) => {
+            let a = client
+                .scry(&ScryRequest {
+                    project: root.clone(),
+                    query: q.query.clone(),
+                    limit: q.limit,
+                    kinds: q.kinds.clone(),
+                    refresh: false,
+                })
+                .with_context(|| format!("searching {}", r.url))?;
+            FederatedAnswer {
+                query_id: a.query_id,
+                took_ms: a.took_ms,
+                mode: a.mode,
+                scope: String::new(),
+                results: a
+                    .results
+                    .into_iter()
+                    .map(|hit| FederatedHit {
+                        source: String::new(),
+                        source_rank: 0,
+                        source_score: 0.0,
+                        hit,
+                    })
+                    .collect(),
+                errors: a.errors,
+                sources: vec![],
             }
-            .into(),
-        ),
-        refresh: false,
+        }
+        None => client
+            .scry_all(&FederatedScryRequest {
+                here: None,
+                query: q.query.clone(),
+                limit: q.limit,
+                kinds: q.kinds.clone(),
+                refresh: false,
+            })
+            .with_context(|| format!("searching {}", r.url))?,
     };
-    let answer: FederatedAnswer = client
-        .post(SCRY, &req)
-        .with_context(|| format!("searching {}", r.url))?;
     // A remote's hits are named `remote/its-source` (or just `remote` for a pinned project).
     let prefix = |s: &str| {
         if s.is_empty() {

@@ -38,6 +38,7 @@ pub fn init(cwd: &Path, llm: Option<&str>) -> Result<InitReport> {
     };
     let config_path = root.join(".patina").join("config.toml");
     if config_path.exists() {
+        record_legacy_llm(&config_path, llm)?;
         report.kept.push(".patina/config.toml".into());
     } else {
         let llm = llm.unwrap_or("claude");
@@ -78,6 +79,35 @@ pub fn init(cwd: &Path, llm: Option<&str>) -> Result<InitReport> {
     let project = Project::open(&root)?;
     report.sessions_dir = project.sessions_dir();
     Ok(report)
+}
+
+/// A project configured by an older patina names its agent in `[interfaces] default` or
+/// `[adapters] default`; record the value found (or `--llm`) as `[project] llm`, the key this
+/// version reads first, keeping the rest of the file (comments included) as it is.
+fn record_legacy_llm(config_path: &Path, llm: Option<&str>) -> Result<()> {
+    let config = super::config::ProjectConfig::load(config_path)?;
+    let found = match config.llm_with_source() {
+        Some(("project.llm", _)) => return Ok(()),
+        Some((_, v)) => v.to_string(),
+        None => return Ok(()),
+    };
+    let value = llm.map(str::to_string).unwrap_or(found);
+    let text = std::fs::read_to_string(config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let mut doc: toml_edit::DocumentMut = text
+        .parse()
+        .with_context(|| format!("{}: invalid TOML", config_path.display()))?;
+    let project = doc
+        .entry("project")
+        .or_insert_with(|| toml_edit::Item::Table(toml_edit::Table::new()));
+    let Some(table) = project.as_table_like_mut() else {
+        return Err(crate::error::Error::invalid_input("must be a table")
+            .in_file(config_path)
+            .at_field("project")
+            .into());
+    };
+    table.insert("llm", toml_edit::value(value));
+    store::atomic_write(config_path, doc.to_string().as_bytes(), 0o644)
 }
 
 fn ensure_gitignored(root: &Path, report: &mut InitReport) -> Result<()> {

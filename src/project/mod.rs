@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::error::Error;
+
 pub use config::ProjectConfig;
 pub use init::{InitReport, init};
 
@@ -21,15 +23,6 @@ pub struct Project {
     config: ProjectConfig,
 }
 
-/// Why no project could be found from a directory.
-#[derive(Debug, thiserror::Error)]
-pub enum DiscoverError {
-    #[error(
-        "{0} is not inside a patina project or a git repository; run `git init` and `patina init` first"
-    )]
-    NotAProject(PathBuf),
-}
-
 impl Project {
     /// Find the project that `cwd` belongs to (see the module docs).
     pub fn discover(cwd: &Path) -> Result<Project> {
@@ -37,12 +30,40 @@ impl Project {
         Project::open(&root)
     }
 
+    /// The project a request names by its root (`?project=`, a body field, a backend call):
+    /// the path must be absolute (usage error otherwise) and an existing directory (not found),
+    /// then it is discovered like a cwd. One rule for the daemon and the in-process backend.
+    pub fn named(root: &Path) -> Result<Project> {
+        if !root.is_absolute() {
+            return Err(Error::usage(format!(
+                "project must be an absolute path, got {:?}",
+                root.display().to_string()
+            ))
+            .into());
+        }
+        if !root.is_dir() {
+            return Err(Error::not_found(format!("no directory at {}", root.display())).into());
+        }
+        Project::discover(root)
+    }
+
     /// Open the project rooted exactly at `root` (no search upwards).
     pub fn open(root: &Path) -> Result<Project> {
         let root = root
             .canonicalize()
             .with_context(|| format!("resolving project root {}", root.display()))?;
-        let config = ProjectConfig::load(&root.join(".patina").join("config.toml"))?;
+        let config_path = root.join(".patina").join("config.toml");
+        let config = ProjectConfig::load(&config_path)?;
+        if let Some(dir) = config.sessions_dir() {
+            inside_root(&root, dir).map_err(|why| {
+                crate::error::Error::invalid_input(format!(
+                    "{}: key `project.sessions_dir` = {dir:?} {why}; use a path inside the project, such as \"sessions\"",
+                    config_path.display()
+                ))
+                .in_file(&config_path)
+                .at_field("project.sessions_dir")
+            })?;
+        }
         Ok(Project { root, config })
     }
 
@@ -93,7 +114,8 @@ impl Project {
     /// 0.11 layout), else `sessions/`.
     pub fn sessions_dir(&self) -> PathBuf {
         if let Some(dir) = self.config.sessions_dir() {
-            return self.root.join(dir);
+            // Checked by `open` to stay inside the root.
+            return inside_root(&self.root, dir).unwrap_or_else(|_| self.root.join("sessions"));
         }
         let legacy = self.root.join("layer").join("sessions");
         if legacy.is_dir() {
@@ -124,6 +146,53 @@ impl Project {
     }
 }
 
+/// Check that the configured relative path `rel` stays inside `root` once `..` and symlinks are
+/// resolved (a committed config must not make patina read or write elsewhere). `root` is
+/// canonical. The error says why not.
+fn inside_root(root: &Path, rel: &str) -> std::result::Result<PathBuf, &'static str> {
+    let rel_path = Path::new(rel);
+    if rel.trim().is_empty() {
+        return Err("is empty");
+    }
+    if rel_path.is_absolute() {
+        return Err("is an absolute path");
+    }
+    // Resolve the longest prefix that exists (symlinks included), then the rest lexically.
+    let mut resolved = root.to_path_buf();
+    let mut components = rel_path.components().peekable();
+    while let Some(c) = components.next() {
+        match c {
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir => {
+                if !resolved.pop() {
+                    return Err("leaves the project root");
+                }
+            }
+            std::path::Component::Normal(part) => {
+                let next = resolved.join(part);
+                resolved = match next.canonicalize() {
+                    Ok(real) => real,
+                    Err(_) => next,
+                };
+            }
+            _ => return Err("is not a plain relative path"),
+        }
+        if !resolved.starts_with(root) {
+            return Err(
+                if components.peek().is_some() || c == std::path::Component::ParentDir {
+                    "leaves the project root"
+                } else {
+                    "resolves (through a symlink) outside the project root"
+                },
+            );
+        }
+    }
+    if resolved == root {
+        return Err("is the project root itself");
+    }
+    Ok(resolved)
+}
+
 fn find_root(cwd: &Path) -> Result<PathBuf> {
     let cwd = cwd
         .canonicalize()
@@ -136,10 +205,18 @@ fn find_root(cwd: &Path) -> Result<PathBuf> {
     match git2::Repository::discover(&cwd) {
         Ok(repo) => match repo.workdir() {
             Some(wd) => Ok(wd.to_path_buf()),
-            None => Err(DiscoverError::NotAProject(cwd).into()),
+            None => Err(not_a_project(&cwd)),
         },
-        Err(_) => Err(DiscoverError::NotAProject(cwd).into()),
+        Err(_) => Err(not_a_project(&cwd)),
     }
+}
+
+fn not_a_project(cwd: &Path) -> anyhow::Error {
+    Error::not_in_project(format!(
+        "{} is not inside a patina project or a git repository; run `git init` and `patina init` first",
+        cwd.display()
+    ))
+    .into()
 }
 
 #[cfg(test)]
@@ -156,9 +233,32 @@ mod tests {
     }
 
     #[test]
+    fn configured_paths_stay_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir_all(root.join("inner")).unwrap();
+        assert!(inside_root(&root, "sessions").is_ok());
+        assert!(inside_root(&root, "layer/sessions").is_ok());
+        assert!(inside_root(&root, "inner/../sessions").is_ok());
+        assert_eq!(
+            inside_root(&root, "../../x"),
+            Err("leaves the project root")
+        );
+        assert_eq!(inside_root(&root, "/tmp/x"), Err("is an absolute path"));
+        assert_eq!(inside_root(&root, "."), Err("is the project root itself"));
+        let outside = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(outside.path(), root.join("link")).unwrap();
+        assert!(inside_root(&root, "link").is_err());
+        assert!(inside_root(&root, "link/sub").is_err());
+    }
+
+    #[test]
     fn outside_git_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
-        let err = Project::discover(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("not inside a patina project"), "{err}");
+        let err = Project::discover(dir.path()).unwrap_err();
+        assert_eq!(
+            crate::error::kind_of(&err),
+            crate::error::ErrorKind::NotInProject
+        );
     }
 }

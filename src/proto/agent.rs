@@ -4,22 +4,24 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use crate::agent::AgentStatus;
+pub use crate::agent::{AgentState, AgentStatus, State};
 
 pub const EVENT: &str = "/api/agent/event";
 pub const STATUS: &str = "/api/agent";
 
 /// `POST /api/agent/event` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AgentEventRequest {
     /// The project root (absolute).
     pub project: String,
     pub agent: String,
     /// `busy`, `waiting` or `idle`.
-    pub state: String,
+    pub state: State,
     /// The agent's own event name (`UserPromptSubmit`, ...), when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// The agent's own session id (one badge per session).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub session_id: Option<String>,
 }

@@ -14,7 +14,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_decode_str, utf8_perc
 use serde::Serialize;
 use zeroize::{Zeroize, Zeroizing};
 
-use super::{MAX_BODY_BYTES, MAX_HEADER_BYTES, PROTOCOL, PROTOCOL_HEADER};
+use super::{ErrorKind, MAX_BODY_BYTES, MAX_HEADER_BYTES, PROTOCOL, PROTOCOL_HEADER};
 
 /// Most header lines accepted in one request or answer (more → 431).
 pub const MAX_HEADERS: usize = 64;
@@ -618,12 +618,29 @@ impl Response {
         }
     }
 
-    /// `{"error": message}` with `status`.
+    /// `{"error": message, "kind": ..}` with `status`, for the protocol's own refusals
+    /// (malformed request, no such endpoint, too large, busy): the kind follows the status.
     pub fn error(status: u16, message: &str) -> Response {
+        let kind = match status {
+            400 | 405 | 411 | 413 | 415 | 431 | 501 => ErrorKind::Usage,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            422 => ErrorKind::InvalidInput,
+            423 => ErrorKind::Locked,
+            401 | 403 => ErrorKind::Denied,
+            408 | 503 => ErrorKind::Unavailable,
+            _ => ErrorKind::Internal,
+        };
+        Response::error_of(status, kind, message)
+    }
+
+    /// `{"error": message, "kind": kind}` with `status`.
+    pub fn error_of(status: u16, kind: ErrorKind, message: &str) -> Response {
         Response::json(
             status,
             &super::ErrorBody {
                 error: message.to_string(),
+                kind: Some(kind),
             },
         )
     }

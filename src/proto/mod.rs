@@ -16,8 +16,12 @@ pub mod agent;
 pub mod framing;
 pub mod scry;
 pub mod secrets;
+pub mod session;
 
 use serde::{Deserialize, Serialize};
+
+/// The kind an error answer carries (the domain's own type: one list of kinds on both ends).
+pub use crate::error::ErrorKind;
 
 /// The protocol version. Bump it when a request or answer changes incompatibly; clients compare it
 /// with the daemon's (`X-Patina-Protocol` header and `/health`) and say "protocol mismatch".
@@ -70,10 +74,13 @@ pub struct Version {
     pub protocol: u32,
 }
 
-/// Every error answer: `{"error": "..."}` with the matching status.
+/// Every error answer: `{"error": "...", "kind": "not_found"}` with the matching status. `kind`
+/// is the domain's [`ErrorKind`] (optional on read, so an answer without it still decodes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     pub error: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<ErrorKind>,
 }
 
 /// The crate version the daemon and client were built from.

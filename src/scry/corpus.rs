@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Kind;
+use crate::doc;
 use crate::layer::{self, DocKind};
 use crate::project::Project;
 
@@ -90,7 +91,7 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     let mut chunks = vec![];
     let mut seen_paths: HashSet<PathBuf> = HashSet::new();
 
-    for doc in layer_documents(project)? {
+    for doc in layer::documents(project)? {
         let abs = if doc.path.is_absolute() {
             doc.path.clone()
         } else {
@@ -109,14 +110,18 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
                 session_chunks(&rel, id, &text, &mut chunks)
             }
             DocKind::Belief => belief_chunk(&rel, &doc.id, &text, &mut chunks),
-            DocKind::Core | DocKind::Surface => layer_chunks(&rel, &text, &mut chunks),
+            DocKind::Core | DocKind::Surface => layer_chunks(&rel, &doc.title, &text, &mut chunks),
         }
     }
     // The active session is knowledge too.
     let active = project.active_session_path();
     if let Ok(text) = std::fs::read_to_string(&active) {
-        let id = frontmatter_value(&text, "id").unwrap_or_else(|| "active".into());
-        session_chunks(&rel_path(root, &active), &id, &text, &mut chunks);
+        let head = doc::header::read(
+            doc::header::Kind::Session,
+            &active,
+            &doc::Document::parse(&text),
+        );
+        session_chunks(&rel_path(root, &active), &head.id, &text, &mut chunks);
     }
 
     commit_chunks(project, cfg.max_commits.unwrap_or(5000), &mut chunks)?;
@@ -128,65 +133,6 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     Ok(chunks)
 }
 
-/// Layer documents from the layer module; until it enumerates anything, walk the layout here.
-fn layer_documents(project: &Project) -> Result<Vec<layer::LayerDoc>> {
-    let docs = layer::documents(project)?;
-    if !docs.is_empty() {
-        return Ok(docs);
-    }
-    let mut out = vec![];
-    let beliefs = project.beliefs_dir();
-    for (dir, kind) in [
-        (project.core_dir(), DocKind::Core),
-        (project.surface_dir(), DocKind::Surface),
-        (project.sessions_dir(), DocKind::Session),
-    ] {
-        for path in markdown_files(&dir) {
-            let kind = if kind == DocKind::Surface && path.starts_with(&beliefs) {
-                DocKind::Belief
-            } else {
-                kind
-            };
-            // layer/sessions sits inside layer/ but is walked as sessions, not surface docs.
-            if kind != DocKind::Session && path.starts_with(project.sessions_dir()) {
-                continue;
-            }
-            let id = path
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            out.push(layer::LayerDoc {
-                kind,
-                title: id.clone(),
-                id,
-                path,
-            });
-        }
-    }
-    Ok(out)
-}
-
-fn markdown_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = vec![];
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let p = e.path();
-            let Ok(ft) = e.file_type() else { continue };
-            if ft.is_dir() {
-                stack.push(p);
-            } else if ft.is_file() && p.extension().is_some_and(|x| x == "md") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
 fn rel_path(root: &Path, p: &Path) -> String {
     p.strip_prefix(root)
         .unwrap_or(p)
@@ -194,101 +140,59 @@ fn rel_path(root: &Path, p: &Path) -> String {
         .into_owned()
 }
 
-/// Split off YAML frontmatter: (frontmatter, body, number of lines before the body).
-fn split_frontmatter(text: &str) -> (&str, &str, usize) {
-    if let Some(rest) = text.strip_prefix("---\n")
-        && let Some(end) = rest.find("\n---")
-    {
-        let fm = &rest[..end];
-        let after = &rest[end + 4..];
-        let after = after.strip_prefix('\n').unwrap_or(after);
-        let skipped = text[..text.len() - after.len()].lines().count();
-        return (fm, after, skipped);
-    }
-    ("", text, 0)
-}
-
-fn frontmatter_value(text: &str, key: &str) -> Option<String> {
-    let (fm, _, _) = split_frontmatter(text);
-    fm.lines().find_map(|l| {
-        let v = l.strip_prefix(key)?.strip_prefix(':')?;
-        let v = v.split(" #").next().unwrap_or(v).trim().trim_matches('"');
-        (!v.is_empty()).then(|| v.to_string())
-    })
-}
-
-fn first_heading(body: &str) -> Option<String> {
-    body.lines()
-        .find_map(|l| l.strip_prefix("# "))
-        .map(|t| t.trim().to_string())
+/// The body (everything after the frontmatter) as lines without terminators, and the number
+/// of lines before it.
+fn body_lines(d: &doc::Document) -> (Vec<&str>, usize) {
+    let lines = d.body_lines().map(|(_, l)| doc::line_text(l)).collect();
+    (lines, d.preamble_line - 1)
 }
 
 fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
-    let title = frontmatter_value(text, "title")
-        .or_else(|| {
-            first_heading(text).map(|h| h.trim_start_matches("Session:").trim().to_string())
-        })
-        .unwrap_or_else(|| id.to_string());
-    let lines: Vec<&str> = text.lines().collect();
-    // Header = everything outside activity entries; entries = `### ` blocks under `## Activity Log`.
-    let mut header: Vec<&str> = vec![];
-    let mut entries: Vec<(usize, usize)> = vec![]; // [start, end) line indexes
-    let mut in_log = false;
-    let mut current: Option<usize> = None;
-    for (i, line) in lines.iter().enumerate() {
-        if line.starts_with("## ") {
-            if let Some(s) = current.take() {
-                entries.push((s, i));
-            }
-            in_log = line
-                .trim_start_matches('#')
-                .trim()
-                .eq_ignore_ascii_case("activity log")
-                || line
-                    .trim_start_matches('#')
-                    .trim()
-                    .eq_ignore_ascii_case("timeline");
-            header.push(line);
-            continue;
-        }
-        if in_log && line.starts_with("### ") {
-            if let Some(s) = current.take() {
-                entries.push((s, i));
-            }
-            current = Some(i);
-            continue;
-        }
-        if current.is_none() {
-            header.push(line);
+    let d = doc::Document::parse(text);
+    // The title every other reader shows (`doc::header`), so scry agrees with `session list`.
+    let title = doc::header::read(doc::header::Kind::Session, Path::new(rel), &d).title;
+    let lines: Vec<&str> = doc::strip_bom(text).lines().collect();
+    // Header = everything outside activity entries; entries = `### ` blocks of the log sections.
+    let entries: Vec<doc::session::EntrySpan> = d
+        .sections
+        .iter()
+        .filter(|s| doc::session::is_log_section(&s.title))
+        .flat_map(doc::session::entries)
+        .collect();
+    let mut in_entry = vec![false; lines.len()];
+    for e in &entries {
+        for flag in in_entry.iter_mut().skip(e.line - 1).take(e.body.len() + 1) {
+            *flag = true;
         }
     }
-    if let Some(s) = current {
-        entries.push((s, lines.len()));
-    }
-    let header_text = header.join("\n");
+    let header: Vec<&str> = lines
+        .iter()
+        .zip(&in_entry)
+        .filter(|(_, inside)| !**inside)
+        .map(|(l, _)| *l)
+        .collect();
     out.push(Chunk::new(
         format!("session:{id}:0"),
         Kind::Session,
         rel.to_string(),
         title.clone(),
         (1, lines.len().max(1)),
-        header_text.trim().to_string(),
+        header.join("\n").trim().to_string(),
     ));
-    for (n, (s, e)) in entries.into_iter().enumerate() {
-        let heading = lines[s].trim_start_matches('#').trim();
-        if is_release_log(heading) {
+    for (n, e) in entries.iter().enumerate() {
+        if is_release_log(&e.heading) {
             // Who got which secret when (`secrets::log_release`) is for the session's own
             // record, not for search results (or an index file) to repeat.
             continue;
         }
-        let body = lines[s + 1..e].join("\n");
+        let body: Vec<&str> = e.body.iter().map(|l| doc::line_text(l)).collect();
         out.push(Chunk::new(
             format!("session:{id}:{}", n + 1),
             Kind::Session,
             rel.to_string(),
-            format!("{title} — {heading}"),
-            (s + 1, e),
-            body.trim().to_string(),
+            format!("{title} — {}", e.heading),
+            (e.line, e.line + e.body.len()),
+            body.join("\n").trim().to_string(),
         ));
     }
 }
@@ -301,53 +205,46 @@ fn is_release_log(heading: &str) -> bool {
 }
 
 fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
-    let (_, body, skipped) = split_frontmatter(text);
-    let id = frontmatter_value(text, "id").unwrap_or_else(|| id.to_string());
-    let total = text.lines().count().max(1);
+    let d = doc::Document::parse(text);
+    let (body, skipped) = body_lines(&d);
+    let total = skipped + body.len();
     out.push(Chunk::new(
         format!("belief:{id}"),
         Kind::Belief,
         rel.to_string(),
-        id,
-        (skipped + 1, total),
-        body.trim().to_string(),
+        id.to_string(),
+        (skipped + 1, total.max(1)),
+        body.join("\n").trim().to_string(),
     ));
 }
 
-fn layer_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
-    let (_, body, skipped) = split_frontmatter(text);
-    let stem = Path::new(rel)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let title = first_heading(body).unwrap_or(stem);
-    let lines: Vec<&str> = body.lines().collect();
+fn layer_chunks(rel: &str, title: &str, text: &str, out: &mut Vec<Chunk>) {
+    let d = doc::Document::parse(text);
+    let (lines, skipped) = body_lines(&d);
+    let body = lines.join("\n");
     if body.chars().count() <= WHOLE_DOC_CHARS {
         out.push(Chunk::new(
             format!("layer:{rel}:0"),
             Kind::Layer,
             rel.to_string(),
-            title,
+            title.to_string(),
             (skipped + 1, skipped + lines.len().max(1)),
             body.trim().to_string(),
         ));
         return;
     }
-    let mut starts: Vec<usize> = vec![0];
-    starts.extend(
-        lines
-            .iter()
-            .enumerate()
-            .filter(|(i, l)| *i > 0 && l.starts_with("## "))
-            .map(|(i, _)| i),
-    );
+    // The preamble, then one part per `## ` section (fence-aware), as (start, end, heading).
+    let mut parts: Vec<(usize, usize, Option<&str>)> = vec![(0, d.preamble.len(), None)];
+    let mut at = d.preamble.len();
+    for s in &d.sections {
+        parts.push((at, at + 1 + s.body.len(), Some(s.title.as_str())));
+        at += 1 + s.body.len();
+    }
     let mut n = 0;
-    for (k, &s) in starts.iter().enumerate() {
-        let e = starts.get(k + 1).copied().unwrap_or(lines.len());
-        let heading = lines[s].strip_prefix("## ").map(str::trim);
+    for (s, e, heading) in parts {
         let section_title = match heading {
             Some(h) => format!("{title} › {h}"),
-            None => title.clone(),
+            None => title.to_string(),
         };
         for (ws, we) in windows(e - s, WINDOW_LINES * 2, WINDOW_OVERLAP) {
             let text = lines[s + ws..s + we].join("\n");
@@ -553,5 +450,24 @@ mod tests {
         session_chunks("layer/sessions/a.md", "20250728-182427", text, &mut out);
         assert_eq!(out[0].title, "first run");
         assert_eq!(out.len(), 2);
+    }
+
+    proptest::proptest! {
+        /// Session chunks carry the title every other reader shows (`doc::header`).
+        #[test]
+        fn session_title_agrees_with_the_document_layer(
+            (stem, text) in crate::doc::testgen::session_file()
+        ) {
+            let rel = format!("layer/sessions/{stem}.md");
+            let h = doc::header::read(
+                doc::header::Kind::Session,
+                Path::new(&rel),
+                &doc::Document::parse(&text),
+            );
+            let mut out = vec![];
+            session_chunks(&rel, &h.id, &text, &mut out);
+            proptest::prop_assert_eq!(&out[0].title, &h.title);
+            proptest::prop_assert_eq!(&out[0].doc_id, &format!("session:{}:0", h.id));
+        }
     }
 }

@@ -228,16 +228,14 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The thread count from the user config `[scry] threads` (0 = ONNX Runtime's default).
-pub fn configured_threads() -> usize {
+/// The thread count from the user config `[scry] threads` (0 = ONNX Runtime's default). A bad
+/// value is an error naming the file and key, never a silent default.
+pub fn configured_threads() -> Result<usize> {
     #[derive(serde::Deserialize, Default)]
     struct ScryUser {
         #[serde(default)]
         threads: usize,
     }
-    crate::user_config::UserConfig::load()
-        .and_then(|c| c.section::<ScryUser>("scry"))
-        .map(|s| s.threads)
-        .unwrap_or(0)
-        .min(64)
+    let s: ScryUser = crate::user_config::UserConfig::load()?.section("scry")?;
+    Ok(s.threads.min(64))
 }

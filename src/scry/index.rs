@@ -1,89 +1,45 @@
-//! The on-disk index in `.patina/local/index/`.
+//! The on-disk index in `.patina/local/index/` (schema 4; docs/ARCHITECTURE.md, "Index").
 //!
-//! Layout: `manifest.json` names the current generation directory `gen-<id>/`, which holds
-//! `chunks.json` (chunk metadata and text, sorted by doc_id), `vectors.f32` (one little-endian
-//! row of `dims` floats per chunk; absent in a lexical-only index) and `lexical/` (tantivy).
-//! A refresh writes a complete new generation, fsyncs it, then replaces `manifest.json`
-//! atomically and removes older generations: a reader sees the old index or the new one, never a
-//! mix. Vectors are reused by chunk content hash when the model hash matches, so only new or
-//! changed chunks are embedded. Anything that does not validate (schema, model, sizes, parse) is
-//! treated as absent and rebuilt — never used.
+//! - `manifest.json` names the current generation: `chunks-<gen>.json` (every chunk, sorted by
+//!   doc_id, with its byte size and SHA-256) and the corpus digest; replaced atomically.
+//! - `lexical/`: one tantivy index updated in place (changed chunks deleted and re-added); each
+//!   commit records the generation it belongs to, checked against the manifest on load.
+//! - `vectors/`: content-addressed vector logs, one per model (see [`super::vectors`]).
+//!
+//! This module does the lexical phase of a refresh (gather, diff, write, commit) and says which
+//! chunks still need a vector and in which order; the engine (`mod.rs`) runs the embedding
+//! phase and keeps the snapshots queries read.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::sync::Arc;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::corpus::{self, Chunk};
-use super::lexical::{self, Lexical};
+use super::lexical::{Lexical, LexicalSearcher};
+use super::vectors::{self, ChunkHash, VectorSet};
+use super::{Coverage, Kind};
 use crate::project::Project;
 use crate::store;
 
-/// Bump when the layout or chunking changes: older indexes are rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+/// Bump when the layout changes: older indexes are rebuilt (their vectors are kept).
+pub const SCHEMA_VERSION: u32 = 4;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IndexManifest {
     pub schema_version: u32,
     pub generation: String,
-    /// `None` for a lexical-only index (no model was available).
-    pub model_id: Option<String>,
-    pub model_hash: Option<String>,
-    pub dims: usize,
     pub chunks: usize,
     pub corpus_digest: String,
     pub built_at: String,
+    /// Size and SHA-256 of `chunks-<generation>.json`, checked on every load.
     pub chunks_bytes: u64,
-    pub vectors_bytes: u64,
-    /// SHA-256 of `chunks.json` and `vectors.f32` (empty when absent), checked on every load.
     pub chunks_sha256: String,
-    pub vectors_sha256: String,
-    /// A lexical-only build (no model at hand) carries the previous vectors of still-present
-    /// chunks forward in `carried.f32` / `carried.json`, so the next build with the model does
-    /// not embed everything again. The model those vectors came from:
-    #[serde(default)]
-    pub carried_model_hash: Option<String>,
-    #[serde(default)]
-    pub carried: usize,
-    #[serde(default)]
-    pub carried_sha256: String,
-}
-
-/// A loaded, validated index.
-pub struct LoadedIndex {
-    pub manifest: IndexManifest,
-    pub chunks: Vec<Chunk>,
-    /// `chunks.len() * dims` floats, or empty for a lexical-only index.
-    pub vectors: Vec<f32>,
-    pub lexical: Lexical,
-    /// Carried vectors by chunk hash (see [`IndexManifest::carried_model_hash`]).
-    pub carried: Vec<(String, Vec<f32>)>,
-}
-
-impl LoadedIndex {
-    pub fn has_vectors(&self) -> bool {
-        self.manifest.model_hash.is_some() && !self.vectors.is_empty()
-    }
-
-    pub fn vector(&self, i: usize) -> &[f32] {
-        let d = self.manifest.dims;
-        &self.vectors[i * d..(i + 1) * d]
-    }
-}
-
-/// Where vectors come from during a build: the model's hash and a batch embedder.
-/// Embeds a batch of texts into unit vectors.
-pub type EmbedFn<'a> = &'a mut dyn FnMut(&[&str]) -> Result<Vec<Vec<f32>>>;
-
-pub struct VectorSource<'a> {
-    pub model_id: String,
-    pub model_hash: String,
-    pub dims: usize,
-    pub embed: EmbedFn<'a>,
+    pub by_kind: BTreeMap<String, usize>,
 }
 
 /// Progress of a build, for bars and `GET /api/index`.
@@ -98,138 +54,241 @@ pub enum Phase {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct IndexReport {
     pub root: PathBuf,
-    /// False when the index was already up to date (nothing written).
+    /// False when nothing was written: the corpus was unchanged and every chunk had a vector.
     pub changed: bool,
-    /// `hybrid` when the index has vectors, `lexical` otherwise.
+    /// `hybrid` when every chunk has a vector, `lexical` otherwise.
     pub mode: String,
     pub chunks: usize,
+    /// Texts embedded by this refresh.
     pub embedded: usize,
+    /// Chunks that already had a vector.
     pub reused: usize,
+    /// Chunks of the previous generation that are gone.
     pub removed: usize,
-    pub by_kind: HashMap<String, usize>,
+    pub by_kind: BTreeMap<String, usize>,
+    /// Whether this refresh needed (and so loaded or used) the embedding model.
+    #[serde(default)]
+    pub model_loaded: bool,
+    /// Chunks with a vector after this refresh.
+    #[serde(default)]
+    pub coverage: Coverage,
+    /// Vectors taken from `--import FILE` (absent without `--import`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<usize>,
     /// Why the previous index was not used, if it existed and was invalid.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rebuilt_because: Option<String>,
     pub took_ms: u64,
+}
+
+/// A loaded, validated generation: what a query reads (shared as `Arc`, never mutated).
+pub struct Generation {
+    pub manifest: IndexManifest,
+    pub chunks: Vec<Chunk>,
+    by_id: HashMap<String, usize>,
+    /// Chunk ordinals by the hash of their text (several chunks may share one text).
+    by_hash: HashMap<ChunkHash, Vec<usize>>,
+    pub lexical: LexicalSearcher,
+}
+
+impl Generation {
+    fn new(manifest: IndexManifest, chunks: Vec<Chunk>, lexical: LexicalSearcher) -> Generation {
+        let mut by_id = HashMap::with_capacity(chunks.len());
+        let mut by_hash: HashMap<ChunkHash, Vec<usize>> = HashMap::with_capacity(chunks.len());
+        for (i, c) in chunks.iter().enumerate() {
+            by_id.insert(c.doc_id.clone(), i);
+            if let Some(h) = vectors::parse_hash(&c.hash) {
+                by_hash.entry(h).or_default().push(i);
+            }
+        }
+        Generation {
+            manifest,
+            chunks,
+            by_id,
+            by_hash,
+            lexical,
+        }
+    }
+
+    pub fn ord(&self, doc_id: &str) -> Option<usize> {
+        self.by_id.get(doc_id).copied()
+    }
+
+    /// The chunks whose text is `hash`.
+    pub fn ords_of(&self, hash: &ChunkHash) -> &[usize] {
+        self.by_hash.get(hash).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    pub fn has_hash(&self, hash: &ChunkHash) -> bool {
+        self.by_hash.contains_key(hash)
+    }
+
+    /// How many chunks have a vector in `set`.
+    pub fn coverage(&self, set: Option<&VectorSet>) -> Coverage {
+        let mut covered = vec![false; self.chunks.len()];
+        let mut n = 0;
+        if let Some(set) = set {
+            for (h, _) in set.rows() {
+                for &o in self.ords_of(h) {
+                    if !covered[o] {
+                        covered[o] = true;
+                        n += 1;
+                    }
+                }
+            }
+        }
+        Coverage::new(n, self.chunks.len())
+    }
+
+    /// The chunks without a vector, one per distinct text, in embedding priority order: beliefs,
+    /// layer docs, sessions (newest first), commits, code.
+    pub fn missing(&self, known: &HashSet<ChunkHash>) -> Vec<usize> {
+        let mut seen = HashSet::new();
+        let mut out: Vec<(usize, ChunkHash)> = vec![];
+        for (i, c) in self.chunks.iter().enumerate() {
+            if let Some(h) = vectors::parse_hash(&c.hash)
+                && !known.contains(&h)
+                && seen.insert(h)
+            {
+                out.push((i, h));
+            }
+        }
+        let priority = |k: Kind| match k {
+            Kind::Belief => 0,
+            Kind::Layer => 1,
+            Kind::Session => 2,
+            Kind::Commit => 3,
+            Kind::Code => 4,
+        };
+        // `session:<id>:<n>`: ids are timestamps, so the newest sessions come first.
+        let session_id = |c: &Chunk| c.doc_id.split(':').nth(1).unwrap_or("").to_string();
+        out.sort_by(|(a, _), (b, _)| {
+            let (ca, cb) = (&self.chunks[*a], &self.chunks[*b]);
+            priority(ca.kind).cmp(&priority(cb.kind)).then_with(|| {
+                if ca.kind == Kind::Session && cb.kind == Kind::Session {
+                    session_id(cb)
+                        .cmp(&session_id(ca))
+                        .then_with(|| ca.doc_id.cmp(&cb.doc_id))
+                } else {
+                    ca.doc_id.cmp(&cb.doc_id)
+                }
+            })
+        });
+        out.into_iter().map(|(i, _)| i).collect()
+    }
 }
 
 pub fn manifest_path(dir: &Path) -> PathBuf {
     dir.join("manifest.json")
 }
 
-fn read_manifest(dir: &Path) -> Result<Option<IndexManifest>> {
+fn lexical_dir(dir: &Path) -> PathBuf {
+    dir.join("lexical")
+}
+
+fn chunks_path(dir: &Path, generation: &str) -> PathBuf {
+    dir.join(format!("chunks-{generation}.json"))
+}
+
+/// The lock the lexical phase holds (never the embedding phase, never a query).
+pub fn lock_path(project: &Project) -> PathBuf {
+    project.local_dir().join("index.lock")
+}
+
+fn read_manifest_value(dir: &Path) -> Result<Option<serde_json::Value>> {
     let p = manifest_path(dir);
     let text = match std::fs::read_to_string(&p) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(e).with_context(|| format!("reading {}", p.display())),
     };
-    let m: IndexManifest = serde_json::from_str(&text)
+    let v = serde_json::from_str(&text)
         .with_context(|| format!("{}: corrupt manifest", p.display()))?;
+    Ok(Some(v))
+}
+
+fn read_manifest(dir: &Path) -> Result<Option<IndexManifest>> {
+    let Some(v) = read_manifest_value(dir)? else {
+        return Ok(None);
+    };
+    let schema = v.get("schema_version").and_then(|s| s.as_u64());
+    if schema != Some(SCHEMA_VERSION as u64) {
+        bail!(
+            "schema version {} (this patina writes {SCHEMA_VERSION})",
+            schema.map_or("none".to_string(), |s| s.to_string())
+        );
+    }
+    let m: IndexManifest = serde_json::from_value(v)
+        .with_context(|| format!("{}: corrupt manifest", manifest_path(dir).display()))?;
+    if !valid_generation_name(&m.generation) {
+        bail!("manifest names an invalid generation {:?}", m.generation);
+    }
     Ok(Some(m))
 }
 
-/// The current generation name, cheaply (for cache checks); `None` when there is no index.
+fn valid_generation_name(g: &str) -> bool {
+    !g.is_empty() && g.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+}
+
+/// The current generation's name, cheaply (one small read); `None` when there is no usable
+/// manifest.
 pub fn current_generation(dir: &Path) -> Option<String> {
     read_manifest(dir).ok().flatten().map(|m| m.generation)
 }
 
-/// Load and validate the index in `dir`. `Ok(None)` = no index; `Err` = present but unusable.
-pub fn load(dir: &Path) -> Result<Option<LoadedIndex>> {
+/// Load and validate the current generation. `Ok(None)` = no index; `Err` = present but
+/// unusable (the caller rebuilds it).
+pub fn load(dir: &Path) -> Result<Option<Generation>> {
     let Some(m) = read_manifest(dir)? else {
         return Ok(None);
     };
-    if m.schema_version != SCHEMA_VERSION {
-        bail!(
-            "schema version {} (this patina writes {SCHEMA_VERSION})",
-            m.schema_version
-        );
-    }
-    if m.generation.contains('/') || m.generation.contains("..") || m.generation.is_empty() {
-        bail!("manifest names an invalid generation {:?}", m.generation);
-    }
-    let gen_dir = dir.join(&m.generation);
-    let chunks_path = gen_dir.join("chunks.json");
-    let bytes = std::fs::read(&chunks_path)
-        .with_context(|| format!("reading {}", chunks_path.display()))?;
+    let path = chunks_path(dir, &m.generation);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     if bytes.len() as u64 != m.chunks_bytes {
         bail!(
             "{} has {} bytes, the manifest says {}",
-            chunks_path.display(),
+            path.display(),
             bytes.len(),
             m.chunks_bytes
         );
     }
     if sha256(&bytes) != m.chunks_sha256 {
-        bail!("{} does not match its checksum", chunks_path.display());
+        bail!("{} does not match its checksum", path.display());
     }
-    let chunks: Vec<Chunk> = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{}: corrupt", chunks_path.display()))?;
+    let chunks: Vec<Chunk> =
+        serde_json::from_slice(&bytes).with_context(|| format!("{}: corrupt", path.display()))?;
     if chunks.len() != m.chunks {
         bail!("{} chunks, the manifest says {}", chunks.len(), m.chunks);
     }
-    let mut vectors = vec![];
-    if m.model_hash.is_some() {
-        let vp = gen_dir.join("vectors.f32");
-        let raw = std::fs::read(&vp).with_context(|| format!("reading {}", vp.display()))?;
-        let want = (m.chunks * m.dims * 4) as u64;
-        if raw.len() as u64 != want || m.vectors_bytes != want {
-            bail!("{} has {} bytes, expected {want}", vp.display(), raw.len());
-        }
-        if sha256(&raw) != m.vectors_sha256 {
-            bail!("{} does not match its checksum", vp.display());
-        }
-        vectors = raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        if vectors.iter().any(|x| !x.is_finite()) {
-            bail!("{}: non-finite values", vp.display());
-        }
+    let lexical = Lexical::open(&lexical_dir(dir))?;
+    let committed = lexical.generation()?;
+    if committed.as_deref() != Some(m.generation.as_str()) {
+        bail!(
+            "the lexical index belongs to generation {committed:?}, the manifest to {:?}",
+            m.generation
+        );
     }
-    let mut carried = vec![];
-    if m.carried_model_hash.is_some() && m.carried > 0 {
-        let raw = std::fs::read(gen_dir.join("carried.f32")).context("reading carried.f32")?;
-        let hashes: Vec<String> = serde_json::from_slice(
-            &std::fs::read(gen_dir.join("carried.json")).context("reading carried.json")?,
-        )
-        .context("carried.json: corrupt")?;
-        if sha256(&raw) != m.carried_sha256
-            || hashes.len() != m.carried
-            || raw.len() != m.carried * m.dims.max(1) * 4
-        {
-            bail!("carried vectors do not match the manifest");
-        }
-        let floats: Vec<f32> = raw
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        carried = hashes
-            .into_iter()
-            .zip(floats.chunks_exact(m.dims.max(1)).map(<[f32]>::to_vec))
-            .collect();
-    }
-    let lexical = Lexical::open(&gen_dir.join("lexical"))?;
-    if lexical.num_docs() != m.chunks as u64 {
+    let searcher = lexical.searcher()?;
+    if searcher.num_docs() != m.chunks as u64 {
         bail!(
             "lexical index has {} documents, the manifest says {}",
-            lexical.num_docs(),
+            searcher.num_docs(),
             m.chunks
         );
     }
-    Ok(Some(LoadedIndex {
-        manifest: m,
-        chunks,
-        vectors,
-        lexical,
-        carried,
-    }))
+    Ok(Some(Generation::new(m, chunks, searcher)))
 }
 
 fn corpus_digest(chunks: &[Chunk]) -> String {
     let mut h = Sha256::new();
     for c in chunks {
-        for part in [&c.doc_id, &c.hash, &c.path, &c.kind.as_str().to_string()] {
+        for part in [
+            c.doc_id.as_str(),
+            c.hash.as_str(),
+            c.path.as_str(),
+            c.kind.as_str(),
+            c.title.as_str(),
+        ] {
             h.update(part.as_bytes());
             h.update([0]);
         }
@@ -239,276 +298,259 @@ fn corpus_digest(chunks: &[Chunk]) -> String {
     hex::encode(h.finalize())
 }
 
-/// Bring the project's index up to date (or rebuild it from scratch with `rebuild`).
-///
-/// Without `vectors` the index is lexical-only. Serialised across processes by
-/// `.patina/local/index.lock`.
-pub fn refresh(
+/// The chunk hashes of a gathered corpus, for coverage without loading a generation.
+pub struct CorpusHashes {
+    counts: HashMap<ChunkHash, usize>,
+    total: usize,
+}
+
+impl CorpusHashes {
+    fn of(chunks: &[Chunk]) -> CorpusHashes {
+        let mut counts: HashMap<ChunkHash, usize> = HashMap::with_capacity(chunks.len());
+        for c in chunks {
+            if let Some(h) = vectors::parse_hash(&c.hash) {
+                *counts.entry(h).or_default() += 1;
+            }
+        }
+        CorpusHashes {
+            counts,
+            total: chunks.len(),
+        }
+    }
+
+    /// How many of the corpus's chunks have a vector in `set`.
+    pub fn coverage(&self, set: Option<&VectorSet>) -> Coverage {
+        let mut seen = HashSet::new();
+        let mut n = 0;
+        for (h, _) in set.into_iter().flat_map(|s| s.rows()) {
+            if let Some(c) = self.counts.get(h)
+                && seen.insert(*h)
+            {
+                n += c;
+            }
+        }
+        Coverage::new(n, self.total)
+    }
+}
+
+/// What the lexical phase did.
+pub struct LexicalRound {
+    /// The new generation when the round wrote one, or the caller's own when it is still
+    /// current; `None` when nothing changed and the caller had none in memory (it is not loaded
+    /// just to be compared: the manifest's digest says enough).
+    pub generation: Option<Arc<Generation>>,
+    pub hashes: CorpusHashes,
+    pub by_kind: BTreeMap<String, usize>,
+    pub changed: bool,
+    pub removed: usize,
+    pub rebuilt_because: Option<String>,
+}
+
+/// The lexical phase of a refresh: gather the corpus and, when it differs from the current
+/// generation, write a new one (tantivy updated with the changed chunks only). `current` is the
+/// caller's in-memory generation, used when it is still the one on disk. `rebuild` starts the
+/// lexical index from scratch. Serialised by `.patina/local/index.lock`.
+pub fn refresh_lexical(
     project: &Project,
-    mut vectors: Option<VectorSource<'_>>,
+    current: Option<Arc<Generation>>,
     rebuild: bool,
-    progress: &mut dyn FnMut(Phase),
-) -> Result<IndexReport> {
-    let started = Instant::now();
+) -> Result<LexicalRound> {
     let dir = project.index_dir();
     // The index copies session text (0600 sources): its dirs are 0700 and its files 0600.
     store::private_dir(&project.local_dir())?;
     store::private_dir(&dir)?;
-    let _lock = store::FileLock::acquire(&project.local_dir().join("index.lock"))?;
-    progress(Phase::Scanning);
+    let _lock = store::FileLock::acquire(&lock_path(project))?;
     let chunks = corpus::gather(project)?;
     let digest = corpus_digest(&chunks);
-    let mut by_kind: HashMap<String, usize> = HashMap::new();
+    let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for c in &chunks {
         *by_kind.entry(c.kind.as_str().to_string()).or_default() += 1;
     }
-    let want_hash = vectors.as_ref().map(|v| v.model_hash.clone());
-    let mode = if want_hash.is_some() {
-        "hybrid"
-    } else {
-        "lexical"
-    };
 
-    // Nothing changed: answer from the manifest alone (no need to read the old index).
+    let on_disk = read_manifest(&dir);
+    // Nothing changed: answer from the manifest (and a check that its files are all there)
+    // without reading the old generation.
     if !rebuild
-        && let Ok(Some(m)) = read_manifest(&dir)
+        && let Ok(Some(m)) = &on_disk
         && m.corpus_digest == digest
-        && (m.model_hash == want_hash || want_hash.is_none())
-        && looks_intact(&dir, &m)
+        && looks_intact(&dir, m)
     {
-        return Ok(IndexReport {
-            root: project.root().to_path_buf(),
-            changed: false,
-            mode: mode.into(),
-            chunks: chunks.len(),
-            embedded: 0,
-            reused: if want_hash.is_some() { chunks.len() } else { 0 },
-            removed: 0,
+        let generation = current.filter(|c| c.manifest.generation == m.generation);
+        return Ok(LexicalRound {
+            generation,
+            hashes: CorpusHashes::of(&chunks),
             by_kind,
+            changed: false,
+            removed: 0,
             rebuilt_because: None,
-            took_ms: started.elapsed().as_millis() as u64,
         });
     }
-    let (previous, rebuilt_because) = match load(&dir) {
-        Ok(p) => (p, None),
+    let mut rebuilt_because = None;
+    let previous: Option<Arc<Generation>> = match &on_disk {
+        Ok(Some(m)) => match current {
+            Some(c) if c.manifest.generation == m.generation => Some(c),
+            _ => match load(&dir) {
+                Ok(g) => g.map(Arc::new),
+                Err(e) => {
+                    tracing::warn!(dir = %dir.display(), "index unusable, rebuilding: {e:#}");
+                    rebuilt_because = Some(format!("{e:#}"));
+                    None
+                }
+            },
+        },
+        Ok(None) => None,
         Err(e) => {
-            tracing::warn!(dir = %dir.display(), "index unusable, rebuilding: {e:#}");
-            (None, Some(format!("{e:#}")))
+            // An index of an older schema keeps its vectors: they are content-addressed.
+            if let Err(m) = migrate_v3_vectors(&dir) {
+                tracing::warn!("keeping the vectors of the old index failed: {m:#}");
+            }
+            rebuilt_because = Some(format!("{e:#}"));
+            None
         }
     };
-    // Reuse vectors by content hash when they came from the same model.
-    let mut known: HashMap<&str, &[f32]> = HashMap::new();
-    let mut removed = 0;
-    if let Some(prev) = &previous {
-        let new_ids: std::collections::HashSet<&str> =
-            chunks.iter().map(|c| c.doc_id.as_str()).collect();
-        removed = prev
-            .chunks
+
+    let new_ids: HashSet<&str> = chunks.iter().map(|c| c.doc_id.as_str()).collect();
+    let removed = previous.as_ref().map_or(0, |p| {
+        p.chunks
             .iter()
             .filter(|c| !new_ids.contains(c.doc_id.as_str()))
-            .count();
-        if !rebuild && want_hash.is_some() {
-            if prev.has_vectors() && prev.manifest.model_hash == want_hash {
-                for (i, c) in prev.chunks.iter().enumerate() {
-                    known.insert(c.hash.as_str(), prev.vector(i));
-                }
-            }
-            if prev.manifest.carried_model_hash == want_hash {
-                for (h, v) in &prev.carried {
-                    known.insert(h.as_str(), v.as_slice());
-                }
-            }
-        }
-    }
-    let mut embedded = 0;
-    let mut reused = 0;
-    let mut flat: Vec<f32> = vec![];
-    let mut dims = 0;
-    if let Some(src) = vectors.as_mut() {
-        dims = src.dims;
-        let mut fresh: HashMap<String, Vec<f32>> = HashMap::new();
-        let mut todo: Vec<(&str, String)> = vec![];
-        let mut queued: std::collections::HashSet<&str> = std::collections::HashSet::new();
-        for c in &chunks {
-            if !known.contains_key(c.hash.as_str()) && queued.insert(c.hash.as_str()) {
-                todo.push((c.hash.as_str(), c.embed_text()));
-            }
-        }
-        let total = todo.len();
-        progress(Phase::Embedding { done: 0, total });
-        for batch in todo.chunks(super::embed::BATCH) {
-            let texts: Vec<&str> = batch.iter().map(|(_, t)| t.as_str()).collect();
-            let vecs = (src.embed)(&texts)?;
-            if vecs.len() != batch.len() || vecs.iter().any(|v| v.len() != dims) {
-                bail!("the embedder returned the wrong number or size of vectors");
-            }
-            for ((h, _), v) in batch.iter().zip(vecs) {
-                fresh.insert(h.to_string(), v);
-            }
-            progress(Phase::Embedding {
-                done: fresh.len(),
-                total,
-            });
-        }
-        flat.reserve(chunks.len() * dims);
-        for c in &chunks {
-            if let Some(v) = known.get(c.hash.as_str()) {
-                flat.extend_from_slice(v);
-                reused += 1;
-            } else {
-                let v = fresh
-                    .get(&c.hash)
-                    .ok_or_else(|| anyhow!("no vector for chunk {}", c.doc_id))?;
-                flat.extend_from_slice(v);
-                embedded += 1;
-            }
-        }
-    }
-    // Lexical-only build: keep the previous model's vectors of chunks that still exist.
-    let mut carry: Vec<(&str, &[f32])> = vec![];
-    let mut carried_model_hash = None;
-    if vectors.is_none()
-        && !rebuild
-        && let Some(prev) = &previous
-    {
-        let present: std::collections::HashSet<&str> =
-            chunks.iter().map(|c| c.hash.as_str()).collect();
-        let mut seen = std::collections::HashSet::new();
-        if prev.has_vectors() {
-            carried_model_hash = prev.manifest.model_hash.clone();
-            dims = prev.manifest.dims;
-            for (i, c) in prev.chunks.iter().enumerate() {
-                if present.contains(c.hash.as_str()) && seen.insert(c.hash.as_str()) {
-                    carry.push((c.hash.as_str(), prev.vector(i)));
-                }
-            }
-        } else if prev.manifest.carried_model_hash.is_some() {
-            carried_model_hash = prev.manifest.carried_model_hash.clone();
-            dims = prev.manifest.dims;
-            for (h, v) in &prev.carried {
-                if present.contains(h.as_str()) && seen.insert(h.as_str()) {
-                    carry.push((h.as_str(), v.as_slice()));
-                }
-            }
-        }
-        if carry.is_empty() {
-            carried_model_hash = None;
-            dims = 0;
-        }
-    }
-    progress(Phase::Writing);
+            .count()
+    });
     let generation = format!(
         "gen-{}-{:08x}",
         chrono::Utc::now().format("%Y%m%d%H%M%S%3f"),
         rand_u32()
     );
-    let gen_dir = dir.join(&generation);
-    let write = || -> Result<(u64, u64, String, String, String)> {
-        store::create_dirs(&gen_dir)?;
-        let chunk_bytes = serde_json::to_vec(&chunks)?;
-        write_synced(&gen_dir.join("chunks.json"), &chunk_bytes)?;
-        let mut vbytes = 0;
-        let mut vsha = String::new();
-        if vectors.is_some() {
-            let mut raw = Vec::with_capacity(flat.len() * 4);
-            for x in &flat {
-                raw.extend_from_slice(&x.to_le_bytes());
-            }
-            vbytes = raw.len() as u64;
-            vsha = sha256(&raw);
-            write_synced(&gen_dir.join("vectors.f32"), &raw)?;
-        }
-        let mut csha = String::new();
-        if !carry.is_empty() {
-            let mut raw = Vec::with_capacity(carry.len() * dims * 4);
-            for (_, v) in &carry {
-                for x in v.iter() {
-                    raw.extend_from_slice(&x.to_le_bytes());
+    let (lexical, remove, add): (Lexical, Vec<&str>, Vec<&Chunk>) = match previous
+        .as_ref()
+        .filter(|_| !rebuild)
+        .and_then(|p| Lexical::open(&lexical_dir(&dir)).ok().map(|l| (p, l)))
+    {
+        Some((prev, lexical)) => {
+            let mut remove: Vec<&str> = vec![];
+            let mut add: Vec<&Chunk> = vec![];
+            for c in &chunks {
+                match prev.ord(&c.doc_id) {
+                    Some(o) if prev.chunks[o] == *c => {}
+                    Some(_) => {
+                        remove.push(c.doc_id.as_str());
+                        add.push(c);
+                    }
+                    None => add.push(c),
                 }
             }
-            csha = sha256(&raw);
-            write_synced(&gen_dir.join("carried.f32"), &raw)?;
-            let hashes: Vec<&str> = carry.iter().map(|(h, _)| *h).collect();
-            write_synced(&gen_dir.join("carried.json"), &serde_json::to_vec(&hashes)?)?;
+            for c in &prev.chunks {
+                if !new_ids.contains(c.doc_id.as_str()) {
+                    remove.push(c.doc_id.as_str());
+                }
+            }
+            (lexical, remove, add)
         }
-        lexical::build(&gen_dir.join("lexical"), &chunks)?;
-        Ok((
-            chunk_bytes.len() as u64,
-            vbytes,
-            sha256(&chunk_bytes),
-            vsha,
-            csha,
-        ))
+        None => (
+            Lexical::create(&lexical_dir(&dir))?,
+            vec![],
+            chunks.iter().collect(),
+        ),
     };
-    let (chunks_bytes, vectors_bytes, chunks_sha256, vectors_sha256, carried_sha256) = match write()
-    {
-        Ok(v) => v,
-        Err(e) => {
-            let _ = std::fs::remove_dir_all(&gen_dir);
-            return Err(e);
-        }
-    };
+    let chunk_bytes = serde_json::to_vec(&chunks)?;
+    let cpath = chunks_path(&dir, &generation);
+    write_synced(&cpath, &chunk_bytes)?;
+    if let Err(e) = lexical.update(&remove, &add, &generation) {
+        let _ = std::fs::remove_file(&cpath);
+        return Err(e);
+    }
     let manifest = IndexManifest {
         schema_version: SCHEMA_VERSION,
         generation: generation.clone(),
-        model_id: vectors.as_ref().map(|v| v.model_id.clone()),
-        model_hash: want_hash,
-        dims,
         chunks: chunks.len(),
         corpus_digest: digest,
         built_at: chrono::Local::now().to_rfc3339(),
-        chunks_bytes,
-        vectors_bytes,
-        chunks_sha256,
-        vectors_sha256,
-        carried_model_hash,
-        carried: carry.len(),
-        carried_sha256,
+        chunks_bytes: chunk_bytes.len() as u64,
+        chunks_sha256: sha256(&chunk_bytes),
+        by_kind: by_kind.clone(),
     };
-    drop(previous);
     store::atomic_write(
         &manifest_path(&dir),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
         store::PRIVATE_FILE,
     )?;
-    // Old generations (and debris of interrupted builds) go only after the switch.
+    // Older chunk files (and schema-3 generation directories) go only after the switch.
+    let keep = format!("chunks-{generation}.json");
     if let Ok(rd) = std::fs::read_dir(&dir) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("gen-") && name != generation {
+            if name.starts_with("chunks-") && name != keep {
+                let _ = std::fs::remove_file(e.path());
+            } else if name.starts_with("gen-") {
                 let _ = std::fs::remove_dir_all(e.path());
             }
         }
     }
-    Ok(IndexReport {
-        root: project.root().to_path_buf(),
-        changed: true,
-        mode: mode.into(),
-        chunks: chunks.len(),
-        embedded,
-        reused,
-        removed,
+    let searcher = lexical.searcher()?;
+    let hashes = CorpusHashes::of(&chunks);
+    Ok(LexicalRound {
+        generation: Some(Arc::new(Generation::new(manifest, chunks, searcher))),
+        hashes,
         by_kind,
+        changed: true,
+        removed,
         rebuilt_because,
-        took_ms: started.elapsed().as_millis() as u64,
     })
 }
 
-fn sha256(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
+/// A schema-3 index kept its vectors in `gen-*/vectors.f32` beside `chunks.json`; move them into
+/// the content-addressed log so an upgrade does not embed everything again.
+fn migrate_v3_vectors(dir: &Path) -> Result<()> {
+    let Some(v) = read_manifest_value(dir)? else {
+        return Ok(());
+    };
+    if v.get("schema_version").and_then(|s| s.as_u64()) != Some(3) {
+        return Ok(());
+    }
+    let (Some(generation), Some(model_hash), Some(dims), Some(vsha)) = (
+        v.get("generation").and_then(|g| g.as_str()),
+        v.get("model_hash").and_then(|g| g.as_str()),
+        v.get("dims").and_then(|g| g.as_u64()).map(|d| d as usize),
+        v.get("vectors_sha256").and_then(|g| g.as_str()),
+    ) else {
+        return Ok(());
+    };
+    if !valid_generation_name(generation) || dims == 0 {
+        return Ok(());
+    }
+    #[derive(Deserialize)]
+    struct OldChunk {
+        hash: String,
+    }
+    let g = dir.join(generation);
+    let old: Vec<OldChunk> = serde_json::from_slice(&std::fs::read(g.join("chunks.json"))?)?;
+    let raw = std::fs::read(g.join("vectors.f32"))?;
+    if sha256(&raw) != vsha || raw.len() != old.len() * dims * 4 {
+        bail!("the old index's vectors do not match its manifest");
+    }
+    let floats: Vec<f32> = raw
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .collect();
+    let rows: Vec<(ChunkHash, &[f32])> = old
+        .iter()
+        .zip(floats.chunks_exact(dims))
+        .filter_map(|(c, v)| vectors::parse_hash(&c.hash).map(|h| (h, v)))
+        .collect();
+    vectors::append(dir, model_hash, dims, &rows)?;
+    tracing::info!(vectors = rows.len(), "kept the vectors of a schema-3 index");
+    Ok(())
 }
 
-/// Cheap structural check for the no-change path: the generation's files exist with the sizes
-/// the manifest records (full checksums are verified whenever the index is loaded).
+/// The generation's files exist with the sizes the manifest records (the checksums are
+/// verified whenever it is loaded).
 fn looks_intact(dir: &Path, m: &IndexManifest) -> bool {
-    if m.schema_version != SCHEMA_VERSION || m.generation.contains('/') || m.generation.is_empty() {
-        return false;
-    }
-    let g = dir.join(&m.generation);
-    let size = |p: PathBuf| std::fs::metadata(p).map(|m| m.len()).ok();
-    size(g.join("chunks.json")) == Some(m.chunks_bytes)
-        && (m.model_hash.is_none() || size(g.join("vectors.f32")) == Some(m.vectors_bytes))
-        && g.join("lexical").join("meta.json").is_file()
+    std::fs::metadata(chunks_path(dir, &m.generation)).is_ok_and(|f| f.len() == m.chunks_bytes)
+        && lexical_dir(dir).join("meta.json").is_file()
+}
+
+pub fn sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {

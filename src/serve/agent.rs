@@ -8,29 +8,13 @@ use crate::proto::agent as wire;
 pub(super) fn routes(r: &mut Router) {
     r.post(wire::EVENT, Access::LocalOnly, |cx| async move {
         let req: wire::AgentEventRequest = cx.json()?;
-        let state = agent::State::parse(&req.state).ok_or_else(|| {
-            ApiError::bad_request(format!(
-                "state must be busy, waiting or idle, got {:?}",
-                req.state
-            ))
-        })?;
         if req.agent.trim().is_empty() {
             return Err(ApiError::bad_request("agent is required"));
-        }
-        let too_long = |v: &str| v.chars().count() > agent::MAX_FIELD_CHARS;
-        if too_long(&req.agent)
-            || req.event.as_deref().is_some_and(too_long)
-            || req.session_id.as_deref().is_some_and(too_long)
-        {
-            return Err(ApiError::bad_request(format!(
-                "agent, event and session_id are at most {} characters",
-                agent::MAX_FIELD_CHARS
-            )));
         }
         let project = cx.project_at(&req.project)?;
         let ev = agent::Event {
             agent: req.agent,
-            state: Some(state),
+            state: Some(req.state),
             event: req.event,
             session_id: req.session_id,
         };

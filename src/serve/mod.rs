@@ -78,7 +78,18 @@ pub fn router() -> Router {
 }
 
 /// Run the daemon in the foreground until SIGINT/SIGTERM; `on_ready` runs once it accepts
-/// connections. Fails with [`AlreadyRunning`] when another daemon holds `run/serve.lock`.
+/// connections. Fails with [`AlreadyRunning`] when another daemon holds `run/serve.lock`, and
+/// before binding anything when the user config is broken ([`check_config`]).
 pub fn run(opts: ServeOptions, on_ready: impl FnOnce(&Started)) -> anyhow::Result<()> {
+    check_config()?;
     server::run(router(), opts, on_ready)
+}
+
+/// Decode every user-config section the daemon reads, so a broken value (`confirm = "alwayz"`)
+/// refuses the start with the file, key and value instead of running on defaults.
+pub fn check_config() -> anyhow::Result<()> {
+    crate::secrets::SecretsConfig::load()?;
+    crate::scry::embed::configured_threads()?;
+    crate::mother::FanOut::from_user_config()?;
+    Ok(())
 }

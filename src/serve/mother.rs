@@ -9,14 +9,14 @@ use std::sync::Arc;
 
 use super::router::{ApiError, Call, Reply, ok};
 use crate::mother::{self, LocalSearch};
-use crate::proto::scry::ScryRequest;
+use crate::proto::scry::FederatedScryRequest;
 use crate::scry::{Query, ScryService};
 
-pub(super) async fn scry_all(cx: Call, req: ScryRequest) -> Reply {
-    // `project` is optional here: the project the query was made from, searched too.
-    let here = match req.project.as_str() {
-        "" => None,
-        root => Some(cx.project_at(root)?),
+pub(super) async fn scry_all(cx: Call, req: FederatedScryRequest) -> Reply {
+    // The project the query was made from, searched too (optional here).
+    let here = match req.here.as_deref() {
+        None => None,
+        Some(root) => Some(cx.project_at(root)?),
     };
     let q = Query {
         query: req.query,

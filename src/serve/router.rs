@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -13,6 +13,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::state::DaemonState;
+use crate::error::{self, ErrorKind};
 use crate::project::Project;
 use crate::proto::framing::{Request, Response};
 use crate::proto::paths::SECRETS_PREFIX;
@@ -43,45 +44,69 @@ impl Peer {
     }
 }
 
-/// An error answer: status + message, sent as `{"error": message}`.
+/// An error answer: status, kind and message, sent as `{"error": message, "kind": kind}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
     pub status: u16,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
+/// The HTTP status of a domain error kind (docs/json.md): a caller's mistake is a 4xx, only
+/// patina's own failures (io, internal) are a 500.
+pub fn status_for(kind: ErrorKind) -> u16 {
+    match kind {
+        ErrorKind::Usage => 400,
+        ErrorKind::NotInProject | ErrorKind::NotFound => 404,
+        ErrorKind::Conflict => 409,
+        ErrorKind::InvalidInput => 422,
+        ErrorKind::Locked => 423,
+        ErrorKind::Denied => 403,
+        ErrorKind::Unavailable => 503,
+        ErrorKind::Io | ErrorKind::Internal => 500,
+    }
+}
+
 impl ApiError {
-    pub fn new(status: u16, message: impl Into<String>) -> Self {
+    /// An answer of `kind`, with the status [`status_for`] gives it.
+    pub fn of(kind: ErrorKind, message: impl Into<String>) -> Self {
         ApiError {
-            status,
+            status: status_for(kind),
+            kind,
             message: message.into(),
         }
     }
     pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(400, message)
+        Self::of(ErrorKind::Usage, message)
+    }
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::InvalidInput, message)
     }
     pub fn forbidden(message: impl Into<String>) -> Self {
-        Self::new(403, message)
+        Self::of(ErrorKind::Denied, message)
     }
     pub fn not_found(message: impl Into<String>) -> Self {
-        Self::new(404, message)
+        Self::of(ErrorKind::NotFound, message)
     }
     pub fn conflict(message: impl Into<String>) -> Self {
-        Self::new(409, message)
+        Self::of(ErrorKind::Conflict, message)
+    }
+    pub fn locked(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Locked, message)
     }
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(503, message)
+        Self::of(ErrorKind::Unavailable, message)
     }
-    /// A 500 from a domain error; the whole context chain is the message (domain errors never
-    /// carry secret values).
-    pub fn internal(err: anyhow::Error) -> Self {
-        Self::new(500, format!("{err:#}"))
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::of(ErrorKind::Internal, message)
     }
 }
 
+/// A domain error answers with its kind's status; the whole context chain is the message
+/// (domain errors never carry secret values).
 impl From<anyhow::Error> for ApiError {
     fn from(err: anyhow::Error) -> Self {
-        ApiError::internal(err)
+        ApiError::of(error::kind_of(&err), format!("{err:#}"))
     }
 }
 
@@ -177,7 +202,8 @@ impl Call {
     }
 }
 
-/// Run blocking domain work off the async workers; errors become 500 (panics too).
+/// Run blocking domain work off the async workers; errors answer with their kind's status
+/// (a panic is a 500).
 pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
 where
     F: FnOnce() -> anyhow::Result<T> + Send + 'static,
@@ -186,21 +212,14 @@ where
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(ApiError::from(e)),
-        Err(e) => Err(ApiError::new(500, format!("handler failed: {e}"))),
+        Err(e) => Err(ApiError::internal(format!("handler failed: {e}"))),
     }
 }
 
 fn open_project(root: &str) -> Result<Project, ApiError> {
-    let path = PathBuf::from(root);
-    if !path.is_absolute() {
-        return Err(ApiError::bad_request(format!(
-            "project must be an absolute path, got {root:?}"
-        )));
-    }
-    if !path.is_dir() {
-        return Err(ApiError::not_found(format!("no directory at {root}")));
-    }
-    Project::discover(&path).map_err(|e| ApiError::not_found(format!("{e:#}")))
+    // Relative: 400; no such directory or not a project: 404 (by kind); a broken
+    // `.patina/config.toml` is a 422, not hidden.
+    Ok(Project::named(Path::new(root))?)
 }
 
 type BoxFuture = Pin<Box<dyn Future<Output = Reply> + Send + 'static>>;
@@ -422,7 +441,7 @@ impl Router {
                 if e.status >= 500 {
                     tracing::warn!(status = e.status, error = %e.message, "handler failed");
                 }
-                Response::error(e.status, &e.message)
+                Response::error_of(e.status, e.kind, &e.message)
             }
         }
     }
@@ -471,6 +490,19 @@ fn match_pattern(pattern: &[Segment], segments: &[&str]) -> Option<Vec<(String, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_patinas_own_failures_are_500() {
+        for kind in ErrorKind::ALL {
+            let status = status_for(kind);
+            let server_side = matches!(kind, ErrorKind::Io | ErrorKind::Internal);
+            assert_eq!(status == 500, server_side, "{kind}");
+        }
+        let e: anyhow::Error = crate::error::Error::conflict("no active session").into();
+        let api = ApiError::from(e.context("noting"));
+        assert_eq!((api.status, api.kind), (409, ErrorKind::Conflict));
+        assert_eq!(api.message, "noting: no active session");
+    }
 
     #[test]
     fn patterns_match_segments_and_params() {

@@ -3,21 +3,15 @@
 //! cached per project root; re-indexing runs on a background thread.
 
 use super::router::{Access, ApiError, Router, ok};
-use crate::proto::scry::{INDEX, IndexRequest, SCRY, ScryRequest};
+use crate::proto::scry::{INDEX, IndexRequest, SCRY, ScryCall};
 use crate::scry::{Query, ScryService};
 
 pub(super) fn routes(r: &mut Router) {
     r.post(SCRY, Access::Token, |cx| async move {
-        let req: ScryRequest = cx.json()?;
-        match req.scope.as_deref() {
-            None | Some("project") => {}
-            Some("all") => return super::mother::scry_all(cx, req).await,
-            Some(other) => {
-                return Err(ApiError::bad_request(format!(
-                    "scope {other:?} is not served here (use \"project\" or \"all\")"
-                )));
-            }
-        }
+        let req = match cx.json::<ScryCall>()? {
+            ScryCall::Project(r) => r,
+            ScryCall::All(r) => return super::mother::scry_all(cx, r).await,
+        };
         let q = Query {
             query: req.query,
             limit: req.limit,
@@ -37,12 +31,16 @@ pub(super) fn routes(r: &mut Router) {
         let req: IndexRequest = cx.json()?;
         let project = cx.project_at(&req.project)?;
         let svc = cx.state.service::<ScryService>();
-        let status = cx.blocking(move || Ok(svc.start_index(&project))).await?;
+        let (rebuild, wait) = (req.rebuild, req.wait);
+        let status = cx
+            .blocking(move || Ok(svc.start_index(&project, rebuild, wait)))
+            .await?;
         ok(&status)
     });
     r.get(INDEX, Access::LocalOnly, |cx| async move {
         let project = cx.project()?;
         let svc = cx.state.service::<ScryService>();
-        ok(&svc.index_status(&project))
+        let status = cx.blocking(move || Ok(svc.index_status(&project))).await?;
+        ok(&status)
     });
 }

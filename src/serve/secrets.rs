@@ -59,9 +59,14 @@ pub(super) struct SecretsService {
 
 impl Default for SecretsService {
     fn default() -> Self {
+        // `serve::check_config` refused to start on a broken config; if it broke since, ask
+        // before every release rather than fall back to a laxer default.
         let config = SecretsConfig::load().unwrap_or_else(|e| {
-            tracing::warn!(error = %format!("{e:#}"), "secrets: bad [secrets] config; using defaults");
-            SecretsConfig::default()
+            tracing::error!(error = %format!("{e:#}"), "secrets: bad [secrets] config; asking before every release");
+            SecretsConfig {
+                confirm: crate::secrets::ConfirmPolicy::Always,
+                ..SecretsConfig::default()
+            }
         });
         SecretsService {
             config,
@@ -315,7 +320,7 @@ fn cache(cx: Call) -> Reply {
 
 fn resolve_error(e: ResolveError, vault_id: &str) -> ApiError {
     match e {
-        ResolveError::Locked => ApiError::not_found(format!("vault {} is locked", short(vault_id))),
+        ResolveError::Locked => ApiError::locked(format!("vault {} is locked", short(vault_id))),
         ResolveError::UnknownName(n) => {
             ApiError::bad_request(format!("no secret named {n:?} in this vault"))
         }
@@ -443,7 +448,8 @@ async fn resolve(cx: Call) -> Reply {
     // File I/O (the session log) off the async workers; a logging failure never blocks a release.
     let _ = cx
         .blocking(move || {
-            crate::secrets::log_release(project.as_deref(), &names, &who, "daemon");
+            let log = crate::backend::session_engine()?;
+            crate::secrets::log_release(&log, project.as_deref(), &names, &who, "daemon");
             Ok(())
         })
         .await;

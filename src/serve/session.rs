@@ -8,7 +8,7 @@ pub(super) fn routes(r: &mut Router) {
     r.get(paths::SESSION, Access::Token, |cx| async move {
         let project = cx.project()?;
         let status = cx
-            .blocking(move || crate::session::status(&project))
+            .blocking(move || crate::backend::session_engine()?.status(&project))
             .await?;
         ok(&status)
     });

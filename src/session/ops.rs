@@ -3,16 +3,17 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use chrono::{DateTime, Duration, FixedOffset, Local, SecondsFormat};
+use chrono::{DateTime, Duration, FixedOffset, SecondsFormat};
 use serde::Serialize;
 
-use super::SessionConfig;
 use super::classify::{Measured, classify};
 use super::model::{
     Classification, Frontmatter, GitMeta, Goal, SessionDoc, SessionFile, one_line, read_doc,
 };
+use super::{Engine, SessionConfig};
+use crate::doc;
+use crate::error::Error;
 use crate::git::{self, FileChange, RangeActivity};
-use crate::output::CmdError;
 use crate::project::Project;
 use crate::store;
 
@@ -20,10 +21,6 @@ use crate::store;
 const ACTIVE_MODE: u32 = 0o600;
 /// Archived sessions are tracked files.
 const ARCHIVE_MODE: u32 = 0o644;
-
-fn now() -> DateTime<FixedOffset> {
-    Local::now().fixed_offset()
-}
 
 fn rfc3339(t: &DateTime<FixedOffset>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, false)
@@ -39,8 +36,7 @@ fn config(project: &Project) -> Result<SessionConfig> {
 }
 
 fn no_active() -> anyhow::Error {
-    CmdError::conflict("no active session; start one with `patina session start \"<title>\"`")
-        .into()
+    Error::conflict("no active session; start one with `patina session start \"<title>\"`").into()
 }
 
 /// Run `edit` on the active session under the lock; the file is rewritten only when `edit`
@@ -94,28 +90,31 @@ pub fn active(project: &Project) -> Result<Option<SessionDoc>> {
     Ok(read_active(project)?.map(|f| f.doc(Some(&path))))
 }
 
-pub(crate) fn log_entry(project: &Project, heading: &str, body: &str) -> Result<Option<String>> {
+pub(crate) fn log_entry(
+    eng: &Engine,
+    project: &Project,
+    heading: &str,
+    body: &str,
+) -> Result<Option<String>> {
     if !project.active_session_path().exists() {
         return Ok(None);
     }
-    let when = heading_time(&now());
-    match with_active(project, |f| {
-        f.append_activity(&when, heading, body);
-        Ok((true, f.fm.id.clone()))
-    }) {
-        Ok(id) => Ok(Some(id)),
-        Err(e) if is_no_active(&e) => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn is_no_active(e: &anyhow::Error) -> bool {
-    e.downcast_ref::<CmdError>()
-        .is_some_and(|c| c.message.starts_with("no active session"))
+    let when = heading_time(&eng.now());
+    let path = project.active_session_path();
+    // The session may end between the check above and the lock: then there is nothing to log to.
+    store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
+        let Some(text) = cur else {
+            return Ok((None, None));
+        };
+        let mut file = SessionFile::parse(&path, &text)?;
+        file.append_activity(&when, heading, body);
+        let id = file.fm.id.clone();
+        Ok((Some(file.render()?), Some(id)))
+    })
 }
 
 fn archive_path(project: &Project, id: &str) -> PathBuf {
-    project.sessions_dir().join(format!("{id}.md"))
+    project.sessions_dir().join(doc::archive::file_name(id))
 }
 
 fn rel(project: &Project, p: &Path) -> String {
@@ -129,17 +128,7 @@ fn rel(project: &Project, p: &Path) -> String {
 // start
 // ---------------------------------------------------------------------------------------------
 
-/// The last ended session, as summarised in "Previous Session Context".
-#[derive(Debug, Clone, Serialize)]
-pub struct PreviousSession {
-    pub id: String,
-    pub title: String,
-    pub path: PathBuf,
-    pub status: String,
-    pub work_type: Option<String>,
-    pub open_goals: Vec<String>,
-    pub beliefs: Vec<String>,
-}
+pub use crate::proto::session::PreviousSession;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct StartReport {
@@ -156,9 +145,9 @@ pub struct StartReport {
     pub warnings: Vec<String>,
 }
 
-fn stale_message(doc: &SessionDoc, cfg: &SessionConfig) -> Option<String> {
+fn stale_message(eng: &Engine, doc: &SessionDoc, cfg: &SessionConfig) -> Option<String> {
     let last = doc.last_activity()?;
-    let idle = now().signed_duration_since(last);
+    let idle = eng.now().signed_duration_since(last);
     if idle.num_seconds() as f64 >= cfg.stale_hours * 3600.0 {
         Some(format!(
             "it is stale: no activity for {} (since {})",
@@ -172,10 +161,15 @@ fn stale_message(doc: &SessionDoc, cfg: &SessionConfig) -> Option<String> {
 
 /// Start a session: refuses (exit 3) when one is active; tags HEAD with an annotated
 /// `session-<id>-<llm>-start`; writes the active session with the previous session's context.
-pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartReport> {
+pub(crate) fn start(
+    eng: &Engine,
+    project: &Project,
+    title: &str,
+    llm: Option<&str>,
+) -> Result<StartReport> {
     let title = one_line(title);
     if title.is_empty() {
-        return Err(CmdError::usage("the session title is empty").into());
+        return Err(Error::usage("the session title is empty").into());
     }
     let llm = llm
         .map(str::to_string)
@@ -186,7 +180,7 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
-        return Err(CmdError::usage(format!(
+        return Err(Error::usage(format!(
             "--llm {llm:?}: use letters, digits, '-' or '_' (it becomes part of a git tag name)"
         ))
         .into());
@@ -203,7 +197,7 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
                 archived.exists() && read_doc(&archived).is_ok_and(|d| d.status != "active");
             if !finished {
                 let doc = existing.doc(Some(&path));
-                let msg = match stale_message(&doc, &cfg) {
+                let msg = match stale_message(eng, &doc, &cfg) {
                     Some(stale) => format!(
                         "session {} (\"{}\") is still active and {stale}; close it with \
                          `patina session recover` (or `patina session end`), then start again",
@@ -215,19 +209,25 @@ pub fn start(project: &Project, title: &str, llm: Option<&str>) -> Result<StartR
                         doc.id, doc.title
                     ),
                 };
-                return Err(CmdError::conflict(msg).into());
+                return Err(Error::conflict(msg).into());
             }
             // A leftover of an `end` interrupted after archiving: the archive is complete.
         }
         sweep_temp_files(project);
-        let report = start_locked(project, &title, &llm)?;
+        let report = start_locked(eng, project, &title, &llm)?;
         Ok((Some(report.1), report.0))
     })
 }
 
-fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartReport, String)> {
-    let t0 = now();
+fn start_locked(
+    eng: &Engine,
+    project: &Project,
+    title: &str,
+    llm: &str,
+) -> Result<(StartReport, String)> {
+    let t0 = eng.now();
     let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     let repo = git::open(project.root())?;
     let head = match &repo {
         Some(r) => Some(git::head(r)?),
@@ -254,10 +254,11 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
     for k in 0..3600 {
         let t = t0 + Duration::seconds(k);
         let cand = t.format("%Y%m%d-%H%M%S").to_string();
-        let tag_taken = repo.as_ref().is_some_and(|r| {
-            git::tag_exists(r, &format!("session-{cand}-{llm}-start"))
-                || git::tag_exists(r, &format!("session-{cand}-{llm}-end"))
-        });
+        // Any tag that names this id blocks it, whichever agent made it and in whichever form
+        // (`session-<id>-<llm>-start|end`, legacy `session-<id>-start`, nanosecond ids).
+        let tag_taken = repo
+            .as_ref()
+            .is_some_and(|r| git::session_id_tagged(r, &cand));
         if !tag_taken && !archive_path(project, &cand).exists() {
             id = cand;
             created = t;
@@ -275,7 +276,8 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
         && let Some(c) = &h.commit
     {
         let name = format!("session-{id}-{llm}-start");
-        git::create_annotated_tag(r, &name, c, &format!("Session start: {title}"))?;
+        let msg = format!("Session start: {title}");
+        super::pending::tag_or_defer(project, r, &name, c, &msg, &mut warnings)?;
         start_tag = Some(name);
     }
     let previous = previous_session(project);
@@ -313,7 +315,7 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
         String::new(),
         "## Activity Log".to_string(),
     ]);
-    let mut file = SessionFile { fm, body };
+    let mut file = SessionFile::new(fm, body);
     let mut start_body = vec![format!("Session initialized with goal: {title}")];
     if let Some(h) = &head {
         start_body.push(format!(
@@ -352,30 +354,14 @@ fn start_locked(project: &Project, title: &str, llm: &str) -> Result<(StartRepor
 
 /// The last ended session: the `last-session.md` pointer, else the newest archive.
 fn last_ended(project: &Project) -> Option<SessionDoc> {
-    if let Ok(text) = std::fs::read_to_string(project.last_session_path()) {
-        for l in text.lines() {
-            if let Some(p) = l.strip_prefix("path: ") {
-                let p = project.root().join(p.trim().trim_matches('\''));
-                if let Ok(d) = read_doc(&p) {
-                    return Some(d);
-                }
-            }
-        }
+    if let Ok(text) = std::fs::read_to_string(project.last_session_path())
+        && let Some(pointer) = doc::pointer::LastSession::parse(&text)
+        && let Ok(d) = read_doc(&project.root().join(pointer.path.trim()))
+    {
+        return Some(d);
     }
-    let dir = project.sessions_dir();
-    let mut names: Vec<_> = std::fs::read_dir(&dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "md")
-                && p.file_stem().and_then(|s| s.to_str()).is_some_and(|s| {
-                    s.len() >= 15 && s.as_bytes()[..8].iter().all(u8::is_ascii_digit)
-                })
-        })
-        .collect();
-    names.sort();
-    names.into_iter().rev().find_map(|p| read_doc(&p).ok())
+    let dated = doc::archive::dated(&project.sessions_dir()).ok()?;
+    dated.into_iter().rev().find_map(|e| read_doc(&e.path).ok())
 }
 
 fn previous_session(project: &Project) -> Option<(PreviousSession, String)> {
@@ -457,12 +443,15 @@ pub struct NoteReport {
     pub id: String,
     pub heading: String,
     pub time: String,
+    /// E.g. pending session tags created now (`.git` was read-only before).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// Append a note `### <date time> - Note [branch@sha]`. Empty notes are refused (exit 2).
-pub fn note(project: &Project, text: &str) -> Result<NoteReport> {
+pub(crate) fn note(eng: &Engine, project: &Project, text: &str) -> Result<NoteReport> {
     if text.trim().is_empty() {
-        return Err(CmdError::usage("the note is empty; nothing was written").into());
+        return Err(Error::usage("the note is empty; nothing was written").into());
     }
     let label = match git::open(project.root()) {
         Ok(Some(r)) => git::head(&r).ok().map(|h| h.label()),
@@ -472,16 +461,19 @@ pub fn note(project: &Project, text: &str) -> Result<NoteReport> {
         Some(l) => format!("Note [{l}]"),
         None => "Note".to_string(),
     };
-    let t = now();
+    let t = eng.now();
     let when = heading_time(&t);
     let id = with_active(project, |f| {
         f.append_activity(&when, &heading, text);
         Ok((true, f.fm.id.clone()))
     })?;
+    let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     Ok(NoteReport {
         id,
         heading,
         time: rfc3339(&t),
+        warnings,
     })
 }
 
@@ -496,7 +488,7 @@ pub struct GoalReport {
 pub fn goal_add(project: &Project, text: &str) -> Result<GoalReport> {
     let text = one_line(text);
     if text.is_empty() {
-        return Err(CmdError::usage("the goal is empty").into());
+        return Err(Error::usage("the goal is empty").into());
     }
     with_active(project, |f| {
         let index = f.add_goal(&text);
@@ -522,7 +514,7 @@ fn select_goal(goals: &[Goal], sel: &str) -> Result<usize> {
             .find(|g| g.index == n)
             .map(|g| g.index)
             .ok_or_else(|| {
-                CmdError::not_found(format!(
+                Error::not_found(format!(
                     "there is no goal {n} (the session has {} goals)",
                     goals.len()
                 ))
@@ -539,8 +531,8 @@ fn select_goal(goals: &[Goal], sel: &str) -> Result<usize> {
         .collect();
     match hits.as_slice() {
         [g] => Ok(g.index),
-        [] => Err(CmdError::not_found(format!("no goal matches {sel:?}")).into()),
-        many => Err(CmdError::usage(format!(
+        [] => Err(Error::not_found(format!("no goal matches {sel:?}")).into()),
+        many => Err(Error::usage(format!(
             "{sel:?} matches {} goals ({}); give its number",
             many.len(),
             many.iter()
@@ -558,7 +550,7 @@ pub fn goal_set(project: &Project, sel: &str, done: bool) -> Result<GoalReport> 
         let index = select_goal(&f.goals(), sel)?;
         let goal = f
             .set_goal(index, done)
-            .ok_or_else(|| CmdError::not_found(format!("no goal {index}")))?;
+            .ok_or_else(|| Error::not_found(format!("no goal {index}")))?;
         Ok((
             true,
             GoalReport {
@@ -582,7 +574,7 @@ pub fn goal_toggle(project: &Project, index: usize) -> Result<GoalReport> {
             .goals()
             .into_iter()
             .find(|g| g.index == index)
-            .ok_or_else(|| CmdError::not_found(format!("no goal {index}")))?;
+            .ok_or_else(|| Error::not_found(format!("no goal {index}")))?;
         let goal = f.set_goal(index, !cur.done).expect("goal exists");
         Ok((
             true,
@@ -620,11 +612,11 @@ fn human_duration(d: Duration) -> String {
     }
 }
 
-fn activity_summary(a: &RangeActivity) -> String {
+fn activity_summary(eng: &Engine, a: &RangeActivity) -> String {
     let last = match a.last_commit_time {
         Some(t) => format!(
             "last commit {} ago",
-            human_duration(now().signed_duration_since(t))
+            human_duration(eng.now().signed_duration_since(t))
         ),
         None => "no commits yet".to_string(),
     };
@@ -666,14 +658,18 @@ fn measure(project: &Project, starting_commit: Option<&str>) -> Result<Option<Ra
 
 /// Record git activity since the start (commits, files incl. added/deleted/renamed, uncommitted,
 /// insertions/deletions, age of the last commit) as an `Update` entry, with an optional message.
-pub fn update(project: &Project, message: Option<&str>) -> Result<UpdateReport> {
+pub(crate) fn update(
+    eng: &Engine,
+    project: &Project,
+    message: Option<&str>,
+) -> Result<UpdateReport> {
     let file = read_active(project)?.ok_or_else(no_active)?;
     // Measure outside the lock (it can take a while on a long range); the range start never changes.
     let activity = measure(project, file.fm.git.starting_commit.as_deref())?;
     let mut body = Vec::new();
     let summary = match &activity {
         Some(a) => {
-            let s = activity_summary(a);
+            let s = activity_summary(eng, a);
             body.push(s.clone());
             list_files("Files", &a.files, &mut body);
             list_files("Uncommitted", &a.uncommitted, &mut body);
@@ -688,7 +684,7 @@ pub fn update(project: &Project, message: Option<&str>) -> Result<UpdateReport> 
         body.push(String::new());
         body.push(m.trim_end().to_string());
     }
-    let when = heading_time(&now());
+    let when = heading_time(&eng.now());
     let id = with_active(project, |f| {
         f.append_activity(&when, "Update", &body.join("\n"));
         Ok((true, f.fm.id.clone()))
@@ -700,33 +696,10 @@ pub fn update(project: &Project, message: Option<&str>) -> Result<UpdateReport> 
     })
 }
 
-/// What `session status --json` prints and the daemon serves at `/api/session`.
-#[derive(Debug, Clone, Serialize)]
-pub struct SessionStatus {
-    pub active: bool,
-    pub id: Option<String>,
-    pub title: Option<String>,
-    pub llm: Option<String>,
-    pub status: Option<String>,
-    pub created: Option<String>,
-    pub path: Option<PathBuf>,
-    pub branch: Option<String>,
-    pub starting_commit: Option<String>,
-    pub start_tag: Option<String>,
-    pub last_activity: Option<String>,
-    pub idle_seconds: Option<i64>,
-    pub stale: bool,
-    pub stale_hours: f64,
-    pub goals: Vec<Goal>,
-    pub goals_done: usize,
-    pub entries: usize,
-    pub git: Option<RangeActivity>,
-    /// The last ended session (id, title, path), for "no session active" screens.
-    pub last_session: Option<PreviousSession>,
-}
+pub use crate::proto::session::SessionStatus;
 
 /// The active session's state (or `active: false` with the last session).
-pub fn status(project: &Project) -> Result<SessionStatus> {
+pub(crate) fn status(eng: &Engine, project: &Project) -> Result<SessionStatus> {
     let cfg = config(project)?;
     let path = project.active_session_path();
     let Some(file) = read_active(project)? else {
@@ -754,7 +727,7 @@ pub fn status(project: &Project) -> Result<SessionStatus> {
     };
     let doc = file.doc(Some(&path));
     let last = doc.last_activity();
-    let idle = last.map(|l| now().signed_duration_since(l).num_seconds());
+    let idle = last.map(|l| eng.now().signed_duration_since(l).num_seconds());
     let stale = idle.is_some_and(|s| s as f64 >= cfg.stale_hours * 3600.0);
     let git = measure(project, doc.git.starting_commit.as_deref()).unwrap_or_else(|e| {
         tracing::warn!("session status: git activity unavailable: {e:#}");
@@ -777,10 +750,39 @@ pub fn status(project: &Project) -> Result<SessionStatus> {
         idle_seconds: idle,
         stale,
         stale_hours: cfg.stale_hours,
-        goals: doc.goals,
-        git,
+        goals: doc.goals.into_iter().map(wire_goal).collect(),
+        git: git.as_ref().map(wire_activity),
         last_session: None,
     })
+}
+
+fn wire_goal(g: Goal) -> crate::proto::session::Goal {
+    crate::proto::session::Goal {
+        index: g.index,
+        text: g.text,
+        done: g.done,
+        depth: g.depth,
+    }
+}
+
+fn wire_change(c: &git::FileChange) -> crate::proto::session::FileChange {
+    crate::proto::session::FileChange {
+        status: c.status,
+        path: c.path.clone(),
+        old_path: c.old_path.clone(),
+    }
+}
+
+fn wire_activity(a: &git::RangeActivity) -> crate::proto::session::GitActivity {
+    crate::proto::session::GitActivity {
+        commits: a.commits,
+        files: a.files.iter().map(wire_change).collect(),
+        insertions: a.insertions,
+        deletions: a.deletions,
+        uncommitted: a.uncommitted.iter().map(wire_change).collect(),
+        last_commit_time: a.last_commit_time,
+        head: a.head.clone(),
+    }
 }
 
 /// The active session's commits (`starting_commit..HEAD`), newest first, at most `limit`; empty
@@ -804,7 +806,7 @@ pub fn show(project: &Project, id: Option<&str>) -> Result<SessionDoc> {
     let active_path = project.active_session_path();
     match id {
         None => active(project)?.ok_or_else(|| {
-            CmdError::not_found(
+            Error::not_found(
                 "no active session; give an id or a path (`patina session list` shows them)",
             )
             .into()
@@ -816,13 +818,12 @@ pub fn show(project: &Project, id: Option<&str>) -> Result<SessionDoc> {
             {
                 return Ok(f.doc(Some(&active_path)));
             }
-            let p = archive_path(project, id);
-            if p.is_file() {
+            if let Some(p) = doc::archive::find(&project.sessions_dir(), id) {
                 return read_doc(&p);
             }
-            Err(CmdError::not_found(format!(
+            Err(Error::not_found(format!(
                 "no session {id} (looked at the active session and {})",
-                p.display()
+                archive_path(project, id).display()
             ))
             .into())
         }
@@ -838,6 +839,11 @@ pub struct SessionSummary {
     pub llm: Option<String>,
     pub created: Option<String>,
     pub ended: Option<String>,
+    pub end_tag: Option<String>,
+    pub end_commit: Option<String>,
+    /// Where `ended`, `end_tag` and `end_commit` come from: `file` (the session file says so),
+    /// `tag` (the file does not; the `session-<id>-…-end` tag in git does), or null (neither).
+    pub end_source: Option<&'static str>,
     pub work_type: Option<String>,
     pub goals: usize,
     pub goals_done: usize,
@@ -866,7 +872,11 @@ pub struct ListError {
 }
 
 fn summary(d: SessionDoc, path: PathBuf) -> SessionSummary {
+    let end_source = (d.ended.is_some() || d.git.end_tag.is_some()).then_some("file");
     SessionSummary {
+        end_tag: d.git.end_tag.clone(),
+        end_commit: d.git.end_commit.clone(),
+        end_source,
         goals_done: d.goals.iter().filter(|g| g.done).count(),
         goals: d.goals.len(),
         entries: d.activity.len(),
@@ -881,6 +891,33 @@ fn summary(d: SessionDoc, path: PathBuf) -> SessionSummary {
     }
 }
 
+/// An archived session's end, from its end tag when the file does not say; a file left
+/// `status: active` in the archive (a crash long ago) is `unterminated` — `session recover <id>`
+/// or `abandon <id>` closes it.
+fn complete_from_tags(
+    s: &mut SessionSummary,
+    tags: &std::collections::BTreeMap<String, git::SessionEndTag>,
+) {
+    if s.status == "active" {
+        s.status = "unterminated".into();
+    }
+    if s.ended.is_some() && s.end_tag.is_some() {
+        return;
+    }
+    if let Some(t) = git::end_tag_for(tags, &s.id) {
+        if s.end_tag.is_none() {
+            s.end_tag = Some(t.name.clone());
+            s.end_commit = Some(t.commit.clone());
+        }
+        if s.ended.is_none() {
+            s.ended = t.time.map(|t| rfc3339(&t));
+        }
+        if s.end_source.is_none() {
+            s.end_source = Some("tag");
+        }
+    }
+}
+
 fn id_date(id: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::parse_from_str(id.get(..8)?, "%Y%m%d").ok()
 }
@@ -889,21 +926,22 @@ fn id_date(id: &str) -> Option<chrono::NaiveDate> {
 pub fn list(project: &Project, filter: &ListFilter) -> Result<ListReport> {
     let mut sessions = Vec::new();
     let mut errors = Vec::new();
-    let dir = project.sessions_dir();
-    let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok())
-            .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|e| e == "md") && p.is_file())
-            .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
-            .collect(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => vec![],
-        Err(e) => return Err(e).with_context(|| format!("reading {}", dir.display())),
+    // End tags are read once for the whole archive: most archived 0.11 sessions have an end tag
+    // in git and no `ended` in their file.
+    let end_tags = match git::open(project.root()) {
+        Ok(Some(r)) => git::session_end_tags(&r).unwrap_or_default(),
+        _ => Default::default(),
     };
-    paths.sort();
-    for p in paths {
+    for p in doc::archive::list(&project.sessions_dir())?
+        .into_iter()
+        .map(|e| e.path)
+    {
         match read_doc(&p) {
-            Ok(d) => sessions.push(summary(d, p)),
+            Ok(d) => {
+                let mut s = summary(d, p);
+                complete_from_tags(&mut s, &end_tags);
+                sessions.push(s)
+            }
             Err(e) => errors.push(ListError {
                 path: p,
                 error: format!("{e:#}"),
@@ -955,26 +993,28 @@ pub struct CloseReport {
 }
 
 /// End the active session: end tag on HEAD, classification, beliefs, transcript, archive.
-pub fn end(project: &Project, commit: bool) -> Result<CloseReport> {
-    close(project, CloseKind::End, None, commit)
+pub(crate) fn end(eng: &Engine, project: &Project, commit: bool) -> Result<CloseReport> {
+    close(eng, project, CloseKind::End, None, commit)
 }
 
 /// Close a session left active by a crash: end tag on the last commit made during the session
 /// (or the last one at or before `at`), `status: recovered`.
-pub fn recover(
+pub(crate) fn recover(
+    eng: &Engine,
     project: &Project,
     at: Option<DateTime<FixedOffset>>,
     commit: bool,
 ) -> Result<CloseReport> {
-    close(project, CloseKind::Recover, at, commit)
+    close(eng, project, CloseKind::Recover, at, commit)
 }
 
 /// Close the active session as `abandoned` (tagged and classified like a recovery).
-pub fn abandon(project: &Project, commit: bool) -> Result<CloseReport> {
-    close(project, CloseKind::Abandon, None, commit)
+pub(crate) fn abandon(eng: &Engine, project: &Project, commit: bool) -> Result<CloseReport> {
+    close(eng, project, CloseKind::Abandon, None, commit)
 }
 
 fn close(
+    eng: &Engine,
     project: &Project,
     kind: CloseKind,
     at: Option<DateTime<FixedOffset>>,
@@ -984,7 +1024,7 @@ fn close(
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         let text = cur.ok_or_else(no_active)?;
         let mut file = SessionFile::parse(&path, &text)?;
-        let report = close_locked(project, &mut file, kind, at, commit)?;
+        let report = close_locked(eng, project, &mut file, &path, kind, at, commit)?;
         sweep_temp_files(project);
         // The archive is written and the pointer updated: the active file goes away.
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
@@ -992,24 +1032,91 @@ fn close(
     })
 }
 
-fn close_locked(
+/// Close a session that an old crash left `status: active` inside the archive (an
+/// *unterminated* session): tagged, classified and rewritten in place like `recover`/`abandon`
+/// of the active one; the active session and the last-session pointer are not touched.
+pub(crate) fn close_unterminated(
+    eng: &Engine,
     project: &Project,
-    file: &mut SessionFile,
+    id: &str,
     kind: CloseKind,
     at: Option<DateTime<FixedOffset>>,
     commit: bool,
 ) -> Result<CloseReport> {
-    let t = now();
+    if kind == CloseKind::End {
+        return Err(crate::error::Error::usage(
+            "an archived session is closed with `recover <id>` or `abandon <id>`, not `end`",
+        )
+        .into());
+    }
+    let Some(path) = find_archived(project, id) else {
+        return Err(crate::error::Error::not_found(format!(
+            "no archived session {id} in {}",
+            project.sessions_dir().display()
+        ))
+        .into());
+    };
+    let _lock = store::FileLock::acquire(&project.session_lock_path())?;
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let mut file = SessionFile::parse(&path, &text)?;
+    // The session's range ends at its own last activity, not at today's HEAD.
+    let at = at.or_else(|| file.doc(None).last_activity());
+    if file.fm.status != "active" {
+        return Err(crate::error::Error::conflict(format!(
+            "session {id} is {}, not unterminated ({})",
+            file.fm.status,
+            path.display()
+        ))
+        .into());
+    }
+    close_locked(eng, project, &mut file, &path, kind, at, commit)
+}
+
+/// The archive file of session `id` (`doc::archive::find`: exact name, legacy name, or the one
+/// nanosecond-id file named by its seconds).
+fn find_archived(project: &Project, id: &str) -> Option<PathBuf> {
+    doc::archive::find(&project.sessions_dir(), id)
+}
+
+fn close_locked(
+    eng: &Engine,
+    project: &Project,
+    file: &mut SessionFile,
+    source: &Path,
+    kind: CloseKind,
+    at: Option<DateTime<FixedOffset>>,
+    commit: bool,
+) -> Result<CloseReport> {
+    let t = eng.now();
     let mut warnings = Vec::new();
+    super::pending::flush(project, &mut warnings);
     let doc = file.doc(None);
     let llm = file.fm.llm.clone().unwrap_or_else(|| "claude".into());
     let id = file.fm.id.clone();
-    let start = file.fm.git.starting_commit.clone();
+    let mut start = file.fm.git.starting_commit.clone();
     let repo = git::open(project.root())?;
+    // The starting commit can be gone (its tag deleted, a reset, then gc): the session must still
+    // close. The end tag then goes on HEAD and the range is measured by time instead.
+    let mut start_gone = false;
+    if let (Some(r), Some(sha)) = (&repo, &start)
+        && !git::commit_exists(r, sha)
+    {
+        warnings.push(format!(
+            "the starting commit {sha} (`git.starting_commit` in {}) is no longer in the \
+             repository (tag deleted, reset or gc): the end tag goes on HEAD and the counts \
+             cover the commits made since the session started, by commit time",
+            source.display()
+        ));
+        start_gone = true;
+        start = None;
+    }
+    let since = start_gone.then(|| doc.created_time()).flatten();
     // Where the session ends in history.
     let end_commit = match (&repo, kind) {
         (None, _) => None,
         (Some(r), CloseKind::End) => git::head(r)?.commit,
+        (Some(r), _) if start_gone => git::head(r)?.commit,
         (Some(r), _) => git::last_commit_before(r, start.as_deref(), at)?,
     };
     let ended = match kind {
@@ -1017,24 +1124,44 @@ fn close_locked(
         _ => at.or_else(|| doc.last_activity()).unwrap_or(t),
     };
     let mut end_tag = None;
-    if let (Some(r), Some(c)) = (&repo, &end_commit) {
+    // An old session may have its end tag already (0.11 tagged, then crashed before writing the
+    // file): keep that tag and its commit.
+    let existing_end = match (&repo, kind) {
+        (Some(r), CloseKind::Recover | CloseKind::Abandon) => git::session_end_tags(r)
+            .ok()
+            .and_then(|tags| git::end_tag_for(&tags, &id).cloned()),
+        _ => None,
+    };
+    let end_commit = match &existing_end {
+        Some(t) => Some(t.commit.clone()),
+        None => end_commit,
+    };
+    if let Some(t) = &existing_end {
+        end_tag = Some(t.name.clone());
+    } else if let (Some(r), Some(c)) = (&repo, &end_commit) {
         let name = format!("session-{id}-{llm}-end");
         let verb = match kind {
             CloseKind::End => "end",
             CloseKind::Recover => "end (recovered)",
             CloseKind::Abandon => "end (abandoned)",
         };
-        git::create_annotated_tag(r, &name, c, &format!("Session {verb}: {}", file.fm.title))
-            .map_err(|e| match e.downcast::<git::TagError>() {
-                Ok(te) => CmdError::conflict(format!("{te}; the session is still active")).into(),
+        let msg = format!("Session {verb}: {}", file.fm.title);
+        super::pending::tag_or_defer(project, r, &name, c, &msg, &mut warnings).map_err(
+            |e| match e.downcast::<git::TagError>() {
+                Ok(te) => Error::conflict(format!("{te}; the session is still active")).into(),
                 Err(e) => e,
-            })?;
+            },
+        )?;
         end_tag = Some(name);
     } else if repo.is_some() {
         warnings.push("no commits: no end tag".into());
     }
     // Measure the tagged range.
     let (commits, files) = match (&repo, &end_commit) {
+        (Some(r), Some(c)) if start_gone => match since {
+            Some(t) => git::activity_since_time(r, c, t.timestamp())?,
+            None => (0, vec![]),
+        },
         (Some(r), Some(c)) => {
             let n = git::count_commits(r, start.as_deref(), c)?;
             let files = git::range_files(r, start.as_deref(), c)?;
@@ -1042,7 +1169,12 @@ fn close_locked(
         }
         _ => (0, vec![]),
     };
-    let beliefs = crate::belief::captured_since(project, start.as_deref()).unwrap_or_else(|e| {
+    let session_ref = crate::belief::SessionRef {
+        id: &id,
+        starting_commit: start.as_deref(),
+        started: doc.created_time().map(|t| t.timestamp()),
+    };
+    let beliefs = crate::belief::captured_in_session(project, &session_ref).unwrap_or_else(|e| {
         warnings.push(format!("beliefs captured could not be read: {e:#}"));
         vec![]
     });
@@ -1137,7 +1269,7 @@ fn close_locked(
                 at
             },
         };
-        match crate::transcript::session_sections(project, &llm, &window) {
+        match crate::transcript::session_sections(project, &llm, &window, eng.secrets()) {
             Ok(Some(md)) if !md.trim().is_empty() => {
                 // Replaces the copy `session update --prompts` may have written earlier.
                 file.body = crate::transcript::strip_sections(&file.body);
@@ -1152,12 +1284,19 @@ fn close_locked(
     file.fm.git.end_tag = end_tag.clone();
     file.fm.git.end_commit = end_commit.clone();
     file.fm.classification = Some(class.clone());
-    let archive = archive_path(project, &id);
+    // The active session is archived under its id; an unterminated archived one stays where it is.
+    let closing_active = source == project.active_session_path();
+    let archive = if closing_active {
+        archive_path(project, &id)
+    } else {
+        source.to_path_buf()
+    };
     // No vault secret value in an archive, whatever the daemon holds: the whole text (notes
     // included) is checked against the values' keyed fingerprints.
     let rendered = file.render()?;
-    let rendered = match crate::secrets::redact_known(&rendered) {
-        Ok((text, _)) => text,
+    let rendered = match eng.secrets().fingerprints() {
+        Ok(Some(known)) => known.redact(&rendered).0,
+        Ok(None) => rendered,
         Err(e) => {
             warnings.push(format!("archive not checked for secret values: {e:#}"));
             rendered
@@ -1165,16 +1304,20 @@ fn close_locked(
     };
     store::atomic_write(&archive, rendered.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
-    let pointer = format!(
-        "---\nid: {id}\npath: {archive_rel}\nstatus: {status}\nended: {}\n---\n# Last session: {}\n\n[[session-{id}]]\n",
-        rfc3339(&ended),
-        file.fm.title
-    );
-    store::atomic_write(
-        &project.last_session_path(),
-        pointer.as_bytes(),
-        ACTIVE_MODE,
-    )?;
+    let pointer = doc::pointer::LastSession {
+        id: id.clone(),
+        path: archive_rel.clone(),
+        status: status.to_string(),
+        ended: rfc3339(&ended),
+    }
+    .render(&file.fm.title);
+    if closing_active {
+        store::atomic_write(
+            &project.last_session_path(),
+            pointer.as_bytes(),
+            ACTIVE_MODE,
+        )?;
+    }
     let mut archive_commit = None;
     if commit {
         match &repo {
@@ -1198,5 +1341,30 @@ fn close_locked(
         path: archive,
         archive_commit,
         warnings,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// set aside (an active-session file that does not parse)
+// ---------------------------------------------------------------------------------------------
+
+/// Rename an active-session file that cannot be parsed to
+/// `.patina/local/active-session.unreadable-<time>.md` (kept, 0600, nothing deleted), so a new
+/// session can start. Refused when the file parses (then `recover` or `end` are the way out).
+pub fn set_aside_unreadable(project: &Project) -> Result<PathBuf> {
+    let path = project.active_session_path();
+    store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
+        let text = cur.ok_or_else(no_active)?;
+        if SessionFile::parse(&path, &text).is_ok() {
+            return Err(Error::conflict(
+                "the active session file is readable; use `patina session recover` or `end`",
+            )
+            .into());
+        }
+        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        let aside = path.with_file_name(format!("active-session.unreadable-{stamp}.md"));
+        store::atomic_write(&aside, text.as_bytes(), ACTIVE_MODE)?;
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        Ok((None, aside))
     })
 }

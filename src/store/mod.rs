@@ -310,11 +310,43 @@ pub fn update_locked<T>(
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
-    let (next, out) = edit(current)?;
+    let (next, out) = edit(current.clone())?;
     if let Some(next) = next {
-        atomic_write(path, next.as_bytes(), mode)?;
+        let appended = match &current {
+            Some(cur) if next.len() > cur.len() && next.starts_with(cur.as_str()) => {
+                durable_append(path, &next.as_bytes()[cur.len()..])?
+            }
+            _ => false,
+        };
+        if !appended {
+            atomic_write(path, next.as_bytes(), mode)?;
+        }
     }
     Ok(out)
+}
+
+/// When an edit only adds text at the end (a note, an update entry), write just that suffix:
+/// `O_APPEND`, then `fdatasync`. That is one durable write instead of temp file + fsync + rename +
+/// directory fsync, and it is as safe under the lock: a writer killed mid-way leaves the old text
+/// followed by part of the new entry, which still parses (the next full rewrite normalises it).
+/// `false` (nothing written) when the path is not a plain file we can append to without following
+/// a symlink; the caller then falls back to the atomic replace.
+fn durable_append(path: &Path, suffix: &[u8]) -> Result<bool> {
+    let mut file = match fs::OpenOptions::new()
+        .append(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(_) => return Ok(false),
+    };
+    if !file.metadata().is_ok_and(|m| m.is_file()) {
+        return Ok(false);
+    }
+    file.write_all(suffix)
+        .and_then(|()| file.sync_data())
+        .with_context(|| format!("appending to {}", path.display()))?;
+    Ok(true)
 }
 
 /// Create `dir` (and parents, see [`create_dirs`]) as a private directory: mode 0700, owned by

@@ -4,7 +4,7 @@
 //! `CLAUDE_CONFIG_DIR` or `~/.claude`. Files are mapped to the project through each line's own
 //! `cwd`/`project`, never by un-escaping directory names (the escaping is lossy).
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
@@ -13,7 +13,8 @@ use serde_json::Value;
 
 use super::model::{Found, RawActivity, RawError, RawPrompt, Scope, Tokens, resolve};
 use super::source::{
-    ProjectMatcher, files_since, first_line, for_each_json_line, parse_time, str_of, u64_of,
+    ProjectMatcher, clean_prompt, files_since, first_line, for_each_json_line, parse_time, str_of,
+    u64_of,
 };
 
 pub(crate) const AGENT: &str = "claude";
@@ -54,14 +55,14 @@ fn read_history(
         if !scope.contains_time(time) || !matcher.contains(str_of(&v, "project")) {
             return;
         }
-        let display = str_of(&v, "display");
-        if display.trim().is_empty() {
+        // Slash commands (`/model`, `/clear`) and bash-mode lines (`!ls`) are recorded here too.
+        let Some(display) = clean_prompt(str_of(&v, "display")) else {
             return;
-        }
+        };
         prompts.push(RawPrompt {
             time,
             agent: AGENT,
-            text: expand_paste_placeholders(display, v.get("pastedContents")),
+            text: expand_paste_placeholders(&display, v.get("pastedContents")),
         });
     });
     match res {
@@ -106,18 +107,23 @@ fn read_projects(
     found: &mut Found,
 ) -> Vec<RawPrompt> {
     // projects/<escaped cwd>/<session>.jsonl, and the session's subagents in
-    // <session>/subagents/*.jsonl: their tool calls are the agent's activity too, but their
+    // <session>/subagents/*.jsonl (nested ones further down): they are folded into the parent
+    // session — their tool calls, errors and tokens are the agent's activity too, but their
     // "user" lines are the main agent's instructions, not the person's prompts.
-    let files = files_since(&dir.join("projects"), 3, scope.start, &|n| {
+    let files = files_since(&dir.join("projects"), 8, scope.start, &|n| {
         n.ends_with(".jsonl")
     });
     let mut prompts = Vec::new();
-    let mut seen_usage = HashSet::new();
+    // Claude streams one API message as several lines sharing `message.id`; the usage on the
+    // early lines is a partial snapshot and only the last carries the final output count. Keep
+    // one snapshot per message: the largest output (a later line wins a tie).
+    let mut usage_by_message: HashMap<String, Tokens> = HashMap::new();
     for path in files {
         let subagent = path
-            .parent()
-            .and_then(|p| p.file_name())
-            .is_some_and(|n| n == "subagents");
+            .strip_prefix(dir)
+            .unwrap_or(&path)
+            .components()
+            .any(|c| c.as_os_str() == "subagents");
         let mut activity = RawActivity::default();
         let mut any = false;
         let res = for_each_json_line(&path, |v| {
@@ -145,7 +151,7 @@ fn read_projects(
                         });
                     }
                 }
-                "assistant" => assistant_line(&v, time, &cwd, &mut activity, &mut seen_usage),
+                "assistant" => assistant_line(&v, time, &cwd, &mut activity, &mut usage_by_message),
                 "system" if str_of(&v, "level") == "error" => {
                     let text = first_line(str_of(&v, "content"), 160);
                     if !text.is_empty() {
@@ -167,6 +173,9 @@ fn read_projects(
                 .push(format!("claude: cannot read {}: {e}", path.display())),
         }
         found.activity.merge(activity);
+    }
+    for t in usage_by_message.into_values() {
+        found.activity.add_tokens(t);
     }
     prompts
 }
@@ -201,10 +210,15 @@ fn user_line(
                         }
                     }
                     "text" => {
+                        // A block of its own that is an injected reminder or a wrapper is not
+                        // part of what the person typed.
+                        let Some(t) = clean_prompt(str_of(b, "text")) else {
+                            continue;
+                        };
                         if !text.is_empty() {
                             text.push('\n');
                         }
-                        text.push_str(str_of(b, "text"));
+                        text.push_str(&t);
                     }
                     _ => {}
                 }
@@ -216,15 +230,7 @@ fn user_line(
     if tool_result || flag("isMeta") || flag("isCompactSummary") || flag("isSidechain") {
         return None;
     }
-    let t = text.trim_start();
-    if t.is_empty()
-        || t.starts_with("<command-")
-        || t.starts_with("<local-command-")
-        || t.starts_with("[Request interrupted")
-    {
-        return None;
-    }
-    Some(text)
+    clean_prompt(&text)
 }
 
 fn block_text(c: Option<&Value>) -> String {
@@ -244,7 +250,7 @@ fn assistant_line(
     time: chrono::DateTime<chrono::Utc>,
     cwd: &Path,
     act: &mut RawActivity,
-    seen_usage: &mut HashSet<String>,
+    usage_by_message: &mut HashMap<String, Tokens>,
 ) {
     let Some(msg) = v.get("message") else { return };
     if let Some(Value::Array(blocks)) = msg.get("content") {
@@ -281,16 +287,20 @@ fn assistant_line(
             },
         });
     }
-    // One API message is written as several lines (one per content block) that repeat its usage:
-    // count each message id once.
     if let Some(u) = msg.get("usage") {
-        let id = str_of(msg, "id");
-        if id.is_empty() || seen_usage.insert(id.to_string()) {
-            act.add_tokens(Tokens {
-                input: u64_of(u, "input_tokens") + u64_of(u, "cache_creation_input_tokens"),
-                output: u64_of(u, "output_tokens"),
-                cache_read: u64_of(u, "cache_read_input_tokens"),
-            });
+        let t = Tokens {
+            input: u64_of(u, "input_tokens") + u64_of(u, "cache_creation_input_tokens"),
+            output: u64_of(u, "output_tokens"),
+            cache_read: u64_of(u, "cache_read_input_tokens"),
+        };
+        match str_of(msg, "id") {
+            "" => act.add_tokens(t),
+            id => {
+                let kept = usage_by_message.entry(id.to_string()).or_insert(t);
+                if t.output >= kept.output {
+                    *kept = t;
+                }
+            }
         }
     }
 }

@@ -4,7 +4,10 @@
 //! then message records `{id, timestamp, type, content, toolCalls?, tokens?}`, `{"$set": …}`
 //! patches and `{"$rewindTo": id}` markers; a re-appended id replaces the earlier record) or
 //! `session-*.json` (before: one object with `messages`). `<id>/logs.json` (an array of prompts)
-//! is the fallback for prompts. Subagent chats in `chats/<parent>/` are not read.
+//! is the fallback for prompts. Subagent chats in `chats/<parent>/` are folded into the session:
+//! their tool calls, failures and tokens count, their "user" messages are the parent agent's.
+//! A shell call Gemini records as `status: "success"` failed when its output says
+//! `Exit Code: N` with N ≠ 0 (the exit code is only in that text).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -13,7 +16,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::model::{Found, RawActivity, RawError, RawPrompt, Scope, Tokens, resolve};
-use super::source::{ProjectMatcher, files_since, first_line, parse_time, str_of, u64_of};
+use super::source::{
+    ProjectMatcher, clean_prompt, files_since, first_line, parse_time, str_of, u64_of,
+};
 
 pub(crate) const AGENT: &str = "gemini";
 
@@ -79,10 +84,17 @@ fn project_registry(gemini_dir: &Path) -> HashMap<String, String> {
 }
 
 fn read_chats(dir: &Path, cwd: &Path, scope: &Scope, found: &mut Found) {
-    let files = files_since(&dir.join("chats"), 0, scope.start, &|n| {
-        n.starts_with("session-") && (n.ends_with(".jsonl") || n.ends_with(".json"))
+    let chats = dir.join("chats");
+    // session-*.json(l) at the top; a subagent's chat in chats/<parent id>/<id>.jsonl.
+    let files = files_since(&chats, 2, scope.start, &|n| {
+        n.ends_with(".jsonl") || n.ends_with(".json")
     });
     for path in files {
+        let subagent = path.parent() != Some(chats.as_path());
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if !subagent && !name.starts_with("session-") {
+            continue;
+        }
         let messages = if path.extension().is_some_and(|e| e == "jsonl") {
             match jsonl_messages(&path) {
                 Ok((m, bad)) => {
@@ -123,7 +135,11 @@ fn read_chats(dir: &Path, cwd: &Path, scope: &Scope, found: &mut Found) {
                 continue;
             }
             any = true;
-            message(m, time, cwd, &mut found.prompts, &mut activity);
+            let mut prompts = Vec::new();
+            message(m, time, cwd, &mut prompts, &mut activity);
+            if !subagent {
+                found.prompts.extend(prompts);
+            }
         }
         if any {
             found.files.push(path);
@@ -187,8 +203,9 @@ fn message(
 ) {
     match str_of(m, "type") {
         "user" => {
-            let text = content_text(m);
-            if !text.trim().is_empty() {
+            // Slash commands (`/model`, `/stats`) and shell mode (`!ls`) are recorded as user
+            // messages too.
+            if let Some(text) = clean_prompt(&content_text(m)) {
                 prompts.push(RawPrompt {
                     time,
                     agent: AGENT,
@@ -231,14 +248,27 @@ fn message(
                             time: t,
                             text: format!("{name} failed"),
                         });
+                    } else if let Some(code) = shell_exit_code(c.get("result"))
+                        && code != 0
+                    {
+                        let cmd = first_line(str_of(args, "command"), 100);
+                        act.errors.push(RawError {
+                            time: t,
+                            text: format!("{name} exited {code}: {cmd}")
+                                .trim_end_matches(": ")
+                                .to_string(),
+                        });
                     }
                     act.action(t, super::claude::describe_tool(name, args));
                 }
             }
             if let Some(t) = m.get("tokens").filter(|t| t.is_object()) {
+                // Gemini's usage: `input` (prompt, cached part included), `cached`, `output`
+                // (candidates), `thoughts`, `tool` (tool-use prompt); total = input + output +
+                // thoughts + tool. Thoughts are output the model produced, tool prompts input.
                 let cached = u64_of(t, "cached");
                 act.add_tokens(Tokens {
-                    input: u64_of(t, "input").saturating_sub(cached),
+                    input: u64_of(t, "input").saturating_sub(cached) + u64_of(t, "tool"),
                     output: u64_of(t, "output") + u64_of(t, "thoughts"),
                     cache_read: cached,
                 });
@@ -246,6 +276,26 @@ fn message(
         }
         _ => {}
     }
+}
+
+/// `Exit Code: N` from a tool result (`[{functionResponse: {response: {output: "…"}}}]`, or the
+/// text itself): the last such line wins, since the command's own output comes before it.
+fn shell_exit_code(result: Option<&Value>) -> Option<i64> {
+    fn texts(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::String(s) => out.push(s.clone()),
+            Value::Array(a) => a.iter().for_each(|x| texts(x, out)),
+            Value::Object(o) => o.values().for_each(|x| texts(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = Vec::new();
+    texts(result?, &mut all);
+    all.iter()
+        .flat_map(|t| t.lines())
+        .filter_map(|l| l.trim().strip_prefix("Exit Code: "))
+        .filter_map(|n| n.trim().parse::<i64>().ok())
+        .next_back()
 }
 
 fn read_logs(dir: &Path, scope: &Scope, found: &mut Found) {
@@ -265,13 +315,15 @@ fn read_logs(dir: &Path, scope: &Scope, found: &mut Found) {
         let Some(time) = e.get("timestamp").and_then(parse_time) else {
             continue;
         };
-        let text = str_of(e, "message");
-        if scope.contains_time(time) && !text.trim().is_empty() {
+        if !scope.contains_time(time) {
+            continue;
+        }
+        if let Some(text) = clean_prompt(str_of(e, "message")) {
             any = true;
             found.prompts.push(RawPrompt {
                 time,
                 agent: AGENT,
-                text: text.to_string(),
+                text,
             });
         }
     }

@@ -8,8 +8,9 @@
 //! - [`capture`] — the same as data (`session transcript --json`).
 //! - [`summary`] — prompt count and the agent's last action, for the cockpit.
 //! - Vault secret values are redacted by their keyed fingerprints (`secrets::Fingerprints`),
-//!   whatever the daemon holds; a fingerprint file that cannot be read fails the capture rather
-//!   than let a value through.
+//!   whatever the daemon holds: every reading function takes a [`SecretRedactor`] from its caller
+//!   (commands and the cockpit pass [`KnownSecrets`], the fingerprints recorded for this user); a
+//!   fingerprint file that cannot be read fails the capture rather than let a value through.
 //!
 //! One reader per agent (`claude`, `codex`, `gemini`, `opencode`), each a function
 //! `read(location, &Scope) -> Found`; everything after reading (redaction, folding pastes,
@@ -32,6 +33,7 @@ use chrono::{DateTime, FixedOffset, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::project::Project;
+use crate::secrets::Fingerprints;
 
 pub use model::Tokens;
 
@@ -139,17 +141,52 @@ pub fn session_sections(
     project: &Project,
     llm: &str,
     window: &SessionWindow,
+    secrets: &dyn SecretRedactor,
 ) -> Result<Option<String>> {
-    Ok(capture(project, llm, window)?.markdown)
+    Ok(capture(project, llm, window, secrets)?.markdown)
 }
 
 /// Prompt count and last action for the window (cheap enough for a cockpit refresh).
-pub fn summary(project: &Project, llm: &str, window: &SessionWindow) -> Result<Summary> {
-    let c = capture(project, llm, window)?;
+pub fn summary(
+    project: &Project,
+    llm: &str,
+    window: &SessionWindow,
+    secrets: &dyn SecretRedactor,
+) -> Result<Summary> {
+    let c = capture(project, llm, window, secrets)?;
     Ok(Summary {
         prompt_count: c.prompts.len(),
         last_action: c.activity.last_action,
     })
+}
+
+/// Where the values of the user's vault secrets are recognised from: their keyed fingerprints,
+/// recorded at `secrets add`/`unlock`, so redaction needs no plaintext and no daemon (after lock,
+/// expiry or `serve stop` a pasted value is still found). The caller passes one in.
+pub trait SecretRedactor: Send + Sync {
+    /// The fingerprints to check texts against; `Ok(None)` when none are recorded. An error (a
+    /// fingerprint file that cannot be read) must fail the capture: nothing is written unredacted.
+    fn fingerprints(&self) -> Result<Option<Fingerprints>>;
+}
+
+/// No vault values to look for: only the pattern-based redaction applies (tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoSecrets;
+
+impl SecretRedactor for NoSecrets {
+    fn fingerprints(&self) -> Result<Option<Fingerprints>> {
+        Ok(None)
+    }
+}
+
+/// The fingerprints recorded for this user under `PATINA_HOME`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownSecrets;
+
+impl SecretRedactor for KnownSecrets {
+    fn fingerprints(&self) -> Result<Option<Fingerprints>> {
+        Fingerprints::load()
+    }
 }
 
 /// Project settings: `transcripts = false`, or a `[transcripts]` table.
@@ -188,12 +225,21 @@ fn settings(project: &Project) -> Result<Settings> {
             enabled: Some(*b),
             ..Default::default()
         },
-        Some(v) => v.clone().try_into().map_err(|e| {
-            anyhow::anyhow!(
-                ".patina/config.toml: `transcripts` must be true, false or a table \
-                 (enabled, prompt_chars, agents): {e}"
-            )
-        })?,
+        Some(toml::Value::Table(_)) => project
+            .config()
+            .decode_top_level("transcripts")?
+            .unwrap_or_default(),
+        Some(v) => {
+            return Err(project
+                .config()
+                .invalid(
+                    "transcripts",
+                    format!(
+                        "must be true, false or a table (enabled, prompt_chars, agents) (value: {v})"
+                    ),
+                )
+                .into());
+        }
     };
     let user: UserSettings = crate::user_config::UserConfig::load()?.section("transcripts")?;
     let prompt_chars = proj
@@ -258,7 +304,12 @@ fn location(agent: &str, user: &UserSettings) -> PathBuf {
 
 /// Read every configured agent's logs for this project and window, and prepare what would be
 /// written: redacted, folded, cut, cross-checked with git.
-pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<Capture> {
+pub fn capture(
+    project: &Project,
+    llm: &str,
+    window: &SessionWindow,
+    secrets: &dyn SecretRedactor,
+) -> Result<Capture> {
     let offset = *window.start.offset();
     let now = Utc::now().with_timezone(&offset);
     let end = window.end.unwrap_or(now);
@@ -330,7 +381,7 @@ pub fn capture(project: &Project, llm: &str, window: &SessionWindow) -> Result<C
 
     // Secret values are redacted first, on the raw texts (before anything is cut, so no prefix of
     // a value can survive a truncation), by their fingerprints: no daemon, no plaintext needed.
-    let mut redactor = redact::Redactor::with_known_secrets()?;
+    let mut redactor = redact::Redactor::new(secrets.fingerprints()?);
     cap.prompts = prompts
         .into_iter()
         .enumerate()
@@ -469,11 +520,14 @@ pub struct Refreshed {
 /// Write the current `## User Prompts (N)` / `## Agent Activity` into the active session file,
 /// replacing earlier copies (under the session lock, atomically). `None` when no session is
 /// active; with capture off nothing is touched.
-pub fn refresh_active(project: &Project) -> Result<Option<Refreshed>> {
+pub fn refresh_active(
+    project: &Project,
+    secrets: &dyn SecretRedactor,
+) -> Result<Option<Refreshed>> {
     let Some(active) = active_session(project)? else {
         return Ok(None);
     };
-    let cap = capture(project, &active.llm, &active.window)?;
+    let cap = capture(project, &active.llm, &active.window, secrets)?;
     let mut out = Refreshed {
         id: active.id,
         prompts: cap.prompts.len(),
@@ -543,17 +597,13 @@ pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
             return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
         }
     };
-    let front = text
-        .strip_prefix("---\n")
-        .and_then(|rest| rest.split_once("\n---").map(|(f, _)| f))
-        .ok_or_else(|| anyhow::anyhow!("{}: no frontmatter", path.display()))?;
-    let yaml: serde_yaml::Value = serde_yaml::from_str(front)
-        .map_err(|e| anyhow::anyhow!("{}: invalid frontmatter: {e}", path.display()))?;
-    let get = |k: &str| yaml.get(k).and_then(|v| v.as_str()).map(str::to_string);
-    let created = get("created").and_then(|c| DateTime::parse_from_rfc3339(&c).ok());
-    let from_ms = yaml
-        .get("start_timestamp")
-        .and_then(|v| v.as_i64())
+    let fm = crate::doc::session::frontmatter(&path, &crate::doc::Document::parse(&text))?;
+    let created = fm
+        .created
+        .as_deref()
+        .and_then(|c| DateTime::parse_from_rfc3339(c).ok());
+    let from_ms = fm
+        .start_timestamp
         .and_then(chrono::DateTime::from_timestamp_millis);
     let start = match (created, from_ms) {
         // The millisecond stamp is the more precise instant; `created` carries the offset.
@@ -566,13 +616,11 @@ pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
         ),
     };
     Ok(Some(ActiveSession {
-        id: get("id").unwrap_or_default(),
-        llm: get("llm").unwrap_or_else(|| project.config().llm().unwrap_or("claude").to_string()),
+        id: fm.id,
+        llm: fm
+            .llm
+            .unwrap_or_else(|| project.config().llm().unwrap_or("claude").to_string()),
         window: SessionWindow { start, end: None },
-        starting_commit: yaml
-            .get("git")
-            .and_then(|g| g.get("starting_commit"))
-            .and_then(|v| v.as_str())
-            .map(String::from),
+        starting_commit: fm.git.starting_commit,
     }))
 }

@@ -7,7 +7,6 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use anyhow::Result;
 use regex::Regex;
 
 use crate::secrets::Fingerprints;
@@ -51,13 +50,13 @@ pub(crate) struct Redactor {
 }
 
 impl Redactor {
-    /// A redactor that knows the fingerprints of every secret value recorded for this user. A
-    /// fingerprint file that cannot be read is an error: the caller must not archive unredacted.
-    pub fn with_known_secrets() -> Result<Redactor> {
-        Ok(Redactor {
-            known: Fingerprints::load()?,
+    /// A redactor that knows these fingerprints of the user's secret values (`None`: token
+    /// shapes only).
+    pub fn new(known: Option<Fingerprints>) -> Redactor {
+        Redactor {
+            known,
             counts: BTreeMap::new(),
-        })
+        }
     }
 
     /// `text` with every secret replaced by `[redacted: <kind>]`.

@@ -192,37 +192,35 @@ mod tests {
     }
 }
 
-/// True for the headings this module writes.
-fn is_ours(line: &str) -> bool {
-    line.starts_with("## User Prompts") || line.trim_end() == "## Agent Activity"
+/// True for the section titles this module writes.
+fn is_ours(title: &str) -> bool {
+    title.starts_with("User Prompts") || title == "Agent Activity"
 }
 
 /// `text` without earlier `## User Prompts (…)` / `## Agent Activity` sections, with `md` (when
-/// given) appended at the end: refreshing the sections never duplicates them.
+/// given) appended at the end: refreshing the sections never duplicates them. The file keeps its
+/// own line ending and BOM.
 pub(crate) fn replace_sections(text: &str, md: Option<&str>) -> String {
-    let mut out: Vec<&str> = Vec::new();
-    let mut skipping = false;
-    let mut in_fence = false;
-    for line in text.lines() {
-        if line.starts_with("```") {
-            in_fence = !in_fence;
-        }
-        if !in_fence && line.starts_with("## ") {
-            skipping = is_ours(line);
-        }
-        if !skipping {
-            out.push(line);
-        }
+    let mut d = crate::doc::Document::parse(text);
+    let eol = d.style().eol;
+    d.sections.retain(|s| !is_ours(&s.title));
+    let rendered = d.render();
+    let mut lines: Vec<&str> = rendered.split_inclusive('\n').collect();
+    while lines
+        .last()
+        .is_some_and(|l| l.trim_start_matches('\u{feff}').trim().is_empty())
+    {
+        lines.pop();
     }
-    while out.last().is_some_and(|l| l.trim().is_empty()) {
-        out.pop();
+    let mut s = lines.concat();
+    if !s.ends_with('\n') {
+        s.push_str(eol.as_str());
     }
-    let mut s = out.join("\n");
-    s.push('\n');
     if let Some(md) = md {
-        s.push('\n');
-        s.push_str(md.trim_end());
-        s.push('\n');
+        let lf = crate::doc::TextStyle { bom: false, eol };
+        s.push_str(eol.as_str());
+        s.push_str(&lf.apply(md.trim_end()));
+        s.push_str(eol.as_str());
     }
     s
 }
@@ -242,5 +240,10 @@ mod replace_tests {
         );
         assert_eq!(replace_sections(&once, Some(md)), once);
         assert!(!replace_sections(&once, None).contains("User Prompts"));
+        let crlf = text.replace('\n', "\r\n");
+        assert_eq!(
+            replace_sections(&crlf, Some(md)),
+            once.replace('\n', "\r\n")
+        );
     }
 }

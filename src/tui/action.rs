@@ -1,10 +1,12 @@
-//! The cockpit's three message types.
+//! The cockpit's message types.
 //!
 //! - [`Action`]: everything `App::update` consumes — terminal events, the 1 Hz tick, and
 //!   [`Msg`]s that background jobs send back.
 //! - [`Effect`]: what `App::update` asks the runtime to do (domain calls, the editor, quitting).
 //!   The state machine never performs I/O itself, so it is tested by feeding actions and
 //!   asserting state and effects.
+//! - [`Op`]: a mutation. Ops run one at a time, in the order they were asked for, on one worker,
+//!   and answer `Msg::Done` with their id.
 
 use std::path::PathBuf;
 
@@ -34,6 +36,8 @@ pub enum Msg {
     Session(Feed<Option<SessionView>>),
     Commits(Feed<Vec<CommitRow>>),
     Beliefs(Feed<Vec<BeliefRow>>),
+    /// Archived sessions, newest first.
+    History(Feed<Vec<SessionRow>>),
     Scry {
         seq: u64,
         result: Result<ScryView, String>,
@@ -46,6 +50,8 @@ pub enum Msg {
     /// Prompt count and last agent action of the active session (None: no session/logs).
     Transcript(Option<TranscriptView>),
     Pending(Vec<ReleaseRequest>),
+    /// Releases made without asking (policy `first` after the first answer): shown as toasts.
+    Released(Vec<String>),
     /// The end-of-session classification preview (text lines).
     EndPreview(Result<Vec<String>, String>),
     /// Link completions for the belief form's supports/attacks fields.
@@ -53,19 +59,35 @@ pub enum Msg {
         prefix: String,
         items: Vec<String>,
     },
-    /// A mutating operation finished: a toast, and the popup closes on success.
+    /// A commit's patch.
+    Diff {
+        sha: String,
+        result: Result<Vec<String>, String>,
+    },
+    /// Lines of a file region, for the scry preview.
+    Preview {
+        path: PathBuf,
+        line: usize,
+        result: Result<Vec<String>, String>,
+    },
+    /// An archived session's text, for the viewer.
+    SessionText {
+        path: PathBuf,
+        result: Result<Vec<String>, String>,
+    },
+    /// An [`Op`] finished.
     Done {
+        id: u64,
         what: String,
         result: Result<String, String>,
     },
+    /// A background problem worth a line in the message log.
+    Notice(String),
 }
 
-/// Work for the runtime. Domain calls run off the UI task and answer with a [`Msg`].
+/// Mutations (one worker, in order).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    Quit,
-    /// Re-read everything now (after a mutation, or on focus gain).
-    Refresh,
+pub enum Op {
     InitProject,
     StartSession {
         title: String,
@@ -75,10 +97,50 @@ pub enum Effect {
     AddGoal(String),
     ToggleGoal(usize),
     UpdateSession,
-    PreviewEnd,
-    EndSession,
+    EndSession {
+        commit: bool,
+    },
     Recover,
+    /// Rename an unreadable active-session file aside so a session can start.
+    SetAsideSession,
     CreateBelief(BeliefDraft),
+    LockSecrets,
+    AnswerRelease {
+        id: String,
+        allow: bool,
+    },
+}
+
+impl Op {
+    /// What the op is, for messages ("note: …").
+    pub fn what(&self) -> &'static str {
+        match self {
+            Op::InitProject => "init",
+            Op::StartSession { .. } => "start",
+            Op::Note(_) => "note",
+            Op::AddGoal(_) | Op::ToggleGoal(_) => "goal",
+            Op::UpdateSession => "update",
+            Op::EndSession { .. } => "end",
+            Op::Recover => "recover",
+            Op::SetAsideSession => "set aside",
+            Op::CreateBelief(_) => "belief",
+            Op::LockSecrets => "lock",
+            Op::AnswerRelease { .. } => "release",
+        }
+    }
+}
+
+/// Work for the runtime. Domain calls run off the UI task and answer with a [`Msg`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    Quit,
+    /// Re-read everything now (after a mutation, or on focus gain).
+    Refresh,
+    Op {
+        id: u64,
+        op: Op,
+    },
+    PreviewEnd,
     CompleteLink(String),
     Scry {
         seq: u64,
@@ -86,15 +148,28 @@ pub enum Effect {
         /// All registered projects instead of this one.
         all: bool,
     },
+    Diff(String),
+    Preview {
+        path: PathBuf,
+        line: usize,
+        line_end: usize,
+    },
+    ReadSession(PathBuf),
     OpenEditor {
         path: PathBuf,
         line: usize,
     },
-    LockSecrets,
-    AnswerRelease {
-        id: String,
-        allow: bool,
-    },
+    /// Remember the cockpit's own state (theme, query history) in `PATINA_HOME/tui-state.json`.
+    SaveState(UiState),
     SetMouse(bool),
     Suspend,
+}
+
+/// What the cockpit remembers between runs.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct UiState {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub theme: Option<String>,
+    #[serde(default)]
+    pub scry_history: Vec<String>,
 }

@@ -1,197 +1,31 @@
 //! The cockpit's state and its one transition function, [`App::update`].
 //!
-//! `update` is plain state: no I/O, no clock reads (time arrives with `Action::Tick`), no
-//! terminal. Work it needs done comes back as [`Effect`]s for the runtime. It sets `dirty` when
-//! what is on screen would change, so the runtime redraws only then.
+//! `App` keeps what several components share ([`Shared`]), the panes (in `panes::all()` order),
+//! the popup stack, and the keys held back while an operation runs. `update` is plain state: no
+//! I/O, no clock reads (time arrives with `Action::Tick`), no terminal; work comes back as
+//! [`Effect`]s. It sets `dirty` when what is on screen would change.
+//!
+//! **Every keystroke in order.** A popup that submits an operation (note, start, belief…)
+//! shows "working…" and from then on keys and pastes are *held* in arrival order. When the
+//! operation answers, the popup closes (success) and the held keys are replayed through the
+//! normal dispatch — `n burst one ⏎ n burst two ⏎` typed in one burst saves both notes. If it
+//! failed, the popup stays with the error and the held keys are not applied (they were typed
+//! for a state that did not happen); the message log says which keys. Navigation keys typed in
+//! scry while its answer is pending are held the same way until the answer (or 3 s).
 
+use std::collections::{BTreeMap, VecDeque};
 use std::path::PathBuf;
 
 use chrono::{DateTime, FixedOffset};
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, MouseButton, MouseEventKind};
 
-use super::action::{Action, Effect, Msg};
-use super::input::{Edit, Input};
-use super::keymap::{Command, Keymap};
+use super::action::{Action, Effect, Msg, Op, UiState};
+use super::component::{Cx, Flow, Pane, Popup};
+use super::keymap::{Command, Context, Key, Keymap};
 use super::model::*;
+use super::popups;
+use super::strings as S;
 use super::theme::Theme;
-
-/// The panes, in focus order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Session,
-    Activity,
-    Commits,
-    Beliefs,
-    Scry,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 5] = [
-        Pane::Session,
-        Pane::Activity,
-        Pane::Commits,
-        Pane::Beliefs,
-        Pane::Scry,
-    ];
-    pub fn title(self) -> &'static str {
-        match self {
-            Pane::Session => "Session",
-            Pane::Activity => "Activity",
-            Pane::Commits => "Commits",
-            Pane::Beliefs => "Beliefs",
-            Pane::Scry => "Scry",
-        }
-    }
-    fn index(self) -> usize {
-        Pane::ALL.iter().position(|p| *p == self).unwrap_or(0)
-    }
-}
-
-/// The belief form's fields, in Tab order.
-pub const BELIEF_FIELDS: [&str; 7] = [
-    "id",
-    "statement",
-    "evidence",
-    "supports",
-    "attacks",
-    "facets",
-    "entrenchment",
-];
-const ENTRENCHMENTS: [&str; 4] = ["low", "medium", "high", "very-high"];
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct BeliefForm {
-    pub fields: Vec<Input>,
-    pub field: usize,
-    /// Known ids completing the current supports/attacks token.
-    pub completions: Vec<String>,
-    pub error: Option<String>,
-    pub busy: bool,
-}
-
-impl BeliefForm {
-    fn new() -> BeliefForm {
-        let mut fields = vec![Input::default(); BELIEF_FIELDS.len()];
-        fields[6] = Input::new("medium");
-        BeliefForm {
-            fields,
-            field: 0,
-            completions: vec![],
-            error: None,
-            busy: false,
-        }
-    }
-
-    fn list(&self, i: usize) -> Vec<String> {
-        self.fields[i]
-            .text()
-            .split(',')
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-            .collect()
-    }
-
-    pub fn draft(&self) -> BeliefDraft {
-        let evidence = self.fields[2].text().trim();
-        BeliefDraft {
-            id: self.fields[0].text().trim().to_string(),
-            statement: self.fields[1].text().trim().to_string(),
-            evidence: if evidence.is_empty() {
-                vec![]
-            } else {
-                vec![evidence.to_string()]
-            },
-            supports: self.list(3),
-            attacks: self.list(4),
-            facets: self.list(5),
-            entrenchment: self.fields[6].text().trim().to_string(),
-        }
-    }
-
-    /// The token being completed in a supports/attacks field.
-    fn current_token(&self) -> Option<String> {
-        if self.field != 3 && self.field != 4 {
-            return None;
-        }
-        let text = self.fields[self.field].text();
-        Some(text.rsplit(',').next().unwrap_or("").trim().to_string())
-    }
-}
-
-/// The answer a key gives to a yes/no popup (end, recover, init): Enter, `y` or `Y` confirm,
-/// `n` or `N` decline, anything else is no answer. (Secret releases take `y` only, on purpose.)
-fn confirm_answer(key: &KeyEvent) -> Option<bool> {
-    match key.code {
-        KeyCode::Enter | KeyCode::Char('y') | KeyCode::Char('Y') => Some(true),
-        KeyCode::Char('n') | KeyCode::Char('N') => Some(false),
-        _ => None,
-    }
-}
-
-/// Problems with a belief id as typed, or `None` when it is fine.
-pub fn id_problem(id: &str, known: &[String]) -> Option<String> {
-    if id.is_empty() {
-        return Some("required".into());
-    }
-    let mut chars = id.chars();
-    let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-    if !first_ok
-        || !id
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-    {
-        return Some("use a-z, 0-9 and -, starting with a letter".into());
-    }
-    if known.iter().any(|k| k == id) {
-        return Some(format!("`{id}` already exists"));
-    }
-    None
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Popup {
-    Help {
-        scroll: u16,
-    },
-    Start {
-        title: Input,
-        llm: Input,
-        field: usize,
-        busy: bool,
-        error: Option<String>,
-    },
-    End {
-        preview: Feed<Vec<String>>,
-        busy: bool,
-        error: Option<String>,
-    },
-    Note {
-        text: Input,
-        busy: bool,
-        error: Option<String>,
-    },
-    Goal {
-        text: Input,
-        busy: bool,
-        error: Option<String>,
-    },
-    Belief(BeliefForm),
-    Recover {
-        id: String,
-        busy: bool,
-        error: Option<String>,
-    },
-    Release(ReleaseRequest),
-    Init {
-        root: PathBuf,
-        busy: bool,
-        error: Option<String>,
-    },
-    Message {
-        title: String,
-        lines: Vec<String>,
-    },
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Level {
@@ -208,123 +42,57 @@ pub struct Toast {
     pub until: DateTime<FixedOffset>,
 }
 
-/// Everything the cockpit shows and remembers.
+/// One line of the message log (`:`): every toast and error, in full.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    pub time: DateTime<FixedOffset>,
+    pub level: Level,
+    pub text: String,
+}
+
+/// Ticks a release request must have been on screen before it can be allowed.
+pub const RELEASE_ARM_TICKS: u32 = 2;
+/// Seconds navigation keys wait for a pending scry answer before they are replayed anyway.
+const SCRY_HOLD_SECS: i64 = 3;
+
+/// What several components read: data feeds, the keymap and theme, toasts and the log.
 #[derive(Debug, Clone)]
-pub struct App {
+pub struct Shared {
     pub now: DateTime<FixedOffset>,
     pub size: (u16, u16),
     pub project: ProjectState,
     pub session: Feed<Option<SessionView>>,
-    pub commits: Feed<Vec<CommitRow>>,
     pub beliefs: Feed<Vec<BeliefRow>>,
     pub daemon: DaemonState,
+    /// The daemon was up once and is down now: the watcher is restarting it.
+    pub daemon_restarting: bool,
     pub model: ModelState,
     pub index: IndexState,
     pub secrets: Feed<Vec<VaultView>>,
     pub agent: AgentState,
-    pub pending: Vec<ReleaseRequest>,
-
-    pub focus: Pane,
-    pub popup: Option<Popup>,
-    pub toast: Option<Toast>,
-    pub goal_sel: usize,
-    /// `None` follows the newest entry; `Some(i)` pins entry `i` at the top.
-    pub activity_top: Option<usize>,
-    pub commit_sel: usize,
-    pub belief_sel: usize,
-    pub scry_input: Input,
-    pub scry_editing: bool,
-    pub scry_seq: u64,
-    pub scry: Option<ScryView>,
-    pub scry_error: Option<String>,
-    pub scry_waiting: bool,
-    pub scry_sel: usize,
-    /// Scry searches all registered projects (else this project only).
-    pub scry_all: bool,
-    /// Prompt count and last agent action, from the slow poll.
     pub transcript: Option<TranscriptView>,
-
+    /// Release requests, this project's first.
+    pub pending: Vec<ReleaseRequest>,
+    /// Ticks each pending request has been shown (arming).
+    pub pending_ticks: BTreeMap<String, u32>,
+    /// When each request's countdown ends (from `expires_in_secs` at the poll).
+    pub pending_until: BTreeMap<String, DateTime<FixedOffset>>,
     pub keymap: Keymap,
     pub themes: Vec<Theme>,
     pub theme: usize,
+    /// `[tui] theme` from the config, which picks the start theme over the remembered one.
+    pub config_theme: Option<String>,
     pub mouse: bool,
     /// Default llm for the start popup (project config).
     pub default_llm: String,
-    pub quit: bool,
-    pub dirty: bool,
-    recover_offered: bool,
-    release_shown: Option<String>,
-    clock_sig: String,
+    pub toasts: Vec<Toast>,
+    pub log: Vec<LogLine>,
+    pub scry_history: Vec<String>,
+    /// Keys held while an operation runs (shown in the popup).
+    pub held: usize,
 }
 
-impl App {
-    pub fn new(
-        now: DateTime<FixedOffset>,
-        keymap: Keymap,
-        themes: Vec<Theme>,
-        theme: usize,
-    ) -> App {
-        let themes = if themes.is_empty() {
-            vec![Theme::fallback()]
-        } else {
-            themes
-        };
-        let theme = theme.min(themes.len() - 1);
-        let mut app = App {
-            now,
-            size: (80, 24),
-            project: ProjectState::Loading,
-            session: Feed::Loading,
-            commits: Feed::Loading,
-            beliefs: Feed::Loading,
-            daemon: DaemonState::Unknown,
-            model: ModelState::Unknown,
-            index: IndexState::Idle,
-            secrets: Feed::Loading,
-            agent: AgentState::Unknown,
-            pending: vec![],
-            focus: Pane::Session,
-            popup: None,
-            toast: None,
-            goal_sel: 0,
-            activity_top: None,
-            commit_sel: 0,
-            belief_sel: 0,
-            scry_input: Input::default(),
-            scry_editing: false,
-            scry_seq: 0,
-            scry: None,
-            scry_error: None,
-            scry_waiting: false,
-            scry_sel: 0,
-            scry_all: false,
-            transcript: None,
-            keymap,
-            themes,
-            theme,
-            mouse: false,
-            default_llm: "claude".into(),
-            quit: false,
-            dirty: true,
-            recover_offered: false,
-            release_shown: None,
-            clock_sig: String::new(),
-        };
-        if !app.keymap.problems.is_empty() {
-            let mut lines = vec![
-                "Problems in your config (the cockpit runs with defaults for these):".to_string(),
-                String::new(),
-            ];
-            lines.extend(app.keymap.problems.iter().cloned());
-            app.popup = Some(Popup::Message {
-                title: "Configuration".into(),
-                lines,
-            });
-        }
-        app.clock_sig = app.clock_signature();
-        app
-    }
-
+impl Shared {
     pub fn theme(&self) -> &Theme {
         &self.themes[self.theme]
     }
@@ -340,40 +108,236 @@ impl App {
         }
     }
 
-    fn known_belief_ids(&self) -> Vec<String> {
+    pub fn known_belief_ids(&self) -> Vec<String> {
         self.beliefs
             .ready()
             .map(|b| b.iter().map(|r| r.id.clone()).collect())
             .unwrap_or_default()
     }
 
-    fn toast(&mut self, level: Level, text: impl Into<String>) {
-        self.toast = Some(Toast {
-            text: text.into(),
+    /// Show a toast and keep it in the log.
+    pub fn toast(&mut self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        self.log.push(LogLine {
+            time: self.now,
             level,
-            until: self.now + chrono::Duration::seconds(if level == Level::Error { 8 } else { 4 }),
+            text: text.clone(),
         });
+        let secs = if matches!(level, Level::Error | Level::Warn) {
+            8
+        } else {
+            4
+        };
+        self.toasts.retain(|t| t.text != text);
+        self.toasts.push(Toast {
+            text,
+            level,
+            until: self.now + chrono::Duration::seconds(secs),
+        });
+        if self.toasts.len() > 3 {
+            self.toasts.remove(0);
+        }
+    }
+
+    /// Record without showing (background notices).
+    pub fn log(&mut self, level: Level, text: impl Into<String>) {
+        self.log.push(LogLine {
+            time: self.now,
+            level,
+            text: text.into(),
+        });
+    }
+
+    /// Whether request `id` may be answered yet.
+    pub fn release_armed(&self, id: &str) -> bool {
+        self.pending_ticks.get(id).copied().unwrap_or(0) >= RELEASE_ARM_TICKS
+    }
+
+    pub fn ui_state(&self) -> UiState {
+        UiState {
+            theme: Some(self.theme().name.clone()),
+            scry_history: self.scry_history.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Barrier {
+    /// An operation a popup waits for.
+    Op(u64),
+    /// A pane's pending answer (scry), since this time.
+    Pane(DateTime<FixedOffset>),
+}
+
+/// The cockpit.
+pub struct App {
+    pub sh: Shared,
+    pub panes: Vec<Box<dyn Pane>>,
+    pub focus: usize,
+    pub popups: Vec<Box<dyn Popup>>,
+    held: VecDeque<Action>,
+    barrier: Option<Barrier>,
+    next_op: u64,
+    pub quit: bool,
+    pub dirty: bool,
+    clock_sig: String,
+    recover_offered: bool,
+    init_declined: bool,
+}
+
+impl App {
+    pub fn new(
+        now: DateTime<FixedOffset>,
+        keymap: Keymap,
+        themes: Vec<Theme>,
+        theme: usize,
+    ) -> App {
+        let themes = if themes.is_empty() {
+            vec![Theme::fallback()]
+        } else {
+            themes
+        };
+        let theme = theme.min(themes.len() - 1);
+        let problems = keymap.problems.clone();
+        let mut app = App {
+            sh: Shared {
+                now,
+                size: (80, 24),
+                project: ProjectState::Loading,
+                session: Feed::Loading,
+                beliefs: Feed::Loading,
+                daemon: DaemonState::Unknown,
+                daemon_restarting: false,
+                model: ModelState::Unknown,
+                index: IndexState::Idle,
+                secrets: Feed::Loading,
+                agent: AgentState::Unknown,
+                transcript: None,
+                pending: vec![],
+                pending_ticks: BTreeMap::new(),
+                pending_until: BTreeMap::new(),
+                keymap,
+                themes,
+                theme,
+                config_theme: None,
+                mouse: false,
+                default_llm: "claude".into(),
+                toasts: vec![],
+                log: vec![],
+                scry_history: vec![],
+                held: 0,
+            },
+            panes: super::panes::all(),
+            focus: 0,
+            popups: vec![],
+            held: VecDeque::new(),
+            barrier: None,
+            next_op: 0,
+            quit: false,
+            dirty: true,
+            clock_sig: String::new(),
+            recover_offered: false,
+            init_declined: false,
+        };
+        if !problems.is_empty() {
+            for p in &problems {
+                app.sh.log(Level::Warn, p.clone());
+            }
+            let mut lines = vec![S::CONFIG_INTRO.to_string(), String::new()];
+            lines.extend(problems);
+            app.popups.push(Box::new(popups::viewer::Viewer::text(
+                S::CONFIG_TITLE,
+                lines,
+            )));
+        }
+        app.clock_sig = app.clock_signature();
+        app
+    }
+
+    pub fn theme(&self) -> &Theme {
+        self.sh.theme()
+    }
+
+    /// The focused pane.
+    pub fn focused(&self) -> &dyn Pane {
+        self.panes[self.focus].as_ref()
+    }
+
+    pub fn focused_name(&self) -> &'static str {
+        self.panes[self.focus].name()
+    }
+
+    /// The pane of type `T` (tests and the layout use it).
+    pub fn pane<T: 'static>(&self) -> Option<&T> {
+        self.panes
+            .iter()
+            .find_map(|p| p.as_any().downcast_ref::<T>())
+    }
+
+    pub fn pane_mut<T: 'static>(&mut self) -> Option<&mut T> {
+        self.panes
+            .iter_mut()
+            .find_map(|p| p.as_any_mut().downcast_mut::<T>())
+    }
+
+    /// The top popup, if it is a `T`.
+    pub fn popup<T: 'static>(&self) -> Option<&T> {
+        self.popups
+            .last()
+            .and_then(|p| p.as_any().downcast_ref::<T>())
+    }
+
+    pub fn popup_name(&self) -> Option<&'static str> {
+        self.popups.last().map(|p| p.name())
+    }
+
+    /// The keymap contexts in effect now, most specific first (hint bar, help).
+    pub fn contexts(&self) -> Vec<Context> {
+        if let Some(p) = self.popups.last() {
+            let mut v = vec![p.context()];
+            if p.context() == Context::Form {
+                v.push(Context::Field);
+            }
+            return v;
+        }
+        let pane = self.focused();
+        match pane.typing() {
+            Some(ctx) => vec![ctx, Context::Field],
+            None => vec![pane.context(), Context::List, Context::Global],
+        }
+    }
+
+    pub fn focus_pane(&mut self, name: &str) {
+        if let Some(i) = self.panes.iter().position(|p| p.name() == name) {
+            self.focus = i;
+        }
     }
 
     /// Time-dependent text on screen: the tick redraws only when it changes.
     fn clock_signature(&self) -> String {
         let mut s = String::new();
-        if let Some(st) = self.active_session().and_then(|s| s.started) {
-            s.push_str(&((self.now - st).num_minutes()).to_string());
+        if let Some(st) = self.sh.active_session().and_then(|s| s.started) {
+            s.push_str(&((self.sh.now - st).num_minutes()).to_string());
         }
-        if let Feed::Ready(vaults) = &self.secrets {
+        if let Feed::Ready(vaults) = &self.sh.secrets {
             for v in vaults {
                 if let Some(e) = v.expires_at
                     && !v.locked
                 {
-                    s.push_str(&format!(",{}", (e - self.now).num_seconds()));
+                    s.push_str(&format!(",{}", (e - self.sh.now).num_seconds()));
                 }
             }
         }
-        for c in self.commits.ready().into_iter().flatten().take(40) {
-            s.push_str(&format!(",{}", super::ui::age(self.now, c.time)));
+        for until in self.sh.pending_until.values() {
+            s.push_str(&format!(",r{}", (*until - self.sh.now).num_seconds()));
         }
-        s.push_str(if self.toast.is_some() { "T" } else { "" });
+        for p in &self.panes {
+            s.push_str(&p.clock(&self.sh));
+        }
+        for p in &self.popups {
+            s.push_str(&p.clock(&self.sh));
+        }
+        s.push_str(&format!("T{}", self.sh.toasts.len()));
         s
     }
 
@@ -382,10 +346,7 @@ impl App {
         let mut fx = vec![];
         match action {
             Action::Tick(now) => {
-                self.now = now;
-                if self.toast.as_ref().is_some_and(|t| t.until <= now) {
-                    self.toast = None;
-                }
+                self.tick(now, &mut fx);
                 let sig = self.clock_signature();
                 if sig != self.clock_sig {
                     self.clock_sig = sig;
@@ -393,38 +354,24 @@ impl App {
                 }
                 return fx;
             }
-            Action::Resize(w, h) => {
-                self.size = (w, h);
-            }
+            Action::Resize(w, h) => self.sh.size = (w, h),
             Action::FocusGained => fx.push(Effect::Refresh),
             Action::FocusLost => return fx,
-            Action::Paste(text) => self.paste(&text, &mut fx),
-            Action::Key(key) => {
-                if key.kind == KeyEventKind::Release {
-                    return fx;
+            Action::Key(key) if key.kind == KeyEventKind::Release => return fx,
+            Action::Key(_) | Action::Paste(_) if self.barrier.is_some() => {
+                self.held.push_back(action);
+                self.sh.held = self.held.len();
+                if let Some(p) = self.popups.last_mut() {
+                    p.set_held(self.held.len());
                 }
-                self.key(key, &mut fx);
             }
+            Action::Key(key) => self.key(key, &mut fx),
+            Action::Paste(text) => self.paste(&text, &mut fx),
             Action::Mouse(m) => {
-                if !self.mouse {
+                if !self.sh.mouse {
                     return fx;
                 }
-                match m.kind {
-                    MouseEventKind::ScrollUp => self.command(Command::Up, &mut fx),
-                    MouseEventKind::ScrollDown => self.command(Command::Down, &mut fx),
-                    MouseEventKind::Down(_) => {
-                        if self.popup.is_none() {
-                            let layout = super::ui::layout(
-                                ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
-                                self,
-                            );
-                            if let Some(p) = layout.pane_at(m.column, m.row) {
-                                self.focus = p;
-                            }
-                        }
-                    }
-                    _ => return fx,
-                }
+                self.mouse(m, &mut fx);
             }
             Action::Msg(msg) => self.msg(msg, &mut fx),
         }
@@ -433,279 +380,407 @@ impl App {
         fx
     }
 
-    fn msg(&mut self, msg: Msg, fx: &mut Vec<Effect>) {
-        match msg {
-            Msg::Project(p) => {
-                if let ProjectState::NotInitialized { root } = &p
-                    && self.popup.is_none()
-                {
-                    self.popup = Some(Popup::Init {
-                        root: root.clone(),
-                        busy: false,
-                        error: None,
-                    });
-                }
-                if matches!(p, ProjectState::Ready { .. })
-                    && matches!(self.popup, Some(Popup::Init { .. }))
-                {
-                    self.popup = None;
-                }
-                self.project = p;
-            }
-            Msg::Session(s) => {
-                let before = self.active_session().map(|s| s.activity.len());
-                self.session = s;
-                let session = self.active_session().cloned();
-                if let Some(s) = &session {
-                    self.goal_sel = self.goal_sel.min(s.goals.len().saturating_sub(1));
-                    if s.stale && !self.recover_offered && self.popup.is_none() {
-                        self.recover_offered = true;
-                        self.popup = Some(Popup::Recover {
-                            id: s.id.clone(),
-                            busy: false,
-                            error: None,
-                        });
-                    }
-                }
-                if before.is_none() {
-                    self.activity_top = None;
-                }
-            }
-            Msg::Commits(c) => {
-                self.commits = c;
-                let n = self.commits.ready().map_or(0, |c| c.len());
-                self.commit_sel = self.commit_sel.min(n.saturating_sub(1));
-            }
-            Msg::Beliefs(b) => {
-                self.beliefs = b;
-                let n = self.beliefs.ready().map_or(0, |c| c.len());
-                self.belief_sel = self.belief_sel.min(n.saturating_sub(1));
-            }
-            Msg::Scry { seq, result } => {
-                // Newest query wins: answers to older queries are dropped.
-                if seq < self.scry_seq {
-                    return;
-                }
-                self.scry_waiting = false;
-                match result {
-                    Ok(v) => {
-                        self.scry = Some(v);
-                        self.scry_error = None;
-                        self.scry_sel = 0;
-                    }
-                    Err(e) => self.scry_error = Some(e),
-                }
-            }
-            Msg::Daemon(d) => self.daemon = d,
-            Msg::Model(m) => self.model = m,
-            Msg::Index(i) => self.index = i,
-            Msg::Secrets(s) => self.secrets = s,
-            Msg::Agent(a) => self.agent = a,
-            Msg::Transcript(t) => self.transcript = t,
-            Msg::Pending(p) => {
-                self.pending = p;
-                self.show_next_release();
-            }
-            Msg::EndPreview(r) => {
-                if let Some(Popup::End { preview, .. }) = &mut self.popup {
-                    *preview = match r {
-                        Ok(lines) => Feed::Ready(lines),
-                        Err(e) => Feed::Unavailable(e),
-                    };
-                }
-            }
-            Msg::Completions { prefix, items } => {
-                if let Some(Popup::Belief(form)) = &mut self.popup
-                    && form.current_token().as_deref() == Some(prefix.as_str())
-                {
-                    form.completions = items;
-                }
-            }
-            Msg::Done { what, result } => self.done(what, result, fx),
+    fn tick(&mut self, now: DateTime<FixedOffset>, fx: &mut Vec<Effect>) {
+        self.sh.now = now;
+        let before = self.sh.toasts.len();
+        self.sh.toasts.retain(|t| t.until > now);
+        if before != self.sh.toasts.len() {
+            self.dirty = true;
         }
-    }
-
-    fn done(&mut self, what: String, result: Result<String, String>, fx: &mut Vec<Effect>) {
-        match result {
-            Ok(text) => {
-                // The popup that asked for it closes; the panes refresh.
-                let close = matches!(
-                    self.popup,
-                    Some(
-                        Popup::Start { busy: true, .. }
-                            | Popup::End { busy: true, .. }
-                            | Popup::Note { busy: true, .. }
-                            | Popup::Goal { busy: true, .. }
-                            | Popup::Recover { busy: true, .. }
-                            | Popup::Init { busy: true, .. }
-                    )
-                ) || matches!(&self.popup, Some(Popup::Belief(f)) if f.busy);
-                if close {
-                    self.popup = None;
-                }
-                self.toast(Level::Ok, text);
-                fx.push(Effect::Refresh);
-            }
-            Err(e) => {
-                let shown = format!("{what}: {e}");
-                let in_popup = match &mut self.popup {
-                    Some(
-                        Popup::Start { busy, error, .. }
-                        | Popup::End { busy, error, .. }
-                        | Popup::Note { busy, error, .. }
-                        | Popup::Goal { busy, error, .. }
-                        | Popup::Recover { busy, error, .. }
-                        | Popup::Init { busy, error, .. },
-                    ) if *busy => {
-                        *busy = false;
-                        *error = Some(e.clone());
-                        true
-                    }
-                    Some(Popup::Belief(f)) if f.busy => {
-                        f.busy = false;
-                        f.error = Some(e.clone());
-                        true
-                    }
-                    _ => false,
-                };
-                if !in_popup {
-                    self.toast(Level::Error, shown);
-                }
-            }
-        }
-    }
-
-    fn show_next_release(&mut self) {
-        if self.popup.is_some() {
-            return;
-        }
-        if let Some(r) = self.pending.first().cloned()
-            && self.release_shown.as_deref() != Some(&r.id)
+        for id in self
+            .sh
+            .pending
+            .iter()
+            .map(|r| r.id.clone())
+            .collect::<Vec<_>>()
         {
-            self.release_shown = Some(r.id.clone());
-            self.popup = Some(Popup::Release(r));
+            let n = self.sh.pending_ticks.entry(id).or_insert(0);
+            if *n < RELEASE_ARM_TICKS {
+                *n += 1;
+                self.dirty = true;
+            }
+        }
+        for p in &mut self.popups {
+            if p.tick(&self.sh) {
+                self.dirty = true;
+            }
+        }
+        if let Some(Barrier::Pane(since)) = self.barrier
+            && (now - since).num_seconds() >= SCRY_HOLD_SECS
+        {
+            self.barrier = None;
+            self.replay(fx);
+            self.dirty = true;
         }
     }
 
-    fn paste(&mut self, text: &str, fx: &mut Vec<Effect>) {
-        match &mut self.popup {
-            Some(Popup::Start {
-                title, llm, field, ..
-            }) => if *field == 0 { title } else { llm }.insert_str(text),
-            Some(Popup::Note { text: t, .. } | Popup::Goal { text: t, .. }) => t.insert_str(text),
-            Some(Popup::Belief(form)) => {
-                let f = form.field;
-                form.fields[f].insert_str(text);
-            }
-            Some(_) => {}
-            None => {
-                if !self.scry_editing {
-                    self.scry_editing = true;
-                    self.focus = Pane::Scry;
-                }
-                self.scry_input.insert_str(text);
-                self.send_scry(fx);
-            }
+    /// Run a handler with a context, then apply what it asked for.
+    fn with_cx<R>(&mut self, fx: &mut Vec<Effect>, f: impl FnOnce(&mut Self, &mut Cx) -> R) -> R {
+        // The handler borrows panes/popups mutably and Shared through Cx: split them.
+        let stand_in = placeholder_shared(&self.sh);
+        let mut sh = std::mem::replace(&mut self.sh, stand_in);
+        let mut next_op = self.next_op;
+        let (r, opened, focus, commands) = {
+            let mut cx = Cx::new(&mut sh, fx, &mut next_op);
+            let r = f(self, &mut cx);
+            (
+                r,
+                std::mem::take(&mut cx.opened),
+                cx.focus,
+                std::mem::take(&mut cx.commands),
+            )
+        };
+        self.sh = sh;
+        self.next_op = next_op;
+        for p in opened {
+            self.popups.push(p);
+        }
+        if let Some(name) = focus {
+            self.focus_pane(name);
+        }
+        for c in commands {
+            self.command(c, None, fx);
+        }
+        self.check_barrier();
+        r
+    }
+
+    /// After a handler: a popup now waiting for an op holds the keys that follow.
+    fn check_barrier(&mut self) {
+        if self.barrier.is_none()
+            && let Some(id) = self.popups.last().and_then(|p| p.waiting())
+        {
+            self.barrier = Some(Barrier::Op(id));
         }
     }
 
     fn key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
-        // A fast "Esc x" arrives as Alt-x from most terminals: in a field, treat it as both keys.
-        if key.modifiers == KeyModifiers::ALT
-            && matches!(key.code, KeyCode::Char(_))
-            && (self.popup.is_some() || self.scry_editing)
-        {
-            self.key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE), fx);
-            self.key(KeyEvent::new(key.code, KeyModifiers::NONE), fx);
+        let km = &self.sh.keymap;
+        if km.lookup(Context::Always, &key) == Some(Command::ReviewRelease) {
+            self.review_release();
             return;
         }
-        if self.popup.is_some() {
-            self.popup_key(key, fx);
+        if !self.popups.is_empty() {
+            // Popups the handler opens go above it, so its index stays valid.
+            let i = self.popups.len() - 1;
+            let flow = self.with_cx(fx, |app, cx| app.popups[i].key(&key, cx));
+            if flow == Flow::Close && i < self.popups.len() {
+                self.popups.remove(i);
+            }
+            self.check_barrier();
             return;
         }
-        if self.scry_editing {
-            match key.code {
-                KeyCode::Esc => self.scry_editing = false,
-                KeyCode::Enter => {
-                    self.scry_editing = false;
-                    self.send_scry(fx);
-                }
-                KeyCode::Up => self.command(Command::Up, fx),
-                KeyCode::Down => self.command(Command::Down, fx),
-                KeyCode::Tab | KeyCode::BackTab => {
-                    self.scry_editing = false;
-                    let c = if key.code == KeyCode::Tab {
-                        Command::FocusNext
-                    } else {
-                        Command::FocusPrev
-                    };
-                    self.command(c, fx);
-                }
-                _ => {
-                    if key.modifiers.contains(KeyModifiers::CONTROL)
-                        && key.code == KeyCode::Char('c')
-                    {
-                        self.command(Command::Quit, fx);
-                    } else if self.scry_input.handle(&key) == Edit::Changed {
-                        self.send_scry(fx);
-                    }
-                }
+        let typing = self.focused().typing();
+        if let Some(ctx) = typing {
+            if let Some(cmd) = self.sh.keymap.lookup(ctx, &key)
+                && self.pane_holds(cmd)
+            {
+                self.barrier = Some(Barrier::Pane(self.sh.now));
+                self.held.push_back(Action::Key(key));
+                self.sh.held = self.held.len();
+                return;
+            }
+            let consumed = self.with_cx(fx, |app, cx| app.panes[app.focus].key(&key, cx));
+            if !consumed && let Some(cmd) = self.sh.keymap.lookup(ctx, &key) {
+                self.command(cmd, Some(&key), fx);
             }
             return;
         }
-        if let Some(cmd) = self.keymap.command(&key) {
-            self.command(cmd, fx);
-        }
-    }
-
-    /// What the Scry pane's title shows.
-    pub fn scry_scope_label(&self) -> &'static str {
-        if self.scry_all {
-            "all projects"
-        } else {
-            "this project"
-        }
-    }
-
-    fn send_scry(&mut self, fx: &mut Vec<Effect>) {
-        let q = self.scry_input.text().trim().to_string();
-        self.scry_seq += 1;
-        if q.is_empty() {
-            self.scry = None;
-            self.scry_error = None;
-            self.scry_waiting = false;
+        let ctx = self.focused().context();
+        let Some(cmd) = self
+            .sh
+            .keymap
+            .lookup_in(&[ctx, Context::List, Context::Global], &key)
+        else {
+            return;
+        };
+        if self.pane_holds(cmd) {
+            self.barrier = Some(Barrier::Pane(self.sh.now));
+            self.held.push_back(Action::Key(key));
+            self.sh.held = self.held.len();
             return;
         }
-        self.scry_waiting = true;
-        fx.push(Effect::Scry {
-            seq: self.scry_seq,
-            query: q,
-            all: self.scry_all,
+        let handled = self.with_cx(fx, |app, cx| app.panes[app.focus].command(cmd, cx));
+        if !handled {
+            self.command(cmd, Some(&key), fx);
+        }
+    }
+
+    /// Whether the focused pane wants `cmd` to wait for its pending answer.
+    fn pane_holds(&self, cmd: Command) -> bool {
+        self.pane::<super::panes::scry::ScryPane>()
+            .is_some_and(|s| self.focused_name() == "scry" && s.holds(cmd))
+    }
+
+    fn paste(&mut self, text: &str, fx: &mut Vec<Effect>) {
+        if !self.popups.is_empty() {
+            self.with_cx(fx, |app, cx| {
+                app.popups.last_mut().expect("a popup").paste(text, cx)
+            });
+            return;
+        }
+        let consumed = self.with_cx(fx, |app, cx| app.panes[app.focus].paste(text, cx));
+        if !consumed {
+            // Pasting outside a field searches: the scry input takes it.
+            self.focus_pane("scry");
+            self.with_cx(fx, |app, cx| {
+                let i = app.focus;
+                app.panes[i].start_typing(cx);
+                app.panes[i].paste(text, cx)
+            });
+        }
+    }
+
+    fn mouse(&mut self, m: crossterm::event::MouseEvent, fx: &mut Vec<Effect>) {
+        let area = ratatui::layout::Rect::new(0, 0, self.sh.size.0, self.sh.size.1);
+        let l = super::layout::layout(area, self);
+        match m.kind {
+            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
+                let cmd = if m.kind == MouseEventKind::ScrollUp {
+                    Command::Up
+                } else {
+                    Command::Down
+                };
+                if let Some(p) = self.popups.last_mut() {
+                    let code = if cmd == Command::Up {
+                        KeyCode::Up
+                    } else {
+                        KeyCode::Down
+                    };
+                    let key = KeyEvent::new(code, crossterm::event::KeyModifiers::NONE);
+                    if p.context() == Context::Viewer {
+                        self.with_cx(fx, |app, cx| {
+                            app.popups.last_mut().expect("popup").key(&key, cx)
+                        });
+                    }
+                    return;
+                }
+                if let Some(i) = l.pane_at(m.column, m.row) {
+                    self.focus = i;
+                    self.with_cx(fx, |app, cx| app.panes[i].command(cmd, cx));
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(b) = l.banner
+                    && m.row == b.y
+                {
+                    self.review_release();
+                    return;
+                }
+                if !self.popups.is_empty() {
+                    return;
+                }
+                if let Some(i) = l.tab_at(m.column, m.row) {
+                    self.focus = i;
+                    return;
+                }
+                if let Some(i) = l.pane_at(m.column, m.row) {
+                    self.focus = i;
+                    if let Some(r) = l.inner_of(i)
+                        && m.row >= r.y
+                        && m.row < r.bottom()
+                    {
+                        let row = m.row - r.y;
+                        self.with_cx(fx, |app, cx| app.panes[i].click(row, cx));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn review_release(&mut self) {
+        if self.sh.pending.is_empty() {
+            return;
+        }
+        if self.popup_name() == Some("release") {
+            return;
+        }
+        self.popups
+            .push(Box::new(popups::release::ReleaseReview::new(&self.sh)));
+    }
+
+    fn msg(&mut self, msg: Msg, fx: &mut Vec<Effect>) {
+        match &msg {
+            Msg::Project(p) => {
+                match p {
+                    ProjectState::NotInitialized { root } => {
+                        self.sh.session = Feed::Unavailable(S::INIT_DECLINED.into());
+                        self.sh.beliefs = Feed::Unavailable(S::INIT_DECLINED.into());
+                        if self.popups.is_empty() && !self.init_declined {
+                            self.popups
+                                .push(Box::new(popups::confirm::Confirm::init(root.clone())));
+                        }
+                    }
+                    ProjectState::NoGit { .. } => {
+                        self.sh.session = Feed::Unavailable(S::NOT_GIT.into());
+                        self.sh.beliefs = Feed::Unavailable(S::NOT_GIT.into());
+                    }
+                    ProjectState::Ready { .. } => {
+                        if matches!(self.sh.session, Feed::Unavailable(_)) {
+                            self.sh.session = Feed::Loading;
+                            self.sh.beliefs = Feed::Loading;
+                        }
+                    }
+                    ProjectState::Loading => {}
+                }
+                self.sh.project = p.clone();
+            }
+            Msg::Session(s) => {
+                self.sh.session = s.clone();
+                if let Some(s) = self.sh.active_session()
+                    && s.stale
+                    && !self.recover_offered
+                    && self.popups.is_empty()
+                {
+                    self.recover_offered = true;
+                    let p = popups::confirm::Confirm::recover(Some(s), self.sh.now);
+                    self.popups.push(Box::new(p));
+                }
+            }
+            Msg::Beliefs(b) => self.sh.beliefs = b.clone(),
+            Msg::Daemon(d) => {
+                if matches!(d, DaemonState::Up { .. }) {
+                    self.sh.daemon_restarting = false;
+                }
+                self.sh.daemon = d.clone();
+            }
+            Msg::Model(m) => self.sh.model = m.clone(),
+            Msg::Index(i) => self.sh.index = i.clone(),
+            Msg::Secrets(s) => self.sh.secrets = s.clone(),
+            Msg::Agent(a) => self.sh.agent = a.clone(),
+            Msg::Transcript(t) => self.sh.transcript = t.clone(),
+            Msg::Pending(list) => self.pending(list.clone()),
+            Msg::Released(lines) => {
+                for l in lines {
+                    self.sh.toast(Level::Warn, l.clone());
+                }
+            }
+            Msg::Notice(n) => {
+                if n == S::DAEMON_DIED {
+                    self.sh.daemon_restarting = true;
+                }
+                self.sh.log(Level::Warn, n.clone());
+            }
+            Msg::Done { id, what, result } => {
+                self.done(*id, what, result, fx);
+                return;
+            }
+            _ => {}
+        }
+        // Every component sees every message; each takes what it shows.
+        self.with_cx(fx, |app, cx| {
+            for p in app.panes.iter_mut() {
+                p.msg(&msg, cx);
+            }
+            for p in app.popups.iter_mut() {
+                p.msg(&msg, cx);
+            }
         });
+        // A pending scry answer arrived: held navigation keys go on.
+        if matches!(msg, Msg::Scry { .. }) && matches!(self.barrier, Some(Barrier::Pane(_))) {
+            self.barrier = None;
+            self.replay(fx);
+        }
+    }
+
+    fn pending(&mut self, mut list: Vec<ReleaseRequest>) {
+        // This project's requests first; the rest keep the daemon's order.
+        let root = self
+            .sh
+            .project_root()
+            .map(|r| r.to_string_lossy().into_owned());
+        list.sort_by_key(|r| match (&root, &r.project) {
+            (Some(root), Some(p)) if p == root => 0,
+            (_, None) => 1,
+            _ => 2,
+        });
+        self.sh
+            .pending_ticks
+            .retain(|id, _| list.iter().any(|r| &r.id == id));
+        self.sh
+            .pending_until
+            .retain(|id, _| list.iter().any(|r| &r.id == id));
+        for r in &list {
+            self.sh.pending_ticks.entry(r.id.clone()).or_insert(0);
+            self.sh.pending_until.insert(
+                r.id.clone(),
+                self.sh.now + chrono::Duration::seconds(r.expires_in_secs as i64),
+            );
+        }
+        self.sh.pending = list;
+    }
+
+    fn done(&mut self, id: u64, what: &str, result: &Result<String, String>, fx: &mut Vec<Effect>) {
+        let at = self.popups.iter().rposition(|p| p.waiting() == Some(id));
+        match result {
+            Ok(text) => self.sh.toast(Level::Ok, text.clone()),
+            Err(e) => {
+                let shown = format!("{what}: {e}");
+                if at.is_some() {
+                    self.sh.log(Level::Error, shown);
+                } else {
+                    self.sh.toast(Level::Error, shown);
+                }
+            }
+        }
+        if let Some(i) = at {
+            let flow = self.with_cx(fx, |app, cx| app.popups[i].done(result, cx));
+            if flow == Flow::Close && i < self.popups.len() {
+                self.popups.remove(i);
+            }
+        }
+        if result.is_ok() {
+            fx.push(Effect::Refresh);
+        }
+        if self.barrier == Some(Barrier::Op(id)) {
+            self.barrier = None;
+            if result.is_ok() {
+                self.replay(fx);
+            } else if !self.held.is_empty() {
+                let keys = describe_held(&self.held);
+                self.held.clear();
+                self.sh.held = 0;
+                self.sh.log(Level::Warn, S::typed_ahead_dropped(&keys));
+            }
+        }
+        self.check_barrier();
+    }
+
+    /// Feed held keys back in order until one of them sets a new barrier.
+    fn replay(&mut self, fx: &mut Vec<Effect>) {
+        while self.barrier.is_none() {
+            let Some(a) = self.held.pop_front() else {
+                break;
+            };
+            self.sh.held = self.held.len();
+            match a {
+                Action::Key(k) => self.key(k, fx),
+                Action::Paste(t) => self.paste(&t, fx),
+                _ => {}
+            }
+        }
+        self.sh.held = self.held.len();
+        if let Some(p) = self.popups.last_mut() {
+            p.set_held(self.held.len());
+        }
     }
 
     /// Refuse with a toast when the project is not ready; true when it is.
     fn need_project(&mut self) -> bool {
-        match &self.project {
+        match &self.sh.project {
             ProjectState::Ready { .. } => true,
             ProjectState::Loading => {
-                self.toast(Level::Warn, "still loading the project…");
+                self.sh.toast(Level::Warn, S::STILL_LOADING);
                 false
             }
             ProjectState::NotInitialized { root } => {
-                let root = root.clone();
-                self.popup = Some(Popup::Init {
-                    root,
-                    busy: false,
-                    error: None,
-                });
+                let p = popups::confirm::Confirm::init(root.clone());
+                self.popups.push(Box::new(p));
                 false
             }
             ProjectState::NoGit { .. } => {
-                self.toast(
-                    Level::Error,
-                    "not in a git repository: run `git init` first",
-                );
+                self.sh.toast(Level::Error, S::NOT_GIT);
                 false
             }
         }
@@ -715,495 +790,210 @@ impl App {
         if !self.need_project() {
             return false;
         }
-        match &self.session {
+        match &self.sh.session {
             Feed::Ready(Some(_)) => true,
             Feed::Ready(None) => {
-                let k = self.keymap.hint(Command::StartSession);
-                self.toast(
-                    Level::Warn,
-                    format!("no active session — press {k} to start one"),
-                );
+                let k = self.sh.keymap.hint(Command::StartSession);
+                self.sh.toast(Level::Warn, S::need_session(&k));
                 false
             }
             Feed::Loading => {
-                self.toast(Level::Warn, "still loading the session…");
+                self.sh.toast(Level::Warn, S::LOADING_SESSION);
                 false
             }
             Feed::Unavailable(why) => {
                 let why = why.clone();
-                self.toast(Level::Error, format!("sessions unavailable: {why}"));
+                self.popups
+                    .push(Box::new(popups::confirm::Confirm::set_aside(why)));
                 false
             }
         }
     }
 
-    fn list_len(&self, pane: Pane) -> usize {
-        match pane {
-            Pane::Session => self.active_session().map_or(0, |s| s.goals.len()),
-            Pane::Activity => self.active_session().map_or(0, |s| s.activity.len()),
-            Pane::Commits => self.commits.ready().map_or(0, |c| c.len()),
-            Pane::Beliefs => self.beliefs.ready().map_or(0, |c| c.len()),
-            Pane::Scry => self.scry.as_ref().map_or(0, |s| s.hits.len()),
-        }
-    }
-
-    fn move_sel(&mut self, delta: isize) {
-        let n = self.list_len(self.focus);
-        let clamp = |v: usize, d: isize| -> usize {
-            if n == 0 {
-                0
-            } else {
-                (v as isize + d).clamp(0, n as isize - 1) as usize
-            }
-        };
-        match self.focus {
-            Pane::Session => self.goal_sel = clamp(self.goal_sel, delta),
-            Pane::Activity => {
-                let cur = self.activity_top.unwrap_or(n.saturating_sub(1));
-                let next = clamp(cur, delta);
-                self.activity_top = if next + 1 >= n { None } else { Some(next) };
-            }
-            Pane::Commits => self.commit_sel = clamp(self.commit_sel, delta),
-            Pane::Beliefs => self.belief_sel = clamp(self.belief_sel, delta),
-            Pane::Scry => self.scry_sel = clamp(self.scry_sel, delta),
-        }
-    }
-
-    fn open_editor_for_selection(&mut self, fx: &mut Vec<Effect>) {
-        let root = self.project_root().cloned();
-        match self.focus {
-            Pane::Beliefs => {
-                if let Some(b) = self.beliefs.ready().and_then(|b| b.get(self.belief_sel)) {
-                    fx.push(Effect::OpenEditor {
-                        path: b.path.clone(),
-                        line: 1,
-                    });
-                }
-            }
-            Pane::Scry => {
-                let hit = self.scry.as_ref().and_then(|s| s.hits.get(self.scry_sel));
-                if let (Some(h), Some(root)) = (hit, root) {
-                    if h.kind == "commit" {
-                        self.toast(
-                            Level::Info,
-                            format!("{} is a commit: `git show` it", h.title),
-                        );
-                        return;
-                    }
-                    fx.push(Effect::OpenEditor {
-                        path: h.root.as_deref().unwrap_or(&root).join(&h.path),
-                        line: h.line.max(1),
-                    });
-                }
-            }
-            _ => self.toast(
-                Level::Info,
-                "nothing to open here (Beliefs and Scry open in $EDITOR)",
-            ),
-        }
-    }
-
-    fn command(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
+    /// App-level commands (the ones no pane took).
+    fn command(&mut self, cmd: Command, key: Option<&KeyEvent>, fx: &mut Vec<Effect>) {
+        use Command as C;
         match cmd {
-            Command::Help => self.popup = Some(Popup::Help { scroll: 0 }),
-            Command::Quit => {
+            C::Help => {
+                let p = popups::viewer::Viewer::help(&self.sh.keymap, &self.contexts());
+                self.popups.push(Box::new(p));
+            }
+            C::Messages => {
+                let p = popups::viewer::Viewer::messages(&self.sh.log);
+                self.popups.push(Box::new(p));
+            }
+            C::Quit => {
                 self.quit = true;
                 fx.push(Effect::Quit);
             }
-            Command::FocusNext | Command::FocusPrev => {
-                let i = self.focus.index();
-                let n = Pane::ALL.len();
-                let j = if cmd == Command::FocusNext {
-                    (i + 1) % n
+            C::FocusNext | C::FocusPrev => {
+                let n = self.panes.len();
+                self.focus = if cmd == C::FocusNext {
+                    (self.focus + 1) % n
                 } else {
-                    (i + n - 1) % n
+                    (self.focus + n - 1) % n
                 };
-                self.focus = Pane::ALL[j];
             }
-            Command::StartSession => {
+            C::FocusPane => {
+                if let Some(KeyCode::Char(c)) = key.map(|k| k.code)
+                    && let Some(d) = c.to_digit(10)
+                    && d >= 1
+                    && (d as usize) <= self.panes.len()
+                {
+                    self.focus = d as usize - 1;
+                }
+            }
+            C::StartSession => {
                 if !self.need_project() {
                     return;
                 }
-                if let Some(s) = self.active_session() {
-                    let (id, k) = (s.id.clone(), self.keymap.hint(Command::EndSession));
-                    self.toast(
-                        Level::Warn,
-                        format!("session {id} is active — end it first ({k})"),
-                    );
+                if let Some(s) = self.sh.active_session() {
+                    let (id, k) = (s.id.clone(), self.sh.keymap.hint(C::EndSession));
+                    self.sh.toast(Level::Warn, S::session_active(&id, &k));
                     return;
                 }
-                if let Feed::Unavailable(why) = &self.session {
+                if let Feed::Unavailable(why) = &self.sh.session {
                     let why = why.clone();
-                    self.toast(Level::Error, format!("sessions unavailable: {why}"));
+                    self.popups
+                        .push(Box::new(popups::confirm::Confirm::set_aside(why)));
                     return;
                 }
-                self.popup = Some(Popup::Start {
-                    title: Input::default(),
-                    llm: Input::new(&self.default_llm),
-                    field: 0,
-                    busy: false,
-                    error: None,
+                let p = popups::form::Form::start(&self.sh.default_llm);
+                self.popups.push(Box::new(p));
+            }
+            C::EndSession if self.need_session() => {
+                self.popups.push(Box::new(popups::confirm::Confirm::end()));
+                fx.push(Effect::PreviewEnd);
+            }
+            C::Note if self.need_session() => {
+                self.popups.push(Box::new(popups::form::Form::note()));
+            }
+            C::Goal if self.need_session() => {
+                self.popups.push(Box::new(popups::form::Form::goal()));
+            }
+            C::Update if self.need_session() => {
+                self.next_op += 1;
+                fx.push(Effect::Op {
+                    id: self.next_op,
+                    op: Op::UpdateSession,
                 });
             }
-            Command::EndSession => {
-                if self.need_session() {
-                    self.popup = Some(Popup::End {
-                        preview: Feed::Loading,
-                        busy: false,
-                        error: None,
-                    });
-                    fx.push(Effect::PreviewEnd);
+            C::Belief if self.need_project() => {
+                if let Feed::Unavailable(why) = &self.sh.beliefs {
+                    let why = why.clone();
+                    self.sh.toast(Level::Error, S::unavailable("beliefs", &why));
+                    return;
                 }
+                self.popups
+                    .push(Box::new(popups::belief::BeliefForm::new()));
             }
-            Command::Note => {
-                if self.need_session() {
-                    self.popup = Some(Popup::Note {
-                        text: Input::default(),
-                        busy: false,
-                        error: None,
-                    });
+            C::Scry => {
+                self.focus_pane("scry");
+                self.with_cx(fx, |app, cx| {
+                    let i = app.focus;
+                    app.panes[i].start_typing(cx)
+                });
+            }
+            C::ScryScope => {
+                self.focus_pane("scry");
+                self.with_cx(fx, |app, cx| {
+                    let i = app.focus;
+                    app.panes[i].command(C::ScryScope, cx)
+                });
+            }
+            C::Recover => {
+                if !self.need_project() {
+                    return;
                 }
-            }
-            Command::Goal => {
-                if self.need_session() {
-                    self.popup = Some(Popup::Goal {
-                        text: Input::default(),
-                        busy: false,
-                        error: None,
-                    });
+                if let Feed::Unavailable(why) = &self.sh.session {
+                    let why = why.clone();
+                    self.popups
+                        .push(Box::new(popups::confirm::Confirm::set_aside(why)));
+                    return;
                 }
+                let p = popups::confirm::Confirm::recover(self.sh.active_session(), self.sh.now);
+                self.popups.push(Box::new(p));
             }
-            Command::ToggleGoal => {
-                if self.need_session() {
-                    let goal = self
-                        .active_session()
-                        .and_then(|s| s.goals.get(self.goal_sel))
-                        .map(|g| g.index);
-                    match goal {
-                        Some(index) => fx.push(Effect::ToggleGoal(index)),
-                        None => {
-                            let k = self.keymap.hint(Command::Goal);
-                            self.toast(Level::Info, format!("no goals yet — press {k} to add one"));
-                        }
-                    }
+            C::LockSecrets => {
+                self.next_op += 1;
+                fx.push(Effect::Op {
+                    id: self.next_op,
+                    op: Op::LockSecrets,
+                });
+            }
+            C::NextTheme => {
+                self.sh.theme = (self.sh.theme + 1) % self.sh.themes.len();
+                let name = self.sh.theme().name.clone();
+                match self.sh.config_theme.clone() {
+                    Some(cfg) if cfg != name => self
+                        .sh
+                        .toast(Level::Info, S::theme_config_wins(&name, &cfg)),
+                    _ => self.sh.toast(Level::Info, S::theme_now(&name)),
                 }
+                fx.push(Effect::SaveState(self.sh.ui_state()));
             }
-            Command::Update => {
-                if self.need_session() {
-                    fx.push(Effect::UpdateSession);
-                }
+            C::Mouse => {
+                self.sh.mouse = !self.sh.mouse;
+                fx.push(Effect::SetMouse(self.sh.mouse));
+                let on = self.sh.mouse;
+                self.sh.toast(Level::Info, S::mouse_now(on));
             }
-            Command::Belief => {
-                if self.need_project() {
-                    if let Feed::Unavailable(why) = &self.beliefs {
-                        let why = why.clone();
-                        self.toast(Level::Error, format!("beliefs unavailable: {why}"));
-                        return;
-                    }
-                    self.popup = Some(Popup::Belief(BeliefForm::new()));
-                }
+            C::Suspend => fx.push(Effect::Suspend),
+            C::Leave | C::Cancel | C::Close => {
+                self.sh.toasts.clear();
             }
-            Command::Scry => {
-                self.focus = Pane::Scry;
-                self.scry_editing = true;
-            }
-            Command::ScryScope => {
-                self.scry_all = !self.scry_all;
-                self.focus = Pane::Scry;
-                self.toast(
-                    Level::Info,
-                    format!("scry scope: {}", self.scry_scope_label()),
-                );
-                self.send_scry(fx);
-            }
-            Command::Open => match self.focus {
-                Pane::Session => self.command(Command::ToggleGoal, fx),
-                Pane::Scry if self.scry.is_none() => self.command(Command::Scry, fx),
-                _ => self.open_editor_for_selection(fx),
-            },
-            Command::Edit => self.open_editor_for_selection(fx),
-            Command::Recover => {
-                if self.need_project() {
-                    let id = self
-                        .active_session()
-                        .map(|s| s.id.clone())
-                        .unwrap_or_default();
-                    self.popup = Some(Popup::Recover {
-                        id,
-                        busy: false,
-                        error: None,
-                    });
-                }
-            }
-            Command::LockSecrets => fx.push(Effect::LockSecrets),
-            Command::NextTheme => {
-                self.theme = (self.theme + 1) % self.themes.len();
-                let name = self.theme().name.clone();
-                self.toast(Level::Info, format!("theme: {name}"));
-            }
-            Command::Mouse => {
-                self.mouse = !self.mouse;
-                fx.push(Effect::SetMouse(self.mouse));
-                let state = if self.mouse { "on" } else { "off" };
-                self.toast(Level::Info, format!("mouse {state}"));
-            }
-            Command::Up => self.move_sel(-1),
-            Command::Down => self.move_sel(1),
-            Command::PageUp => self.move_sel(-10),
-            Command::PageDown => self.move_sel(10),
-            Command::Top => self.move_sel(isize::MIN / 2),
-            Command::Bottom => self.move_sel(isize::MAX / 2),
-            Command::Suspend => fx.push(Effect::Suspend),
-            Command::Back => {
-                self.toast = None;
-            }
+            _ => {}
         }
     }
+}
 
-    fn popup_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
-        let ctrl_c =
-            key.modifiers.contains(KeyModifiers::CONTROL) && key.code == KeyCode::Char('c');
-        let is_note = matches!(self.popup, Some(Popup::Note { .. }));
-        let Some(popup) = self.popup.as_mut() else {
-            return;
-        };
-        // Esc closes any popup that is not waiting on an operation.
-        let busy = matches!(
-            popup,
-            Popup::Start { busy: true, .. }
-                | Popup::End { busy: true, .. }
-                | Popup::Note { busy: true, .. }
-                | Popup::Goal { busy: true, .. }
-                | Popup::Recover { busy: true, .. }
-                | Popup::Init { busy: true, .. }
-        ) || matches!(popup, Popup::Belief(f) if f.busy);
-        if key.code == KeyCode::Esc || ctrl_c {
-            if !busy {
-                if let Popup::Release(r) = popup {
-                    // Closing a release request answers it: no.
-                    fx.push(Effect::AnswerRelease {
-                        id: r.id.clone(),
-                        allow: false,
-                    });
-                    self.pending.retain(|p| p.id != r.id);
-                }
-                self.popup = None;
-                self.show_next_release();
-            }
-            return;
-        }
-        if busy {
-            return;
-        }
-        match popup {
-            Popup::Help { scroll } => match key.code {
-                KeyCode::Down | KeyCode::Char('j') => *scroll = scroll.saturating_add(1),
-                KeyCode::Up | KeyCode::Char('k') => *scroll = scroll.saturating_sub(1),
-                KeyCode::PageDown => *scroll = scroll.saturating_add(10),
-                KeyCode::PageUp => *scroll = scroll.saturating_sub(10),
-                _ => self.popup = None,
-            },
-            Popup::Message { .. } => {
-                if matches!(
-                    key.code,
-                    KeyCode::Enter | KeyCode::Char(' ') | KeyCode::Char('q')
-                ) {
-                    self.popup = None;
-                }
-            }
-            Popup::Start {
-                title,
-                llm,
-                field,
-                busy,
-                error,
-            } => match key.code {
-                KeyCode::Tab | KeyCode::BackTab | KeyCode::Down | KeyCode::Up => {
-                    *field = 1 - *field
-                }
-                KeyCode::Enter => {
-                    let t = title.text().trim().to_string();
-                    if t.is_empty() {
-                        *error = Some("a title is required".into());
-                        *field = 0;
-                        return;
-                    }
-                    let l = llm.text().trim().to_string();
-                    *busy = true;
-                    *error = None;
-                    fx.push(Effect::StartSession {
-                        title: t,
-                        llm: (!l.is_empty()).then_some(l),
-                    });
-                }
+/// A stand-in while the real `Shared` is lent to a handler (cheap: no feeds cloned).
+fn placeholder_shared(sh: &Shared) -> Shared {
+    Shared {
+        now: sh.now,
+        size: sh.size,
+        project: ProjectState::Loading,
+        session: Feed::Loading,
+        beliefs: Feed::Loading,
+        daemon: DaemonState::Unknown,
+        daemon_restarting: false,
+        model: ModelState::Unknown,
+        index: IndexState::Idle,
+        secrets: Feed::Loading,
+        agent: AgentState::Unknown,
+        transcript: None,
+        pending: vec![],
+        pending_ticks: BTreeMap::new(),
+        pending_until: BTreeMap::new(),
+        keymap: Keymap::empty(),
+        themes: vec![],
+        theme: 0,
+        config_theme: None,
+        mouse: false,
+        default_llm: String::new(),
+        toasts: vec![],
+        log: vec![],
+        scry_history: vec![],
+        held: 0,
+    }
+}
+
+/// Held keys as the user would read them: `n burst two ⏎`.
+fn describe_held(held: &VecDeque<Action>) -> String {
+    let mut out = String::new();
+    for a in held {
+        match a {
+            Action::Key(k) => match k.code {
+                KeyCode::Char(c) if Key::from_event(k).is_printable() => out.push(c),
                 _ => {
-                    if *field == 0 { title } else { llm }.handle(&key);
+                    out.push('⟨');
+                    out.push_str(&Key::from_event(k).label());
+                    out.push('⟩');
                 }
             },
-            Popup::Note { text, busy, error } | Popup::Goal { text, busy, error } => {
-                match key.code {
-                    KeyCode::Enter => {
-                        let t = text.text().trim().to_string();
-                        if t.is_empty() {
-                            *error = Some("empty — type something or press Esc".into());
-                            return;
-                        }
-                        *busy = true;
-                        *error = None;
-                        fx.push(if is_note {
-                            Effect::Note(t)
-                        } else {
-                            Effect::AddGoal(t)
-                        });
-                    }
-                    _ => {
-                        text.handle(&key);
-                    }
-                }
-            }
-            Popup::End { busy, error, .. } => match confirm_answer(&key) {
-                Some(true) => {
-                    *busy = true;
-                    *error = None;
-                    fx.push(Effect::EndSession);
-                }
-                Some(false) => self.popup = None,
-                None => {}
-            },
-            Popup::Recover { busy, error, .. } => match confirm_answer(&key) {
-                Some(true) => {
-                    *busy = true;
-                    *error = None;
-                    fx.push(Effect::Recover);
-                }
-                Some(false) => self.popup = None,
-                None => {}
-            },
-            Popup::Init { busy, error, .. } => match confirm_answer(&key) {
-                Some(true) => {
-                    *busy = true;
-                    *error = None;
-                    fx.push(Effect::InitProject);
-                }
-                Some(false) => self.popup = None,
-                None => {}
-            },
-            Popup::Release(r) => {
-                let allow = match key.code {
-                    KeyCode::Char('y') | KeyCode::Char('Y') => true,
-                    KeyCode::Char('n') | KeyCode::Char('N') => false,
-                    _ => return,
-                };
-                let id = r.id.clone();
-                fx.push(Effect::AnswerRelease {
-                    id: id.clone(),
-                    allow,
-                });
-                self.pending.retain(|p| p.id != id);
-                self.popup = None;
-                self.show_next_release();
-            }
-            Popup::Belief(form) => {
-                let known = self
-                    .beliefs
-                    .ready()
-                    .map(|b| b.iter().map(|r| r.id.clone()).collect::<Vec<_>>())
-                    .unwrap_or_default();
-                match key.code {
-                    KeyCode::Tab | KeyCode::Down => {
-                        form.field = (form.field + 1) % BELIEF_FIELDS.len();
-                        form.completions.clear();
-                    }
-                    KeyCode::BackTab | KeyCode::Up => {
-                        form.field = (form.field + BELIEF_FIELDS.len() - 1) % BELIEF_FIELDS.len();
-                        form.completions.clear();
-                    }
-                    KeyCode::Enter => {
-                        let draft = form.draft();
-                        let problem = if let Some(p) = id_problem(&draft.id, &known) {
-                            form.field = 0;
-                            Some(format!("id: {p}"))
-                        } else if draft.statement.is_empty() {
-                            form.field = 1;
-                            Some("statement: required".into())
-                        } else if !ENTRENCHMENTS.contains(&draft.entrenchment.as_str()) {
-                            form.field = 6;
-                            Some(format!("entrenchment: one of {}", ENTRENCHMENTS.join(", ")))
-                        } else {
-                            None
-                        };
-                        match problem {
-                            Some(p) => form.error = Some(p),
-                            None => {
-                                form.busy = true;
-                                form.error = None;
-                                fx.push(Effect::CreateBelief(draft));
-                            }
-                        }
-                    }
-                    KeyCode::Right
-                        if (form.field == 3 || form.field == 4)
-                            && form.fields[form.field].cursor()
-                                == form.fields[form.field].text().chars().count()
-                            && !form.completions.is_empty() =>
-                    {
-                        // Accept the first completion for the token being typed.
-                        let f = form.field;
-                        let text = form.fields[f].text().to_string();
-                        let head = match text.rfind(',') {
-                            Some(i) => format!("{}, ", text[..i].trim_end()),
-                            None => String::new(),
-                        };
-                        form.fields[f].set(&format!("{head}{}", form.completions[0]));
-                        form.completions.clear();
-                    }
-                    KeyCode::Left | KeyCode::Right
-                        if form.field == 6 && key.modifiers.is_empty() =>
-                    {
-                        let cur = ENTRENCHMENTS
-                            .iter()
-                            .position(|e| *e == form.fields[6].text())
-                            .unwrap_or(1);
-                        let next = if key.code == KeyCode::Right {
-                            (cur + 1).min(ENTRENCHMENTS.len() - 1)
-                        } else {
-                            cur.saturating_sub(1)
-                        };
-                        form.fields[6].set(ENTRENCHMENTS[next]);
-                    }
-                    _ => {
-                        let f = form.field;
-                        if form.fields[f].handle(&key) == Edit::Changed {
-                            form.error = None;
-                            if let Some(tok) = form.current_token() {
-                                form.completions = if tok.is_empty() {
-                                    vec![]
-                                } else {
-                                    known
-                                        .iter()
-                                        .filter(|k| k.starts_with(&tok) && **k != tok)
-                                        .take(5)
-                                        .cloned()
-                                        .collect()
-                                };
-                                if !tok.is_empty() {
-                                    fx.push(Effect::CompleteLink(tok));
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            Action::Paste(t) => out.push_str(t),
+            _ => {}
         }
     }
-
-    /// The id problem shown under the belief form's id field as you type.
-    pub fn belief_id_hint(&self) -> Option<String> {
-        match &self.popup {
-            Some(Popup::Belief(f)) if !f.fields[0].text().is_empty() => {
-                id_problem(f.fields[0].text().trim(), &self.known_belief_ids())
-            }
-            _ => None,
-        }
-    }
+    out
 }

@@ -12,7 +12,7 @@ use anyhow::{Result, anyhow};
 use super::model::*;
 use crate::client::Client;
 use crate::project::Project;
-use crate::{git, session};
+use crate::{backend, git, session};
 
 /// The active session, parsed.
 pub fn load_session(p: &Project) -> Feed<Option<SessionView>> {
@@ -26,7 +26,8 @@ pub fn load_session(p: &Project) -> Feed<Option<SessionView>> {
         .section::<session::SessionConfig>("session")
         .map(|c| c.stale_hours)
         .unwrap_or(8.0);
-    let stale = doc.last_activity().is_some_and(|last| {
+    let last_activity = doc.last_activity();
+    let stale = last_activity.is_some_and(|last| {
         (chrono::Local::now().fixed_offset() - last).num_seconds() as f64 >= stale_hours * 3600.0
     });
     Feed::Ready(Some(SessionView {
@@ -54,8 +55,86 @@ pub fn load_session(p: &Project) -> Feed<Option<SessionView>> {
                 body: e.body,
             })
             .collect(),
+        last_activity,
         stale,
     }))
+}
+
+/// Archived sessions, newest first (the active one is in the Session pane).
+pub fn load_history(p: &Project) -> Feed<Vec<SessionRow>> {
+    match session::list(p, &session::ListFilter::default()) {
+        Ok(r) => {
+            let active = p.active_session_path();
+            let mut rows: Vec<SessionRow> = r
+                .sessions
+                .into_iter()
+                .filter(|s| s.path != active)
+                .map(|s| SessionRow {
+                    id: s.id,
+                    title: s.title,
+                    status: s.status,
+                    work_type: s.work_type,
+                    path: s.path,
+                })
+                .collect();
+            rows.sort_by(|a, b| b.id.cmp(&a.id));
+            Feed::Ready(rows)
+        }
+        Err(e) => Feed::Unavailable(format!("{e:#}")),
+    }
+}
+
+/// A commit's patch (at most 5000 lines).
+pub fn commit_patch(p: &Project, rev: &str) -> Result<Vec<String>> {
+    let repo = git::open(p.root())?.ok_or_else(|| anyhow!("not a git repository"))?;
+    git::commit_patch(&repo, rev, 5000)
+}
+
+/// Lines `line..=end` of a file (a scry hit's region, at most 400 lines), for the preview.
+/// Read-only: the file is whatever scry pointed at inside a project.
+pub fn read_region(path: &std::path::Path, line: usize, end: usize) -> Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+    let start = line.max(1) - 1;
+    let end = end.max(line).min(start + 400);
+    Ok(text
+        .lines()
+        .skip(start)
+        .take(end - start)
+        .map(str::to_string)
+        .collect())
+}
+
+/// An archived session's text, for the viewer.
+pub fn read_session(path: &std::path::Path) -> Result<Vec<String>> {
+    let doc =
+        std::fs::read_to_string(path).map_err(|e| anyhow!("reading {}: {e}", path.display()))?;
+    Ok(doc.lines().map(str::to_string).collect())
+}
+
+/// The model as far as files go (no load): the status bar shows this before the first search.
+pub fn model_state() -> ModelState {
+    if crate::scry::model::status(false).ready {
+        ModelState::Ready
+    } else {
+        ModelState::Lexical("no embedding model installed (`patina model pull`)".into())
+    }
+}
+
+/// The repository's git directory (to watch HEAD and refs).
+pub fn git_dir(p: &Project) -> Option<std::path::PathBuf> {
+    git::open(p.root())
+        .ok()
+        .flatten()
+        .map(|r| r.path().to_path_buf())
+}
+
+pub fn set_aside(p: &Project) -> Result<String> {
+    let aside = session::set_aside_unreadable(p)?;
+    Ok(format!(
+        "the unreadable session file was kept as {}; you can start a new session",
+        aside.strip_prefix(p.root()).unwrap_or(&aside).display()
+    ))
 }
 
 /// Commits of the session range, newest first (at most 200).
@@ -129,7 +208,7 @@ pub fn load_beliefs(p: &Project, session: Option<&SessionView>) -> Feed<Vec<Beli
 }
 
 pub fn start_session(p: &Project, title: &str, llm: Option<&str>) -> Result<String> {
-    let r = session::start(p, title, llm)?;
+    let r = backend::session_engine()?.start(p, title, llm)?;
     let mut msg = format!("session {} started", r.id);
     if let Some(tag) = r.start_tag {
         msg.push_str(&format!(" (tag {tag})"));
@@ -141,7 +220,7 @@ pub fn start_session(p: &Project, title: &str, llm: Option<&str>) -> Result<Stri
 }
 
 pub fn note(p: &Project, text: &str) -> Result<String> {
-    session::note(p, text)?;
+    backend::session_engine()?.note(p, text)?;
     Ok("note added".into())
 }
 
@@ -160,7 +239,7 @@ pub fn toggle_goal(p: &Project, index: usize) -> Result<String> {
 }
 
 pub fn update(p: &Project) -> Result<String> {
-    let r = session::update(p, None)?;
+    let r = backend::session_engine()?.update(p, None)?;
     Ok(match r.git {
         Some(g) => format!(
             "update logged: {} commits, {} files changed",
@@ -173,7 +252,7 @@ pub fn update(p: &Project) -> Result<String> {
 
 /// What ending would record, from the session's current state.
 pub fn end_preview(p: &Project) -> Result<Vec<String>> {
-    let st = session::status(p)?;
+    let st = backend::session_engine()?.status(p)?;
     let mut lines = vec![];
     if let Some(g) = &st.git {
         lines.push(format!(
@@ -203,19 +282,23 @@ pub fn end_preview(p: &Project) -> Result<Vec<String>> {
     Ok(lines)
 }
 
-pub fn end(p: &Project) -> Result<String> {
-    let r = session::end(p, false)?;
-    Ok(format!(
+pub fn end(p: &Project, commit: bool) -> Result<String> {
+    let r = backend::session_engine()?.end(p, commit)?;
+    let mut msg = format!(
         "session {} ended ({}, {} commits) → {}",
         r.id,
         r.classification.work_type,
         r.classification.commits,
         r.path.strip_prefix(p.root()).unwrap_or(&r.path).display()
-    ))
+    );
+    if let Some(c) = &r.archive_commit {
+        msg.push_str(&format!(", committed as {}", git::short(c)));
+    }
+    Ok(msg)
 }
 
 pub fn recover(p: &Project) -> Result<String> {
-    let r = session::recover(p, None, false)?;
+    let r = backend::session_engine()?.recover(p, None, false)?;
     Ok(format!("session {} recovered → {}", r.id, r.path.display()))
 }
 
@@ -234,7 +317,7 @@ pub fn create_belief(p: &Project, d: &BeliefDraft) -> Result<String> {
         },
         ..Default::default()
     };
-    let created = crate::belief::create(p, &new, None)?;
+    let created = crate::belief::create(p, &new, None, &backend::session_engine()?)?;
     Ok(match created.session {
         Some(s) => format!("belief {} captured (linked to session {s})", d.id),
         None => format!("belief {} captured", d.id),
@@ -320,6 +403,9 @@ pub fn pending_releases() -> Vec<ReleaseRequest> {
                 names: r.names,
                 pid: r.requester.pid,
                 command: r.requester.command,
+                cwd: None,
+                project: None,
+                expires_in_secs: r.expires_in_secs,
             })
             .collect(),
         Err(_) => vec![],
@@ -345,23 +431,6 @@ pub fn answer_release(id: &str, allow: bool) -> Result<String> {
     })
 }
 
-/// Search through the daemon (model and indexes hot there); `refresh` brings the index up to
-/// date first. `Err` means "ask in-process instead".
-pub fn daemon_scry(p: &Project, query: &str, refresh: bool) -> Result<crate::scry::ScryAnswer> {
-    let req = crate::proto::scry::ScryRequest {
-        project: p.root().to_string_lossy().into_owned(),
-        query: query.to_string(),
-        limit: Some(30),
-        kinds: vec![],
-        scope: None,
-        refresh,
-    };
-    Client::local()
-        .with_timeout(Duration::from_secs(30))
-        .scry(&req)
-        .map_err(|e| anyhow!("daemon scry: {e}"))
-}
-
 /// The daemon's index job for the project, as the status bar shows it.
 pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
     let st = client().index_status(p.root()).ok()?;
@@ -376,27 +445,16 @@ pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
     })
 }
 
-/// Ask the daemon to refresh the project's index in the background.
-pub fn daemon_index(p: &Project) -> bool {
-    client().index_start(p.root()).is_ok()
-}
-
-/// Search every registered project (and this one) in-process: the federated fan-out.
-pub fn scry_all(
-    p: &Project,
-    query: &str,
-    engine: std::sync::Arc<crate::scry::Scry>,
-) -> Result<crate::mother::FederatedAnswer> {
-    let mut q = crate::scry::Query::new(query);
-    q.limit = Some(30);
-    crate::mother::search_all_in_process(Some(p), &q, engine)
-}
-
 /// The active session's prompt count and the agent's last action, read from the agents' logs
 /// (slow poll only: it opens the session's log files). None without a session or on error.
 pub fn transcript_summary(p: &Project) -> Option<TranscriptView> {
     let active = crate::transcript::active_session(p).ok()??;
-    match crate::transcript::summary(p, &active.llm, &active.window) {
+    match crate::transcript::summary(
+        p,
+        &active.llm,
+        &active.window,
+        &crate::transcript::KnownSecrets,
+    ) {
         Ok(s) => Some(TranscriptView {
             prompt_count: s.prompt_count,
             last_action: s.last_action.map(|a| (a.time, a.agent, a.text)),

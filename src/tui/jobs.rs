@@ -1,15 +1,18 @@
-//! Background work. Three long-lived threads and short-lived blocking tasks, all answering the
-//! UI loop with `Action::Msg`:
+//! Background work. Long-lived threads and short-lived blocking tasks, all answering the UI loop
+//! with `Action::Msg`:
 //!
-//! - the **watcher** polls cheap fingerprints every 500 ms (mtime+len of the active session file,
-//!   the beliefs directory's mtime, HEAD's target) and reloads only what changed, so the agent's
-//!   `patina session note` shows within a second and an outside commit appears in Commits; daemon,
-//!   model, secrets and agent state are re-read every 2 s. A `poke` makes it look right away.
-//! - the **scry worker** keeps the engine (and the model) hot; queries are debounced 150 ms and
-//!   only the newest is answered; the index is refreshed first when something changed.
+//! - the **watcher** reloads what inotify says changed (`watch.rs`: the active session file,
+//!   belief files edited in place, the archive, HEAD and refs), with a 2 s fingerprint poll as a
+//!   safety net; daemon, secrets and agent state are re-read every 2 s, pending releases every
+//!   500 ms. A daemon that stops answering is started again (at most every 5 s).
+//! - the **op worker** runs mutations one at a time in the order they were asked for (so two
+//!   notes typed in a burst land in that order), sends the fresh session before `Msg::Done`
+//!   (so keys replayed after it see the new state), then pokes the watcher.
+//! - the **scry worker**: queries debounced 150 ms, only the newest answered. While the daemon
+//!   answers, queries go to it and nothing is loaded here — while it indexes, the cockpit shows
+//!   its progress instead of loading a second model. Without a daemon it searches in-process.
 //! - the **model puller** (first run only, `[scry] auto_pull`, default true) installs the model
 //!   with progress in the status bar.
-//! - mutations (start, note, belief, end...) run on `spawn_blocking` and answer `Msg::Done`.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -19,13 +22,18 @@ use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::mpsc::UnboundedSender;
 
-use super::action::{Action, Effect, Msg};
+use super::action::{Action, Effect, Msg, Op, UiState};
 use super::domain;
 use super::model::*;
+use super::watch;
+use crate::backend::{Answered, Auto, Backend, Daemon, InProcess};
 use crate::project::Project;
-use crate::scry::{self, Phase, Query, Scry};
+use crate::proto::scry::{FederatedScryRequest, ScryRequest};
+use crate::scry::{self, Phase};
 
 const WATCH_EVERY: Duration = Duration::from_millis(500);
+const POLL_EVERY: Duration = Duration::from_secs(2);
+const RESTART_EVERY: Duration = Duration::from_secs(5);
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 const SCRY_DEBOUNCE: Duration = Duration::from_millis(150);
 
@@ -38,6 +46,8 @@ enum Poke {
     Refresh,
     /// The project changed (after `init`): discover it again.
     Reopen,
+    /// Files changed (from inotify).
+    Changed(Vec<watch::Change>),
 }
 
 enum ScryReq {
@@ -50,6 +60,8 @@ enum ScryReq {
     Dirty,
     /// The model may have become available.
     ModelChanged,
+    /// Ask the last query again (the daemon finished a build after timing out on it).
+    Retry,
 }
 
 type Slot = Arc<Mutex<Option<Project>>>;
@@ -57,10 +69,10 @@ type Slot = Arc<Mutex<Option<Project>>>;
 /// Handles to the background threads.
 pub struct Jobs {
     tx: UnboundedSender<Action>,
-    cwd: PathBuf,
     project: Slot,
     poke: Sender<Poke>,
     scry: Sender<ScryReq>,
+    ops: Sender<(u64, Op)>,
 }
 
 /// Settings the jobs read from the user config.
@@ -79,11 +91,16 @@ impl Jobs {
         let (poke_tx, poke_rx) = mpsc::channel();
         let (scry_tx, scry_rx) = mpsc::channel();
         {
-            let (cwd, tx, slot, scry_tx) =
-                (cwd.clone(), tx.clone(), project.clone(), scry_tx.clone());
+            let (cwd, tx, slot, scry_tx, poke) = (
+                cwd.clone(),
+                tx.clone(),
+                project.clone(),
+                scry_tx.clone(),
+                poke_tx.clone(),
+            );
             std::thread::Builder::new()
                 .name("tui-watch".into())
-                .spawn(move || watcher(cwd, tx, poke_rx, slot, scry_tx))
+                .spawn(move || watcher(cwd, tx, poke_rx, poke, slot, scry_tx))
                 .expect("spawning the watcher thread");
         }
         {
@@ -100,12 +117,25 @@ impl Jobs {
                 .spawn(move || model_puller(tx, scry_tx))
                 .expect("spawning the model thread");
         }
+        let (ops_tx, ops_rx) = mpsc::channel();
+        {
+            let (tx, slot, poke, scry) = (
+                tx.clone(),
+                project.clone(),
+                poke_tx.clone(),
+                scry_tx.clone(),
+            );
+            std::thread::Builder::new()
+                .name("tui-ops".into())
+                .spawn(move || op_worker(ops_rx, tx, slot, cwd, poke, scry))
+                .expect("spawning the op thread");
+        }
         Jobs {
             tx,
-            cwd,
             project,
             poke: poke_tx,
             scry: scry_tx,
+            ops: ops_tx,
         }
     }
 
@@ -116,36 +146,11 @@ impl Jobs {
             .clone()
     }
 
-    /// Run a blocking mutation and report it as `Msg::Done`, then refresh.
-    fn mutate(
-        &self,
-        what: &str,
-        f: impl FnOnce(&Project) -> anyhow::Result<String> + Send + 'static,
-    ) {
-        let Some(p) = self.project() else {
-            send(
-                &self.tx,
-                Msg::Done {
-                    what: what.into(),
-                    result: Err("no project".into()),
-                },
-            );
-            return;
-        };
-        let (tx, poke, scry, what) = (
-            self.tx.clone(),
-            self.poke.clone(),
-            self.scry.clone(),
-            what.to_string(),
-        );
-        tokio::task::spawn_blocking(move || {
-            let started = Instant::now();
-            let result = f(&p).map_err(|e| format!("{e:#}"));
-            tracing::info!(op = %what, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "cockpit operation");
-            send(&tx, Msg::Done { what, result });
-            let _ = poke.send(Poke::Refresh);
-            let _ = scry.send(ScryReq::Dirty);
-        });
+    fn blocking(&self, f: impl FnOnce(&Project) -> Msg + Send + 'static) {
+        if let Some(p) = self.project() {
+            let tx = self.tx.clone();
+            tokio::task::spawn_blocking(move || send(&tx, f(&p)));
+        }
     }
 
     /// Carry out an effect that needs no terminal access (the runtime handles the others).
@@ -155,51 +160,45 @@ impl Jobs {
             Effect::Refresh => {
                 let _ = self.poke.send(Poke::Refresh);
             }
-            Effect::InitProject => {
-                let (tx, poke, cwd) = (self.tx.clone(), self.poke.clone(), self.cwd.clone());
+            Effect::Op { id, op } => {
+                let _ = self.ops.send((id, op));
+            }
+            Effect::PreviewEnd => self.blocking(|p| {
+                Msg::EndPreview(domain::end_preview(p).map_err(|e| format!("{e:#}")))
+            }),
+            Effect::CompleteLink(prefix) => self.blocking(move |p| {
+                let items = domain::complete_link(p, &prefix);
+                Msg::Completions { prefix, items }
+            }),
+            Effect::Diff(sha) => self.blocking(move |p| {
+                let result = domain::commit_patch(p, &sha).map_err(|e| format!("{e:#}"));
+                Msg::Diff { sha, result }
+            }),
+            Effect::Preview {
+                path,
+                line,
+                line_end,
+            } => {
+                let tx = self.tx.clone();
                 tokio::task::spawn_blocking(move || {
-                    let result = crate::project::init(&cwd, None)
-                        .map(|r| format!("patina project initialised at {}", r.root.display()))
-                        .map_err(|e| format!("{e:#}"));
-                    send(
-                        &tx,
-                        Msg::Done {
-                            what: "init".into(),
-                            result,
-                        },
-                    );
-                    let _ = poke.send(Poke::Reopen);
+                    let result =
+                        domain::read_region(&path, line, line_end).map_err(|e| format!("{e:#}"));
+                    send(&tx, Msg::Preview { path, line, result });
                 });
             }
-            Effect::StartSession { title, llm } => self.mutate("start", move |p| {
-                domain::start_session(p, &title, llm.as_deref())
-            }),
-            Effect::Note(text) => self.mutate("note", move |p| domain::note(p, &text)),
-            Effect::AddGoal(text) => self.mutate("goal", move |p| domain::add_goal(p, &text)),
-            Effect::ToggleGoal(i) => self.mutate("goal", move |p| domain::toggle_goal(p, i)),
-            Effect::UpdateSession => self.mutate("update", domain::update),
-            Effect::EndSession => self.mutate("end", domain::end),
-            Effect::Recover => self.mutate("recover", domain::recover),
-            Effect::CreateBelief(d) => self.mutate("belief", move |p| domain::create_belief(p, &d)),
-            Effect::PreviewEnd => {
-                if let Some(p) = self.project() {
-                    let tx = self.tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let r = domain::end_preview(&p).map_err(|e| format!("{e:#}"));
-                        send(&tx, Msg::EndPreview(r));
-                    });
-                }
+            Effect::ReadSession(path) => {
+                let tx = self.tx.clone();
+                tokio::task::spawn_blocking(move || {
+                    let result = domain::read_session(&path).map_err(|e| format!("{e:#}"));
+                    send(&tx, Msg::SessionText { path, result });
+                });
             }
-            Effect::CompleteLink(prefix) => {
-                if let Some(p) = self.project() {
-                    let tx = self.tx.clone();
-                    tokio::task::spawn_blocking(move || {
-                        let items = domain::complete_link(&p, &prefix);
-                        if !items.is_empty() {
-                            send(&tx, Msg::Completions { prefix, items });
-                        }
-                    });
-                }
+            Effect::SaveState(state) => {
+                tokio::task::spawn_blocking(move || {
+                    if let Err(e) = save_state(&state) {
+                        tracing::warn!("saving the cockpit state: {e:#}");
+                    }
+                });
             }
             Effect::Scry { seq, query, all } => {
                 let _ = self.scry.send(ScryReq::Query {
@@ -208,35 +207,87 @@ impl Jobs {
                     all,
                 });
             }
-            Effect::LockSecrets => {
-                let (tx, poke) = (self.tx.clone(), self.poke.clone());
-                tokio::task::spawn_blocking(move || {
-                    let result = domain::lock_secrets().map_err(|e| format!("{e:#}"));
-                    send(
-                        &tx,
-                        Msg::Done {
-                            what: "lock".into(),
-                            result,
-                        },
-                    );
-                    let _ = poke.send(Poke::Refresh);
-                });
-            }
-            Effect::AnswerRelease { id, allow } => {
-                let (tx, poke) = (self.tx.clone(), self.poke.clone());
-                tokio::task::spawn_blocking(move || {
-                    let result = domain::answer_release(&id, allow).map_err(|e| format!("{e:#}"));
-                    send(
-                        &tx,
-                        Msg::Done {
-                            what: "release".into(),
-                            result,
-                        },
-                    );
-                    let _ = poke.send(Poke::Refresh);
-                });
+        }
+    }
+}
+
+/// `PATINA_HOME/tui-state.json`: the theme chosen with `t` and the scry query history. Queries
+/// can be private, so 0600.
+fn state_path() -> PathBuf {
+    crate::paths::patina_home().join("tui-state.json")
+}
+
+pub fn load_state() -> UiState {
+    std::fs::read_to_string(state_path())
+        .ok()
+        .and_then(|s| serde_json::from_str(&s).ok())
+        .unwrap_or_default()
+}
+
+fn save_state(state: &UiState) -> anyhow::Result<()> {
+    let path = state_path();
+    if let Some(dir) = path.parent() {
+        crate::store::ensure_private_dir(dir)?;
+    }
+    let text = serde_json::to_string_pretty(state)?;
+    crate::store::atomic_write(&path, text.as_bytes(), 0o600)
+}
+
+/// Runs ops one at a time, in order. Session-changing ops send the fresh session first, so a
+/// key replayed after `Done` sees it (the `n` after a start finds the session).
+fn op_worker(
+    rx: Receiver<(u64, Op)>,
+    tx: UnboundedSender<Action>,
+    slot: Slot,
+    cwd: PathBuf,
+    poke: Sender<Poke>,
+    scry: Sender<ScryReq>,
+) {
+    while let Ok((id, op)) = rx.recv() {
+        let what = op.what().to_string();
+        let started = Instant::now();
+        let project = slot.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let result: anyhow::Result<String> = match (&op, &project) {
+            (Op::InitProject, _) => crate::project::init(&cwd, None)
+                .map(|r| format!("patina project initialised at {}", r.root.display())),
+            (Op::LockSecrets, _) => domain::lock_secrets(),
+            (Op::AnswerRelease { id, allow }, _) => domain::answer_release(id, *allow),
+            (_, None) => Err(anyhow::anyhow!("no patina project here")),
+            (op, Some(p)) => match op {
+                Op::StartSession { title, llm } => domain::start_session(p, title, llm.as_deref()),
+                Op::Note(text) => domain::note(p, text),
+                Op::AddGoal(text) => domain::add_goal(p, text),
+                Op::ToggleGoal(i) => domain::toggle_goal(p, *i),
+                Op::UpdateSession => domain::update(p),
+                Op::EndSession { commit } => domain::end(p, *commit),
+                Op::Recover => domain::recover(p),
+                Op::SetAsideSession => domain::set_aside(p),
+                Op::CreateBelief(d) => domain::create_belief(p, d),
+                Op::InitProject | Op::LockSecrets | Op::AnswerRelease { .. } => unreachable!(),
+            },
+        };
+        tracing::info!(op = %what, ms = started.elapsed().as_millis() as u64, ok = result.is_ok(), "cockpit operation");
+        let ok = result.is_ok();
+        if let Op::InitProject = op {
+            let _ = poke.send(Poke::Reopen);
+        } else if ok && let Some(p) = &project {
+            // The new state first, then the answer.
+            send(&tx, Msg::Session(domain::load_session(p)));
+            if matches!(op, Op::CreateBelief(_)) {
+                let s = domain::load_session(p).ready().cloned().flatten();
+                send(&tx, Msg::Beliefs(domain::load_beliefs(p, s.as_ref())));
             }
         }
+        send(
+            &tx,
+            Msg::Done {
+                id,
+                what,
+                result: result.map_err(|e| format!("{e:#}")),
+            },
+        );
+        let _ = poke.send(Poke::Refresh);
+        let _ = scry.send(ScryReq::Dirty);
     }
 }
 
@@ -290,28 +341,78 @@ impl<T: PartialEq + Clone> Latest<T> {
     }
 }
 
+fn targets(p: &Project) -> watch::Targets {
+    let local = p
+        .active_session_path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    watch::Targets {
+        local,
+        active_session: p.active_session_path(),
+        beliefs: p.beliefs_dir(),
+        sessions: p.sessions_dir(),
+        layer: p.root().join("layer"),
+        git_dir: domain::git_dir(p),
+    }
+}
+
+/// (name, mtime, len) of every entry: an in-place edit changes a file's mtime, not the dir's.
+fn dir_fingerprint(dir: &Path) -> Option<Vec<(std::ffi::OsString, SystemTime, u64)>> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let m = e.metadata().ok()?;
+            Some((e.file_name(), m.modified().ok()?, m.len()))
+        })
+        .collect();
+    v.sort();
+    Some(v)
+}
+
 fn watcher(
     cwd: PathBuf,
     tx: UnboundedSender<Action>,
     pokes: Receiver<Poke>,
+    poke_tx: Sender<Poke>,
     slot: Slot,
     scry: Sender<ScryReq>,
 ) {
     let (state, mut project) = discover(&cwd);
     send(&tx, Msg::Project(state));
+    send(&tx, Msg::Model(domain::model_state()));
     *slot.lock().unwrap_or_else(|p| p.into_inner()) = project.clone();
     if project.is_some() {
         let _ = scry.send(ScryReq::Dirty);
     }
+    let start_watch = |p: &Project| {
+        let poke = poke_tx.clone();
+        match watch::start(targets(p), move |c| {
+            let _ = poke.send(Poke::Changed(c));
+        }) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::warn!("file watching unavailable ({e}); polling every 2 s");
+                None
+            }
+        }
+    };
+    let mut _watch = project.as_ref().and_then(start_watch);
+    let mut daemon_was_up = false;
+    let mut last_restart: Option<Instant> = None;
     let mut daemon_started = false;
     let mut session_fp = None;
     let mut beliefs_fp = None;
     let mut head_fp = None;
+    let mut history_fp = None;
     let mut first = true;
     let mut last_status: Option<Instant> = None;
+    let mut last_poll = Instant::now();
     let mut session_sent: Latest<Feed<Option<SessionView>>> = Latest(None);
     let mut commits_sent: Latest<Feed<Vec<CommitRow>>> = Latest(None);
     let mut beliefs_sent: Latest<Feed<Vec<BeliefRow>>> = Latest(None);
+    let mut history_sent: Latest<Feed<Vec<SessionRow>>> = Latest(None);
     let mut daemon_sent: Latest<DaemonState> = Latest(None);
     let mut secrets_sent: Latest<Feed<Vec<VaultView>>> = Latest(None);
     let mut agent_sent: Latest<AgentState> = Latest(None);
@@ -321,17 +422,23 @@ fn watcher(
     let mut index_sent: Latest<IndexState> = Latest(None);
     let mut session: Option<SessionView> = None;
     loop {
+        let mut changes: Vec<watch::Change> = vec![];
         let forced = if first {
             first = false;
             true
         } else {
             match pokes.recv_timeout(WATCH_EVERY) {
                 Ok(Poke::Refresh) => true,
+                Ok(Poke::Changed(c)) => {
+                    changes = c;
+                    false
+                }
                 Ok(Poke::Reopen) => {
                     let (state, p) = discover(&cwd);
                     send(&tx, Msg::Project(state));
                     project = p;
                     *slot.lock().unwrap_or_else(|p| p.into_inner()) = project.clone();
+                    _watch = project.as_ref().and_then(start_watch);
                     let _ = scry.send(ScryReq::Dirty);
                     true
                 }
@@ -342,11 +449,20 @@ fn watcher(
         if tx.is_closed() {
             return;
         }
+        let poll = last_poll.elapsed() >= POLL_EVERY;
+        if poll {
+            last_poll = Instant::now();
+        }
+        let has = |c: watch::Change| changes.contains(&c);
         if let Some(p) = &project {
-            let sfp = file_fingerprint(&p.active_session_path());
             let mut session_changed = false;
-            if forced || sfp != session_fp {
-                session_fp = sfp;
+            let sfp = if poll || forced {
+                file_fingerprint(&p.active_session_path())
+            } else {
+                session_fp
+            };
+            if forced || has(watch::Change::Session) || sfp != session_fp {
+                session_fp = file_fingerprint(&p.active_session_path());
                 let feed = domain::load_session(p);
                 session = feed.ready().cloned().flatten();
                 if session_sent.changed(&feed) {
@@ -355,7 +471,11 @@ fn watcher(
                     let _ = scry.send(ScryReq::Dirty);
                 }
             }
-            let hfp = domain::head_fingerprint(p);
+            let hfp = if poll || forced || has(watch::Change::Git) {
+                domain::head_fingerprint(p)
+            } else {
+                head_fp.clone()
+            };
             if forced || session_changed || hfp != head_fp {
                 head_fp = hfp;
                 let feed = domain::load_commits(p, session.as_ref());
@@ -363,14 +483,34 @@ fn watcher(
                     send(&tx, Msg::Commits(feed));
                 }
             }
-            let bfp = file_fingerprint(&p.beliefs_dir());
-            if forced || session_changed || bfp != beliefs_fp {
+            let bfp = if poll || forced || has(watch::Change::Beliefs) {
+                dir_fingerprint(&p.beliefs_dir())
+            } else {
+                beliefs_fp.clone()
+            };
+            if forced || session_changed || has(watch::Change::Beliefs) || bfp != beliefs_fp {
                 beliefs_fp = bfp;
                 let feed = domain::load_beliefs(p, session.as_ref());
                 if beliefs_sent.changed(&feed) {
                     send(&tx, Msg::Beliefs(feed));
                     let _ = scry.send(ScryReq::Dirty);
                 }
+            }
+            let afp = if poll || forced || has(watch::Change::History) {
+                dir_fingerprint(&p.sessions_dir())
+            } else {
+                history_fp.clone()
+            };
+            if forced || afp != history_fp {
+                history_fp = afp;
+                let feed = domain::load_history(p);
+                if history_sent.changed(&feed) {
+                    send(&tx, Msg::History(feed));
+                    let _ = scry.send(ScryReq::Dirty);
+                }
+            }
+            if has(watch::Change::Layer) {
+                let _ = scry.send(ScryReq::Dirty);
             }
         }
         // Releases wait for a person: ask every round (it also marks the cockpit attached).
@@ -382,13 +522,23 @@ fn watcher(
         }
         if forced || last_status.is_none_or(|t| t.elapsed() >= STATUS_EVERY) {
             last_status = Some(Instant::now());
-            let d = if daemon_started {
+            let mut d = if daemon_started {
                 domain::daemon_state()
             } else {
                 daemon_started = true;
                 send(&tx, Msg::Daemon(DaemonState::Starting));
                 domain::ensure_daemon()
             };
+            // A daemon that answered before and stopped: start it again (not in a tight loop).
+            if !matches!(d, DaemonState::Up { .. })
+                && daemon_was_up
+                && last_restart.is_none_or(|t| t.elapsed() >= RESTART_EVERY)
+            {
+                last_restart = Some(Instant::now());
+                send(&tx, Msg::Notice(super::strings::DAEMON_DIED.into()));
+                d = domain::ensure_daemon();
+            }
+            daemon_was_up |= matches!(d, DaemonState::Up { .. });
             DAEMON_UP.store(matches!(d, DaemonState::Up { .. }), Ordering::SeqCst);
             if daemon_sent.changed(&d) {
                 send(&tx, Msg::Daemon(d));
@@ -402,6 +552,10 @@ fn watcher(
                 && let Some(i) = domain::daemon_index_state(p)
                 && index_sent.changed(&i)
             {
+                if matches!(i, IndexState::Idle) {
+                    // A build finished: a query that timed out during it can be answered now.
+                    let _ = scry.send(ScryReq::Retry);
+                }
                 send(&tx, Msg::Index(i));
             }
             if let Some(p) = &project {
@@ -422,29 +576,64 @@ fn watcher(
     }
 }
 
+/// The cockpit's backend: the daemon when it answers (model and indexes hot there, shared with
+/// the CLI), else this process's engine, whose index refreshes show in the status bar. The
+/// choice and the fallback are `crate::backend`'s; answers say which one answered.
+pub(crate) fn cockpit_backend(tx: &UnboundedSender<Action>) -> Auto {
+    let tx = tx.clone();
+    let last = Mutex::new(Instant::now());
+    let progress = move |ph: Phase| {
+        let mut last = last.lock().unwrap_or_else(|p| p.into_inner());
+        if last.elapsed() < Duration::from_millis(100) {
+            return;
+        }
+        *last = Instant::now();
+        let (phase, done, total) = match ph {
+            Phase::Scanning => ("scanning", 0, 0),
+            Phase::Embedding { done, total } => ("embedding", done, total),
+            Phase::Writing => ("writing", 0, 0),
+        };
+        send(
+            &tx,
+            Msg::Index(IndexState::Building {
+                phase: phase.into(),
+                done,
+                total,
+            }),
+        );
+    };
+    let local = InProcess::default().with_progress(Arc::new(progress));
+    Auto::new(Daemon::local().with_timeout(SCRY_CALL), local)
+}
+
+/// The longest the cockpit waits for one daemon call before answering in-process.
+const SCRY_CALL: Duration = Duration::from_secs(30);
+
 fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
-    let mut engine = Arc::new(Scry::new(scry::Options::default()));
+    let mut backend = cockpit_backend(&tx);
     let mut dirty = false;
     let mut model_reported: Option<ModelState> = None;
     loop {
         let Ok(first) = rx.recv() else { return };
         let mut query = None;
-        let apply = |r: ScryReq,
-                     query: &mut Option<(u64, String, bool)>,
-                     dirty: &mut bool,
-                     engine: &mut Arc<Scry>| match r {
-            ScryReq::Query { seq, text, all } => *query = Some((seq, text, all)),
-            ScryReq::Dirty => *dirty = true,
-            ScryReq::ModelChanged => {
-                *engine = Arc::new(Scry::new(scry::Options::default()));
-                *dirty = true;
-            }
-        };
-        apply(first, &mut query, &mut dirty, &mut engine);
+        let mut apply =
+            |r: ScryReq, query: &mut Option<(u64, String, bool)>, dirty: &mut bool| match r {
+                ScryReq::Query { seq, text, all } => *query = Some((seq, text, all)),
+                ScryReq::Dirty => *dirty = true,
+                // The backend's own fallback rule answers a query that timed out; the next
+                // keystroke asks again.
+                ScryReq::Retry => {}
+                ScryReq::ModelChanged => {
+                    // A fresh engine picks the model up (a failed load is remembered for a while).
+                    backend = cockpit_backend(&tx);
+                    *dirty = true;
+                }
+            };
+        apply(first, &mut query, &mut dirty);
         // Debounce: while requests keep coming within 150 ms, keep only the newest query.
         loop {
             match rx.recv_timeout(SCRY_DEBOUNCE) {
-                Ok(r) => apply(r, &mut query, &mut dirty, &mut engine),
+                Ok(r) => apply(r, &mut query, &mut dirty),
                 Err(RecvTimeoutError::Timeout) => break,
                 Err(RecvTimeoutError::Disconnected) => return,
             }
@@ -461,112 +650,83 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
             }
             continue;
         };
-        // All registered projects: the federated fan-out, in-process (each local index is
-        // refreshed first; remotes answer within the per-source timeout).
-        if let Some((seq, text, true)) = &query {
-            let result = domain::scry_all(&project, text, engine.clone())
-                .map(|a| federated_view(text.clone(), a))
+        let root = project.root().to_string_lossy().into_owned();
+        let Some((seq, text, all)) = query else {
+            // Nothing to answer: ask for the index to be brought up to date in the background
+            // (the daemon's job, or this process's service when no daemon answers). Never wait
+            // for it here: a build that is embedding is still answering queries, and its
+            // progress shows in the status bar from GET /api/index.
+            if dirty {
+                let _span = tracing::info_span!("tui_index_refresh").entered();
+                match backend.index_start(project.root()) {
+                    Ok(_) => dirty = false,
+                    Err(e) => send(&tx, Msg::Index(IndexState::Failed(format!("{e:#}")))),
+                }
+            }
+            continue;
+        };
+        // All registered projects: the federated fan-out (each local index refreshed first;
+        // remotes answer within the per-source timeout).
+        if all {
+            let req = FederatedScryRequest {
+                here: Some(root),
+                query: text.clone(),
+                limit: Some(30),
+                kinds: vec![],
+                refresh: true,
+            };
+            let result = backend
+                .scry_all(&req)
+                .map(|a| federated_view(text, a))
                 .map_err(|e| format!("{e:#}"));
-            send(&tx, Msg::Scry { seq: *seq, result });
+            send(&tx, Msg::Scry { seq, result });
             continue;
         }
-        // Daemon first (model and index hot there, shared with the CLI); in-process otherwise.
-        if DAEMON_UP.load(Ordering::SeqCst) {
-            match &query {
-                Some((seq, text, _)) => match domain::daemon_scry(&project, text, dirty) {
-                    Ok(answer) => {
-                        dirty = false;
-                        let m = if answer.mode == "hybrid" {
-                            ModelState::Ready
-                        } else {
-                            ModelState::Lexical(
-                                answer
-                                    .errors
-                                    .iter()
-                                    .find(|e| e.source == "semantic")
-                                    .map(|e| e.message.clone())
-                                    .unwrap_or_else(|| "no embedding model".into()),
-                            )
-                        };
-                        if model_reported.as_ref() != Some(&m) && !PULLING.load(Ordering::SeqCst) {
-                            model_reported = Some(m.clone());
-                            send(&tx, Msg::Model(m));
-                        }
-                        send(
-                            &tx,
-                            Msg::Scry {
-                                seq: *seq,
-                                result: Ok(view(text.clone(), answer)),
-                            },
-                        );
-                        continue;
-                    }
-                    Err(e) => tracing::warn!("{e:#}; searching in-process"),
-                },
-                // Warm the daemon's index; the next query still refreshes (cheap when current).
-                None if dirty && domain::daemon_index(&project) => continue,
-                None => {}
+        let req = ScryRequest {
+            project: root,
+            query: text.clone(),
+            limit: Some(30),
+            kinds: vec![],
+            refresh: dirty,
+        };
+        let result = backend.scry(&req);
+        if let Ok(answer) = &result {
+            if dirty {
+                dirty = false;
+                send(&tx, Msg::Index(IndexState::Idle));
             }
-        }
-        if dirty {
-            dirty = false;
-            let mut last = Instant::now();
-            let mut progress = |ph: Phase| {
-                if last.elapsed() < Duration::from_millis(100) {
-                    return;
-                }
-                last = Instant::now();
-                let state = match ph {
-                    Phase::Scanning => IndexState::Building {
-                        phase: "scanning".into(),
-                        done: 0,
-                        total: 0,
-                    },
-                    Phase::Embedding { done, total } => IndexState::Building {
-                        phase: "embedding".into(),
-                        done,
-                        total,
-                    },
-                    Phase::Writing => IndexState::Building {
-                        phase: "writing".into(),
-                        done: 0,
-                        total: 0,
-                    },
-                };
-                send(&tx, Msg::Index(state));
-            };
-            let _span = tracing::info_span!("tui_index_refresh").entered();
-            match engine.index(&project, false, &mut progress) {
-                Ok(_) => send(&tx, Msg::Index(IndexState::Idle)),
-                Err(e) => send(&tx, Msg::Index(IndexState::Failed(format!("{e:#}")))),
-            }
-            let m = match engine.embedder() {
-                Ok(_) => ModelState::Ready,
-                Err(why) => ModelState::Lexical(why),
-            };
+            let m = model_state(&answer.answer);
             if model_reported.as_ref() != Some(&m) && !PULLING.load(Ordering::SeqCst) {
                 model_reported = Some(m.clone());
                 send(&tx, Msg::Model(m));
             }
         }
-        if let Some((seq, text, _)) = query {
-            let q = Query {
-                query: text.clone(),
-                limit: Some(30),
-                kinds: vec![],
-            };
-            let result = engine
-                .search(&project, &q)
-                .map(|a| view(text, a))
-                .map_err(|e| format!("{e:#}"));
-            send(&tx, Msg::Scry { seq, result });
-        }
+        let result = result.map(|a| view(text, a)).map_err(|e| format!("{e:#}"));
+        send(&tx, Msg::Scry { seq, result });
     }
 }
 
-fn federated_view(query: String, a: crate::mother::FederatedAnswer) -> ScryView {
+/// What an answer says about the model: hybrid = ready; lexical = why not (scry's `semantic`
+/// error).
+fn model_state(a: &scry::ScryAnswer) -> ModelState {
+    let why = a.errors.iter().find(|e| e.source == "semantic");
+    // Lexical only because nothing is embedded yet is not a model problem: the index is being
+    // built (the status bar shows its progress).
+    if a.mode == "hybrid" || why.is_none() && a.coverage.total > 0 && !a.coverage.complete() {
+        return ModelState::Ready;
+    }
+    ModelState::Lexical(
+        why.map(|e| e.message.clone())
+            .unwrap_or_else(|| "no embedding model".into()),
+    )
+}
+
+fn federated_view(query: String, a: Answered<crate::mother::FederatedAnswer>) -> ScryView {
+    let backend = Some(a.backend.to_string());
+    let a = a.answer;
     ScryView {
         query,
+        backend,
         mode: a.mode.clone(),
         took_ms: a.took_ms,
         hits: a
@@ -579,6 +739,7 @@ fn federated_view(query: String, a: crate::mother::FederatedAnswer) -> ScryView 
                 title: f.hit.title,
                 path: f.hit.path,
                 line: f.hit.line_start,
+                line_end: f.hit.line_end,
                 snippet: f.hit.snippet,
                 score: f.hit.score,
             })
@@ -588,12 +749,16 @@ fn federated_view(query: String, a: crate::mother::FederatedAnswer) -> ScryView 
             .iter()
             .map(|e| format!("{}: {}", e.source, e.message))
             .collect(),
+        coverage: None,
     }
 }
 
-fn view(query: String, a: scry::ScryAnswer) -> ScryView {
+fn view(query: String, a: Answered<scry::ScryAnswer>) -> ScryView {
+    let backend = Some(a.backend.to_string());
+    let a = a.answer;
     ScryView {
         query,
+        backend,
         mode: a.mode.clone(),
         took_ms: a.took_ms,
         hits: a
@@ -606,6 +771,7 @@ fn view(query: String, a: scry::ScryAnswer) -> ScryView {
                 title: h.title,
                 path: h.path,
                 line: h.line_start,
+                line_end: h.line_end,
                 snippet: h.snippet,
                 score: h.score,
             })
@@ -615,6 +781,7 @@ fn view(query: String, a: scry::ScryAnswer) -> ScryView {
             .iter()
             .map(|e| format!("{}: {}", e.source, e.message))
             .collect(),
+        coverage: Some((a.coverage.embedded, a.coverage.total)),
     }
 }
 

@@ -13,15 +13,22 @@
 
 pub mod action;
 pub mod app;
+pub mod component;
 mod domain;
-pub mod input;
+pub mod field;
 mod jobs;
 pub mod keymap;
+pub mod layout;
 pub mod model;
+pub mod panes;
+pub mod popups;
+pub mod strings;
 mod terminal;
 pub mod text;
 pub mod theme;
 pub mod ui;
+mod watch;
+pub mod widgets;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -37,9 +44,9 @@ use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
 
 pub use action::{Action, Effect, Msg};
-pub use app::{App, Pane, Popup};
+pub use app::App;
 
-use crate::output::CmdError;
+use crate::error::Error;
 use crate::user_config::UserConfig;
 
 /// How `patina tui` was asked to run.
@@ -60,8 +67,8 @@ pub struct TuiPrefs {
     pub mouse: Option<bool>,
 }
 
-/// Everything the cockpit needs from config, loaded before the terminal is touched so that a
-/// bad config is a plain error on stderr.
+/// Everything the cockpit needs from config, loaded before the terminal is touched; config
+/// problems travel in the keymap's problem list to the start popup.
 pub struct Setup {
     pub app: App,
     pub auto_pull: bool,
@@ -72,13 +79,27 @@ pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
     chrono::Local::now().fixed_offset()
 }
 
-/// Read the user's config and themes into a fresh [`App`].
+/// Read the user's config and themes into a fresh [`App`]. A broken config does not keep the
+/// cockpit closed: every problem (file, key, value) is shown in the start popup, the broken
+/// parts fall back to defaults and every valid key binding applies.
 pub fn setup(theme_flag: Option<&str>) -> Result<Setup> {
-    let user = UserConfig::load()?;
-    let keys: keymap::KeysConfig = user.section("keys")?;
-    let prefs: TuiPrefs = user.section("tui")?;
-    let scry: jobs::ScryPrefs = user.section("scry")?;
-    let (themes, mut problems) = theme::load_all(&crate::paths::user_config_dir().join("themes"));
+    let mut problems = vec![];
+    let user = UserConfig::load().unwrap_or_else(|e| {
+        problems.push(format!("{e:#}; using the default settings"));
+        UserConfig::default()
+    });
+    let (keys, key_problems) = keymap::KeysConfig::from_user(&user);
+    problems.extend(key_problems);
+    let prefs: TuiPrefs = user.section("tui").unwrap_or_else(|e| {
+        problems.push(format!("{e:#}; using the default [tui]"));
+        TuiPrefs::default()
+    });
+    let scry: jobs::ScryPrefs = user.section("scry").unwrap_or_else(|e| {
+        problems.push(format!("{e:#}; using the default [scry]"));
+        jobs::ScryPrefs::default()
+    });
+    let (themes, theme_problems) = theme::load_all(&crate::paths::user_config_dir().join("themes"));
+    problems.extend(theme_problems);
     let names = || {
         themes
             .iter()
@@ -86,9 +107,10 @@ pub fn setup(theme_flag: Option<&str>) -> Result<Setup> {
             .collect::<Vec<_>>()
             .join(", ")
     };
+    let remembered = jobs::load_state();
     let index = match (theme_flag, prefs.theme.as_deref()) {
         (Some(name), _) => themes.iter().position(|t| t.name == name).ok_or_else(|| {
-            CmdError::usage(format!("unknown theme `{name}` (available: {})", names()))
+            Error::usage(format!("unknown theme `{name}` (available: {})", names()))
         })?,
         (None, Some(name)) => match themes.iter().position(|t| t.name == name) {
             Some(i) => i,
@@ -100,12 +122,19 @@ pub fn setup(theme_flag: Option<&str>) -> Result<Setup> {
                 0
             }
         },
-        (None, None) => 0,
+        // The theme last chosen with `t`, when the config does not pick one.
+        (None, None) => remembered
+            .theme
+            .as_deref()
+            .and_then(|n| themes.iter().position(|t| t.name == n))
+            .unwrap_or(0),
     };
     let mut km = keymap::Keymap::load(&keys);
     km.problems.extend(problems);
     let mut app = App::new(now(), km, themes, index);
-    app.mouse = prefs.mouse.unwrap_or(false);
+    app.sh.mouse = prefs.mouse.unwrap_or(false);
+    app.sh.config_theme = prefs.theme.clone();
+    app.sh.scry_history = remembered.scry_history;
     Ok(Setup {
         app,
         auto_pull: scry.auto_pull.unwrap_or(true),
@@ -115,7 +144,7 @@ pub fn setup(theme_flag: Option<&str>) -> Result<Setup> {
 /// Run the cockpit until the user quits.
 pub fn run(opts: Options) -> Result<()> {
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
-        return Err(CmdError::usage(
+        return Err(Error::usage(
             "`patina tui` needs a terminal (stdin and stdout must be a tty); \
              the same operations are available as commands: `patina session --help`",
         )
@@ -125,7 +154,7 @@ pub fn run(opts: Options) -> Result<()> {
     if let Ok(p) = crate::project::Project::discover(&opts.cwd)
         && let Some(llm) = p.config().llm()
     {
-        app.default_llm = llm.to_string();
+        app.sh.default_llm = llm.to_string();
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -177,7 +206,7 @@ async fn stop_events(events: JoinHandle<()>) {
 async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
     let exec_start = Instant::now();
     terminal::install_panic_hook();
-    terminal::enter(app.mouse).context("setting up the terminal")?;
+    terminal::enter(app.sh.mouse).context("setting up the terminal")?;
     let _guard = terminal::Guard;
     let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
     term.clear()?;
@@ -189,6 +218,9 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
     let jobs = jobs::Jobs::start(cwd, tx.clone(), auto_pull);
     let mut first_frame = true;
     let mut key_at: Option<Instant> = None;
+    // Query sent → results drawn, for the bench (`key to scry results`).
+    let mut scry_sent: std::collections::HashMap<u64, Instant> = Default::default();
+    let mut scry_drawn: Option<u64> = None;
     loop {
         if app.dirty {
             let span = tracing::debug_span!("tui_draw").entered();
@@ -217,6 +249,17 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
                     "key to frame"
                 );
             }
+            if let Some(seq) = scry_drawn.take()
+                && let Some(t0) = scry_sent.remove(&seq)
+            {
+                tracing::debug!(
+                    target: "patina::tui::latency",
+                    us = t0.elapsed().as_micros() as u64,
+                    seq,
+                    "key to scry results"
+                );
+                scry_sent.retain(|s, _| *s > seq);
+            }
         }
         let Some(first) = rx.recv().await else { break };
         // Coalesce everything already queued into one frame.
@@ -228,17 +271,24 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
             if matches!(action, Action::Key(_)) && key_at.is_none() {
                 key_at = Some(Instant::now());
             }
+            if let Action::Msg(Msg::Scry { seq, result: Ok(_) }) = &action {
+                scry_drawn = Some(*seq);
+            }
             for effect in app.update(action) {
+                if let Effect::Scry { seq, .. } = &effect {
+                    scry_sent.insert(*seq, key_at.unwrap_or_else(Instant::now));
+                }
                 match effect {
                     Effect::OpenEditor { path, line } => {
                         stop_events(events).await;
                         terminal::restore();
                         let r = open_editor(&path, line);
-                        terminal::enter(app.mouse)?;
+                        terminal::enter(app.sh.mouse)?;
                         term.clear()?;
                         events = spawn_events(tx.clone());
                         if let Err(e) = r {
                             app.update(Action::Msg(Msg::Done {
+                                id: 0,
                                 what: "editor".into(),
                                 result: Err(format!("{e:#}")),
                             }));
@@ -248,7 +298,7 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
                     }
                     Effect::Suspend => {
                         stop_events(events).await;
-                        terminal::suspend(app.mouse)?;
+                        terminal::suspend(app.sh.mouse)?;
                         term.clear()?;
                         events = spawn_events(tx.clone());
                         app.dirty = true;

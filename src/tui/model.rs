@@ -69,6 +69,8 @@ pub struct SessionView {
     pub starting_commit: Option<String>,
     pub goals: Vec<Goal>,
     pub activity: Vec<ActivityEntry>,
+    /// The newest activity heading's time (or `created`).
+    pub last_activity: Option<DateTime<FixedOffset>>,
     /// Too long without activity: the cockpit offers recovery.
     pub stale: bool,
 }
@@ -102,6 +104,8 @@ pub struct ScryHitView {
     pub title: String,
     pub path: String,
     pub line: usize,
+    /// Last line of the region (0: unknown).
+    pub line_end: usize,
     pub snippet: String,
     pub score: f64,
 }
@@ -117,11 +121,32 @@ pub struct TranscriptView {
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScryView {
     pub query: String,
+    /// Which backend answered (`daemon` / `in-process`), when known.
+    pub backend: Option<String>,
     pub mode: String,
     pub took_ms: u64,
     pub hits: Vec<ScryHitView>,
     /// Per-source problems ("semantic: no model").
     pub notes: Vec<String>,
+    /// How much of the corpus is embedded (embedded, total), when the engine says.
+    pub coverage: Option<(usize, usize)>,
+}
+
+/// A past (or the active) session, for the History pane.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionRow {
+    pub id: String,
+    pub title: String,
+    pub status: String,
+    pub work_type: Option<String>,
+    pub path: PathBuf,
+}
+
+/// A commit's patch, for the diff viewer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiffView {
+    pub sha: String,
+    pub lines: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -176,6 +201,12 @@ pub struct ReleaseRequest {
     pub names: Vec<String>,
     pub pid: u32,
     pub command: String,
+    /// The requester's working directory, when the daemon reports it.
+    pub cwd: Option<String>,
+    /// The project root the request is for, when the daemon reports it.
+    pub project: Option<String>,
+    /// Seconds left before the daemon refuses it for lack of an answer (at the poll).
+    pub expires_in_secs: u64,
 }
 
 /// The belief capture form as submitted.

@@ -242,8 +242,8 @@ pub fn load_all(user_dir: &Path) -> (Vec<Theme>, Vec<String>) {
 fn load_user(path: &Path, stem: &str, shipped: &[Theme]) -> Result<Theme> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let file: ThemeFile =
-        toml::from_str(&text).with_context(|| format!("{}: invalid theme", path.display()))?;
+    // Bad TOML, an unknown key or a wrong type: named with the file, line or key, and value.
+    let file: ThemeFile = crate::config_file::TomlFile::parse(path, &text)?.decode_all()?;
     let base_name = file.inherits.as_deref().unwrap_or(stem);
     let base = shipped
         .iter()
@@ -307,5 +307,27 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("text") && err.contains("blurple"), "{err}");
+    }
+
+    #[test]
+    fn a_broken_user_theme_names_file_key_and_value() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.toml"), "inherit = \"light\"\n").unwrap();
+        std::fs::write(dir.path().join("b.toml"), "[roles\n").unwrap();
+        std::fs::write(dir.path().join("c.toml"), "name = 7\n").unwrap();
+        let (_, problems) = load_all(dir.path());
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(
+            problems[0].contains("a.toml") && problems[0].contains("inherit"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[1].contains("b.toml: invalid TOML at line 1"),
+            "{problems:?}"
+        );
+        assert!(
+            problems[2].contains("c.toml: name:") && problems[2].contains("(value: 7)"),
+            "{problems:?}"
+        );
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Result;
 use zeroize::Zeroizing;
 
 use crate::client::{self, Client, ClientError};
-use crate::output::{CmdError, ExitKind};
+use crate::error::Error;
 use crate::proto::secrets as p;
 use crate::secrets::cache::VaultStatus;
 use crate::secrets::{Requester, SecretValue, SecretsConfig, Unlocked};
@@ -26,28 +26,15 @@ pub struct Daemon {
 }
 
 fn client_err(e: ClientError) -> anyhow::Error {
-    let kind =
-        if e.is_not_running() || matches!(e, ClientError::Start(_) | ClientError::Timeout { .. }) {
-            ExitKind::Unavailable
-        } else {
-            ExitKind::Error
-        };
-    CmdError::new(kind, format!("{e}")).into()
+    e.into_error().into()
 }
 
 impl Daemon {
-    /// A running daemon that answers on the socket, if any (never started from here).
+    /// A running daemon that answers on the socket, if any (never started from here): the
+    /// backend's one "is a daemon there" check. Secrets never fall back *for the cache* — an
+    /// unlock lives only in the daemon — so this is all they take from `crate::backend`.
     pub fn connect() -> Option<Daemon> {
-        let c = Client::local();
-        match c.health() {
-            Ok(_) => Some(Daemon { client: c }),
-            Err(e) => {
-                if !e.is_not_running() {
-                    tracing::warn!(error = %e, "secrets: the daemon did not answer properly; working in-process");
-                }
-                None
-            }
-        }
+        crate::backend::running_daemon().map(|client| Daemon { client })
     }
 
     /// The daemon, started in the background when none answers.
@@ -93,7 +80,7 @@ impl Daemon {
         if names.is_empty() {
             return Ok(Some(BTreeMap::new()));
         }
-        let cfg = SecretsConfig::load().unwrap_or_default();
+        let cfg = SecretsConfig::load()?;
         // The daemon may wait for the cockpit's y/n: cover its whole window.
         let c = self
             .client
@@ -117,17 +104,15 @@ impl Daemon {
                 }
                 Ok(Some(out))
             }
-            Err(e) if e.status() == Some(404) || e.is_not_running() => Ok(None),
-            Err(e) if e.status() == Some(403) => Err(CmdError::new(
-                ExitKind::Error,
-                format!(
-                    "release refused: {}",
-                    match &e {
-                        ClientError::Status { message, .. } => message.clone(),
-                        other => other.to_string(),
-                    }
-                ),
-            )
+            // 423: not unlocked in the daemon (locked, expired or changed): decrypt here instead.
+            Err(e) if e.status() == Some(423) || e.is_not_running() => Ok(None),
+            Err(e) if e.status() == Some(403) => Err(Error::denied(format!(
+                "release refused: {}",
+                match &e {
+                    ClientError::Status { message, .. } => message.clone(),
+                    other => other.to_string(),
+                }
+            ))
             .into()),
             Err(e) => Err(client_err(e)),
         }
