@@ -1590,7 +1590,7 @@ fn scenario_project_env_guard(s: &mut S) {
         ],
         format!("{v}\n").as_bytes(),
     );
-    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
     assert!(stderr(&out).contains("LD_PRELOAD"), "{}", stderr(&out));
     // The global vault is the user's own: any variable.
     s.add(&proj, "mine", &v, &["--env", "BASH_ENV"]);
@@ -1603,7 +1603,7 @@ fn scenario_project_env_guard(s: &mut S) {
     let marker = s.inputs().join("child-ran");
     let script = format!("touch '{}'", marker.display());
     let out = s.run(&proj, &["secrets", "run", "--", "sh", "-c", &script]);
-    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
     let err = stderr(&out);
     assert!(
         err.contains("LD_PRELOAD")
@@ -1613,13 +1613,13 @@ fn scenario_project_env_guard(s: &mut S) {
     );
     assert!(!marker.exists(), "the child ran with a hostile mapping");
     let out = s.run(&proj, &["secrets", "unlock"]);
-    assert_eq!(code(&out), Some(1), "{}", stderr(&out));
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
     // The user may allow a variable by name in their own config.
     teammates_vault(s, &proj, "hook", "BASH_ENV", &v);
     let out = s.run(&proj, &["secrets", "run", "--", "true"]);
     assert_eq!(
         code(&out),
-        Some(1),
+        Some(8),
         "BASH_ENV refused too: {}",
         stderr(&out)
     );
@@ -1757,7 +1757,7 @@ impl Recorder {
 fn unlock_refused(s: &mut S, work: &Path, path_named: &Path, reason: &str) {
     let out = s.run(work, &["secrets", "unlock"]);
     let err = stderr(&out);
-    assert_eq!(code(&out), Some(1), "{err}");
+    assert_eq!(code(&out), Some(8), "{err}");
     assert!(
         err.contains("refusing to talk to the daemon")
             && err.contains(&path_named.display().to_string())

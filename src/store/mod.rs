@@ -93,19 +93,24 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 fn check_own_dir(dir: &Path) -> Result<fs::Metadata> {
     let meta =
         fs::symlink_metadata(dir).with_context(|| format!("inspecting {}", dir.display()))?;
+    // What is in the way is the file system's state, not the caller's mistake: kind `io`.
+    let refuse = |why: String| -> anyhow::Error { crate::error::Error::io(why).into() };
     if meta.file_type().is_symlink() {
-        bail!("{} is a symlink; refusing to use it", dir.display());
+        return Err(refuse(format!(
+            "{} is a symlink; refusing to use it",
+            dir.display()
+        )));
     }
     if !meta.is_dir() {
-        bail!("{} is not a directory", dir.display());
+        return Err(refuse(format!("{} is not a directory", dir.display())));
     }
     let uid = current_uid();
     if meta.uid() != uid {
-        bail!(
+        return Err(refuse(format!(
             "{} is owned by uid {}, not by the current user (uid {uid}); refusing to use it",
             dir.display(),
             meta.uid()
-        );
+        )));
     }
     Ok(meta)
 }
