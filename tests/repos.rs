@@ -566,3 +566,124 @@ fn beliefs_captured_counts_this_sessions_beliefs_only() {
     let archive = std::fs::read_to_string(two["path"].as_str().unwrap()).unwrap();
     assert!(archive.contains("## Beliefs Captured: 1"), "{archive}");
 }
+
+/// A minimal archived session file with a nanosecond id (the newer patina layout).
+fn nanosecond_session(repo: &Path, id: &str) {
+    let dir = repo.join("sessions");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("{id}.md")),
+        format!("---\ntype: session\nid: {id}\ntitle: s {id}\nstatus: archived\n---\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn links_reach_nanosecond_sessions_by_their_seconds_id_and_any_layer_file() {
+    let env = Env::new();
+    let repo = env.project("links");
+    nanosecond_session(&repo, "20260709-091408-460632000");
+    nanosecond_session(&repo, "20260710-100000-000000001");
+    nanosecond_session(&repo, "20260710-100000-000000002");
+    let write = |rel: &str, text: &str| {
+        let p = repo.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "layer/slate/plan-alpha.md",
+        "---\nid: plan-alpha\n---\n# Plan alpha\n",
+    );
+    write(
+        "layer/work/items/wi-42.toml",
+        "[item]\nid = \"wi-42\"\ntitle = \"Make links resolve\"\n",
+    );
+    // Layer documents of other folders are listed with their own kind.
+    let docs = env.json(&repo, &["belief", "docs"]);
+    let kinds: Vec<(String, String)> = docs
+        .as_array()
+        .unwrap_or_else(|| panic!("documents: {docs}"))
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_str().unwrap().to_string(),
+                d["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    for id in ["plan-alpha", "wi-42"] {
+        assert!(
+            kinds.contains(&(id.to_string(), "layer".to_string())),
+            "{id} in {kinds:?}"
+        );
+    }
+    // `belief new --supports` accepts a slate document and a TOML work item.
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "new",
+            "--id",
+            "links-resolve",
+            "--statement",
+            "Links resolve like the history says",
+            "--supports",
+            "plan-alpha",
+        ],
+    );
+    env.ok(
+        &repo,
+        &["belief", "link", "links-resolve", "supports", "wi-42"],
+    );
+    // A seconds-only session id names its nanosecond file; git agrees the file is there.
+    env.ok(
+        &repo,
+        &[
+            "belief",
+            "link",
+            "links-resolve",
+            "supports",
+            "session-20260709-091408",
+        ],
+    );
+    assert!(
+        env.git(&repo, &["ls-files", "--others", "sessions"])
+            .contains("20260709-091408-460632000.md")
+    );
+    // Two sessions share a seconds id: refused, naming both, nothing written.
+    let path = repo.join("layer/surface/epistemic/beliefs/links-resolve.md");
+    let before = std::fs::read_to_string(&path).unwrap();
+    let out = env.patina(
+        &repo,
+        &[
+            "belief",
+            "link",
+            "links-resolve",
+            "supports",
+            "session-20260710-100000",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("session-20260710-100000-000000001")
+            && err.contains("session-20260710-100000-000000002"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), before);
+    // `belief check`: the resolved links are clean; a hand-written ambiguous link is reported.
+    let check = env.json(&repo, &["belief", "check"]);
+    assert_eq!(check["counts"].get("dangling_link"), None, "{check}");
+    std::fs::write(
+        &path,
+        before.replace(
+            "## Evidence",
+            "## Evidence\n\n- [[session-20260710-100000]]: which one?",
+        ),
+    )
+    .unwrap();
+    let out = env.patina(&repo, &["belief", "check", "--json"]);
+    let check: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(check["counts"]["ambiguous_link"], 1, "{check}");
+    assert_eq!(check["counts"].get("dangling_link"), None, "{check}");
+}

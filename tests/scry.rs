@@ -183,6 +183,24 @@ fn embedder_matches_python_reference() {
         }
     }
     assert!(worst < 1e-5, "max abs difference {worst}");
+    // Length-sorted token-budget batches: with a budget of one 256-token row every text of
+    // the reference runs in other company (and the longest alone); still the same vectors.
+    e.set_token_budget(256);
+    let split = e.embed(&sentences).unwrap();
+    for (a, b) in split.iter().zip(&got) {
+        let d = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        assert!(d < 1e-5, "token-budget batching changed a vector by {d}");
+    }
+    assert!(e.plan(&sentences).unwrap().len() > 1);
+    assert_eq!(
+        e.plan(&sentences).unwrap().truncated(),
+        1,
+        "the 400-word text is cut"
+    );
     // Batch composition must not change a vector (padding is masked out).
     let alone = e.embed(&sentences[..1]).unwrap();
     let d: f32 = alone[0]
@@ -611,6 +629,233 @@ fn config_exclude_and_include_globs() {
     std::fs::write(p.join(".patina/config.toml"), cfg).unwrap();
     let a = run_json(&env, &p, None, &["scry", "quokkafruit wombatstone"]);
     assert_eq!(paths(&a), vec!["build/gen.txt"], "{a}");
+}
+
+#[test]
+fn top_insert_reembeds_at_most_three_chunks() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    // Real, large files of this repository: a Rust source (the scry engine, ~700 lines) and
+    // a long markdown document (the architecture notes).
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::fs::copy(root.join("src/scry/mod.rs"), p.join("engine.rs")).unwrap();
+    std::fs::copy(root.join("docs/ARCHITECTURE.md"), p.join("ARCHITECTURE.md")).unwrap();
+    let first = run_json(&env, &p, Some(&m), &["index"]);
+    let total = first["chunks"].as_u64().unwrap();
+    for (file, line) in [
+        ("engine.rs", "// a comment added at the very top\n"),
+        (
+            "ARCHITECTURE.md",
+            "A sentence added above everything else.\n\n",
+        ),
+    ] {
+        let text = std::fs::read_to_string(p.join(file)).unwrap();
+        std::fs::write(p.join(file), format!("{line}{text}")).unwrap();
+        let r = run_json(&env, &p, Some(&m), &["index"]);
+        let embedded = r["embedded"].as_u64().unwrap();
+        assert!(
+            (1..=3).contains(&embedded),
+            "{file}: one line at the top re-embedded {embedded} of {total} chunks: {r}"
+        );
+    }
+}
+
+#[test]
+fn nonsense_gets_no_good_match_and_real_queries_get_marked_rows() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    let a = run_json(&env, &p, Some(&m), &["scry", "zqxv plorf gnarbled wuffle"]);
+    assert_eq!(a["no_good_match"], true, "{a}");
+    let rows = a["results"].as_array().unwrap();
+    assert!(!rows.is_empty() && rows.len() <= 3, "{a}");
+    assert!(rows.iter().all(|r| r["weak"] == true), "{a}");
+    let a = run_json(&env, &p, Some(&m), &["scry", "stale socket removed"]);
+    assert_eq!(a["no_good_match"], false, "{a}");
+    let top = &a["results"][0];
+    assert_eq!(top["weak"], false, "{a}");
+    assert_eq!(top["path"], "sessions/20261101-090000.md", "{a}");
+    let line = top["line"].as_u64().unwrap();
+    assert!(
+        line >= top["line_start"].as_u64().unwrap() && line <= top["line_end"].as_u64().unwrap()
+    );
+    // The marked words are the query's words (stemmed: "socket" marks "socket").
+    let snippet: Vec<char> = top["snippet"].as_str().unwrap().chars().collect();
+    let marked: Vec<String> = top["highlights"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            let (s, e) = (
+                h[0].as_u64().unwrap() as usize,
+                h[1].as_u64().unwrap() as usize,
+            );
+            snippet[s..e].iter().collect::<String>().to_lowercase()
+        })
+        .collect();
+    assert!(
+        marked.iter().any(|w| w.starts_with("socket")),
+        "{marked:?} in {a}"
+    );
+    assert!(top["explain"]["fused"].as_f64().unwrap() > 0.0, "{a}");
+    // Without a terminal the human output has no escape codes.
+    let out = cmd(&env, &p, Some(&m))
+        .args(["scry", "stale socket removed"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!common::stdout(&out).contains('\x1b'));
+}
+
+#[test]
+fn chunks_fit_the_model_window() {
+    let Some(m) = require_model() else { return };
+    // This repository's own src/ plus the 0.11 corpus when it is at hand: every chunk
+    // the index would embed must fit the model's window as the real tokenizer counts it.
+    let dir = tempfile::tempdir().unwrap();
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let copy = |from: &Path, to: &Path| {
+        let st = Command::new("cp")
+            .arg("-r")
+            .arg(from)
+            .arg(to)
+            .status()
+            .unwrap();
+        assert!(st.success());
+    };
+    copy(&root.join("src"), dir.path());
+    std::fs::create_dir_all(dir.path().join(".patina")).unwrap();
+    let corpus = [
+        root.join("../shared/corpus/patina-0.11/layer"),
+        PathBuf::from("/work/shared/corpus/patina-0.11/layer"),
+    ]
+    .into_iter()
+    .find(|p| p.is_dir());
+    let sessions = if let Some(c) = &corpus {
+        copy(c, dir.path());
+        // Every belief and layer doc, and the 80 longest sessions (the likeliest to overflow):
+        // the whole archive would make this test minutes long in a debug build.
+        let dir_s = dir.path().join("layer/sessions");
+        let mut all: Vec<(u64, PathBuf)> = std::fs::read_dir(&dir_s)
+            .unwrap()
+            .flatten()
+            .map(|e| (e.metadata().unwrap().len(), e.path()))
+            .collect();
+        all.sort();
+        all.reverse();
+        for (_, p) in all.into_iter().skip(80) {
+            std::fs::remove_file(p).unwrap();
+        }
+        "layer/sessions"
+    } else {
+        "sessions"
+    };
+    std::fs::write(
+        dir.path().join(".patina/config.toml"),
+        format!("[project]\nsessions_dir = \"{sessions}\"\n"),
+    )
+    .unwrap();
+    let project = patina::project::Project::open(dir.path()).unwrap();
+    let texts = patina::scry::corpus_texts(&project).unwrap();
+    assert!(texts.len() > 500, "{} chunks", texts.len());
+    let verified = patina::scry::model::VerifiedModel {
+        runtime: m[0].clone(),
+        model: m[1].clone(),
+        tokenizer: m[2].clone(),
+        model_hash: patina::scry::model::pinned_model_hash(),
+        unpinned: false,
+    };
+    let e = patina::scry::Embedder::load_verified(&verified, 1).unwrap();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let plan = e.plan(&refs).unwrap();
+    let over: Vec<&str> = (0..plan.texts())
+        .filter(|&i| plan.tokens(i) >= patina::scry::embed::MAX_TOKENS)
+        .map(|i| refs[i])
+        .collect();
+    assert_eq!(
+        plan.truncated(),
+        0,
+        "{} of {} chunks are over the window, e.g.\n{}",
+        plan.truncated(),
+        texts.len(),
+        over.iter()
+            .take(4)
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n-----\n")
+    );
+}
+
+#[test]
+fn default_exclusions_and_every_layer_folder_are_indexed() {
+    let env = Env::new();
+    let p = fixture(&env);
+    std::fs::write(
+        p.join("Cargo.lock"),
+        "[[package]]\nname = \"lockfilequux\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("vendor/dep")).unwrap();
+    std::fs::write(p.join("vendor/dep/lib.rs"), "fn vendoredquux() {}\n").unwrap();
+    std::fs::write(
+        p.join("app.min.js"),
+        format!("var minifiedquux=1;{}\n", "a=1;".repeat(3000)),
+    )
+    .unwrap();
+    std::fs::write(
+        p.join("gen.go"),
+        "// Code generated by stringer. DO NOT EDIT.\n\npackage x\n// generatedquux\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("layer/slate")).unwrap();
+    std::fs::write(
+        p.join("layer/slate/first-index.toml"),
+        "title = \"First index in seconds\"\nstatus = \"open\"\n\n[[task]]\nname = \"embed slatequux in priority order\"\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(p.join("layer/work/notes")).unwrap();
+    std::fs::write(
+        p.join("layer/work/notes/ideas.md"),
+        "# Ideas\n\nThe workquux folder is knowledge too.\n",
+    )
+    .unwrap();
+    env.git(&p, &["add", "-A"]);
+    env.git(&p, &["commit", "-q", "-m", "add files"]);
+    let q = "lockfilequux vendoredquux minifiedquux generatedquux slatequux workquux";
+    let a = run_json(&env, &p, None, &["scry", q]);
+    let mut got: Vec<(String, String)> = a["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["path"].as_str().unwrap().to_string(),
+                r["kind"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            ("layer/slate/first-index.toml".into(), "layer".into()),
+            ("layer/work/notes/ideas.md".into(), "layer".into())
+        ],
+        "{a}"
+    );
+    // `[scry] include` brings an excluded file back.
+    let cfg = std::fs::read_to_string(p.join(".patina/config.toml")).unwrap();
+    std::fs::write(
+        p.join(".patina/config.toml"),
+        cfg.replace("include = []", "include = [\"Cargo.lock\", \"vendor/\"]"),
+    )
+    .unwrap();
+    let a = run_json(&env, &p, None, &["scry", q]);
+    let paths = paths(&a);
+    for want in ["Cargo.lock", "vendor/dep/lib.rs"] {
+        assert!(paths.contains(&want.to_string()), "{want} not back: {a}");
+    }
 }
 
 mod relevance;

@@ -2,10 +2,10 @@
 
 use std::path::Path;
 
-use anyhow::{Context, Result};
-use git2::{Delta, DiffOptions, Repository};
+use anyhow::Result;
 
 use super::CapturedBelief;
+use crate::git;
 use crate::project::Project;
 
 pub(crate) fn captured_since(
@@ -122,66 +122,16 @@ struct Changed {
 }
 
 fn changed_since(project: &Project, starting_commit: Option<&str>) -> Result<Vec<Changed>> {
-    let Ok(repo) = Repository::discover(project.root()) else {
-        return Ok(vec![]);
-    };
-    let Some(workdir) = repo.workdir() else {
-        return Ok(vec![]);
-    };
-    let workdir = workdir
-        .canonicalize()
-        .with_context(|| format!("resolving {}", workdir.display()))?;
-    let beliefs_dir = project.beliefs_dir();
-    let Ok(rel_dir) = beliefs_dir.strip_prefix(&workdir) else {
-        return Ok(vec![]);
-    };
-    let tree = match starting_commit {
-        Some(rev) => Some(
-            repo.revparse_single(rev)
-                .and_then(|o| o.peel_to_tree())
-                .with_context(|| format!("resolving starting commit `{rev}`"))?,
-        ),
-        None => None,
-    };
-    let mut opts = DiffOptions::new();
-    opts.include_untracked(true)
-        .recurse_untracked_dirs(true)
-        .pathspec(rel_dir);
-    let diff = repo
-        .diff_tree_to_workdir_with_index(tree.as_ref(), Some(&mut opts))
-        .context("comparing the beliefs with the starting commit")?;
-    let mut out = Vec::new();
-    for delta in diff.deltas() {
-        if !matches!(
-            delta.status(),
-            Delta::Added
-                | Delta::Modified
-                | Delta::Renamed
-                | Delta::Copied
-                | Delta::Untracked
-                | Delta::Typechange
-        ) {
-            continue;
-        }
-        let Some(rel) = delta.new_file().path() else {
-            continue;
-        };
-        if rel.parent() != Some(rel_dir) || rel.extension().is_none_or(|e| e != "md") {
-            continue;
-        }
-        let path = workdir.join(rel);
-        let old_text = match delta.status() {
-            Delta::Added | Delta::Untracked => None,
-            _ => repo
-                .find_blob(delta.old_file().id())
-                .ok()
-                .map(|b| String::from_utf8_lossy(b.content()).into_owned()),
-        };
-        out.push(Changed { path, old_text });
-    }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    out.dedup_by(|a, b| a.path == b.path);
-    Ok(out)
+    let files = git::files_changed_since(project.root(), starting_commit, &project.beliefs_dir())?;
+    Ok(files
+        .into_iter()
+        // beliefs are the `.md` files directly in the beliefs folder
+        .filter(|f| f.rel.components().count() == 1 && f.rel.extension().is_some_and(|e| e == "md"))
+        .map(|f| Changed {
+            path: f.path,
+            old_text: f.old_text,
+        })
+        .collect())
 }
 
 fn describe(path: &Path) -> CapturedBelief {

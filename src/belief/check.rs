@@ -19,6 +19,8 @@ use crate::project::Project;
 pub enum FindingKind {
     /// A `[[link]]` that resolves to nothing and is not marked hypothetical.
     DanglingLink,
+    /// A session `[[link]]` that is a prefix of more than one session id.
+    AmbiguousLink,
     /// Two identical evidence lines, or one evidence line naming the same link twice.
     DuplicateEvidence,
     /// A required section (or the `# id` heading / one-line statement) is missing or empty.
@@ -35,6 +37,7 @@ impl FindingKind {
     pub fn as_str(self) -> &'static str {
         match self {
             FindingKind::DanglingLink => "dangling_link",
+            FindingKind::AmbiguousLink => "ambiguous_link",
             FindingKind::DuplicateEvidence => "duplicate_evidence",
             FindingKind::MissingSection => "missing_section",
             FindingKind::InvalidFrontmatter => "invalid_frontmatter",
@@ -392,17 +395,32 @@ pub(crate) fn link_findings(doc: &Doc, rel: &Path, targets: &LinkTargets) -> Vec
     doc.links()
         .into_iter()
         .filter(|(_, t, _)| !hypothetical.iter().any(|h| h == t))
-        .filter(|(_, t, _)| targets.resolve(t) == Resolution::Dangling)
-        .map(|(line, t, section)| Finding {
-            kind: FindingKind::DanglingLink,
-            path: rel.to_path_buf(),
-            line,
-            field: (!section.is_empty()).then_some(section),
-            message: format!(
-                "[[{t}]] points at no belief, layer document, session or file \
-                 (add it to `hypothetical:` in the frontmatter if that is intended)"
-            ),
-            target: Some(t),
+        .filter_map(|(line, t, section)| {
+            let (kind, message) = match targets.resolve(&t) {
+                Resolution::Dangling => (
+                    FindingKind::DanglingLink,
+                    format!(
+                        "[[{t}]] points at no belief, layer document, session or file \
+                         (add it to `hypothetical:` in the frontmatter if that is intended)"
+                    ),
+                ),
+                Resolution::Ambiguous => (
+                    FindingKind::AmbiguousLink,
+                    format!(
+                        "[[{t}]] could name any of {}; write the full id",
+                        targets.candidates(&t).join(", ")
+                    ),
+                ),
+                _ => return None,
+            };
+            Some(Finding {
+                kind,
+                path: rel.to_path_buf(),
+                line,
+                field: (!section.is_empty()).then_some(section),
+                message,
+                target: Some(t),
+            })
         })
         .collect()
 }

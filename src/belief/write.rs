@@ -219,6 +219,9 @@ pub(crate) fn create(
     let mut hypothetical = Vec::new();
     for (field, ids) in [("supports", &nb.supports), ("attacks", &nb.attacks)] {
         for t in ids {
+            if let Some(x) = targets.as_ref() {
+                refuse_ambiguous(x, field, t)?;
+            }
             if targets
                 .as_ref()
                 .is_some_and(|x| x.resolve(t) == Resolution::Dangling)
@@ -362,6 +365,19 @@ fn edited(
 /// Add the back-reference of `from --rel--> target` to `target` when it is a belief:
 /// supports → an evidence line `[[from]]: supporting belief`; attacks → `[[from]]` under
 /// `## Attacked-By`. Returns the target's path and previous text when it was changed.
+/// A session link that could name several sessions is refused with the candidates: the user
+/// picks, patina never guesses.
+fn refuse_ambiguous(targets: &LinkTargets, field: &str, t: &str) -> Result<()> {
+    if targets.resolve(t) != Resolution::Ambiguous {
+        return Ok(());
+    }
+    Err(Error::invalid_input(format!(
+        "{field} `{t}` could name any of {}; write the full id",
+        targets.candidates(t).join(", ")
+    ))
+    .into())
+}
+
 fn back_reference(
     project: &Project,
     targets: &LinkTargets,
@@ -416,6 +432,7 @@ pub(crate) fn link(
     let mut from_doc =
         Doc::parse(&from_old).map_err(|e| anyhow!(super::model::located(&from_path, &e)))?;
     let mut mark_hypothetical = false;
+    refuse_ambiguous(&targets, "target", to)?;
     match targets.resolve(to) {
         Resolution::Dangling if hypothetical => mark_hypothetical = true,
         Resolution::Dangling => {

@@ -119,12 +119,13 @@ A link that is intentionally hypothetical (a belief not written yet) is listed i
 linking belief's frontmatter: `hypothetical: [some-id]`. Commit refs ([[commit-<sha>]],
 [[<short sha>]]) and URLs count as external and are never dangling.")]
     Check,
-    /// List the layer's documents: core, surface, beliefs and archived sessions.
+    /// List the layer's documents: core, surface, beliefs, archived sessions and every other
+    /// `.md`/`.toml` file under layer/.
     #[command(
         after_help = "Examples:\n  patina belief docs\n  patina belief docs --kind core --json"
     )]
     Docs {
-        /// Only this kind: core, surface, belief, session.
+        /// Only this kind: core, surface, belief, session, layer.
         #[arg(long)]
         kind: Option<String>,
     },
@@ -257,9 +258,10 @@ fn docs(project: &Project, kind: Option<String>, ctx: &Ctx) -> Result<()> {
         Some("surface") => Some(DocKind::Surface),
         Some("belief") => Some(DocKind::Belief),
         Some("session") => Some(DocKind::Session),
+        Some("layer") => Some(DocKind::Layer),
         Some(other) => {
             return Err(Error::usage(format!(
-                "--kind `{other}` is unknown: use core, surface, belief or session"
+                "--kind `{other}` is unknown: use core, surface, belief, session or layer"
             ))
             .into());
         }

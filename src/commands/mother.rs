@@ -445,7 +445,7 @@ pub fn render_federated(a: &FederatedAnswer) -> String {
         let loc = if h.kind == Kind::Commit {
             h.path.clone()
         } else {
-            format!("{}:{}", h.path, h.line_start)
+            format!("{}:{}", h.path, h.best_line())
         };
         out.push_str(&format!(
             "[{}] {:<7} {}  {}  ({:.4})\n        {}\n",

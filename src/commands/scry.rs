@@ -168,28 +168,34 @@ pub fn run_scry(args: ScryArgs, ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Human rendering: kind, path:line, title, snippet, score.
+/// Human rendering: kind, path:line (the best-matching line), title, snippet with the query's
+/// words in bold (only when stdout is a terminal), score; "no good match" above weak rows.
 pub fn render_answer(a: &ScryAnswer) -> String {
+    use std::io::IsTerminal;
+    let bold = std::io::stdout().is_terminal();
     let mut out = String::new();
     if a.results.is_empty() {
         out.push_str("no results\n");
+    } else if a.no_good_match {
+        out.push_str("no good match; the closest:\n");
     }
     for h in &a.results {
         let loc = if h.kind == Kind::Commit {
             h.path.clone()
         } else {
-            format!("{}:{}", h.path, h.line_start)
+            format!("{}:{}", h.path, h.best_line())
         };
         let title = if h.title == h.path {
             String::new()
         } else {
             format!("  {}", h.title)
         };
+        let weak = if h.weak { "  (weak)" } else { "" };
         out.push_str(&format!(
-            "{:<7} {loc}{title}  ({:.4})\n        {}\n",
+            "{:<7} {loc}{title}  ({:.4}){weak}\n        {}\n",
             h.kind.as_str(),
             h.score,
-            h.snippet
+            marked(&h.snippet, &h.highlights, bold)
         ));
     }
     for e in &a.errors {
@@ -273,4 +279,22 @@ pub fn render_index(r: &IndexReport) -> String {
         r.mode,
         r.took_ms
     )
+}
+
+/// `snippet` with its highlighted character ranges in ANSI bold (or unchanged when `bold` is off).
+fn marked(snippet: &str, highlights: &[[usize; 2]], bold: bool) -> String {
+    if !bold || highlights.is_empty() {
+        return snippet.to_string();
+    }
+    let mut out = String::with_capacity(snippet.len() + highlights.len() * 8);
+    for (i, c) in snippet.chars().enumerate() {
+        if highlights.iter().any(|h| h[0] == i) {
+            out.push_str("\x1b[1m");
+        }
+        out.push(c);
+        if highlights.iter().any(|h| h[1] == i + 1) {
+            out.push_str("\x1b[0m");
+        }
+    }
+    out
 }

@@ -14,7 +14,12 @@ use serde::Serialize;
 pub use git2::Repository as Repo;
 
 mod ident;
+mod workdir;
 pub use ident::Role;
+pub use workdir::{
+    ChangedFile, discover_workdir, files_changed_since, git_dirs, head_fingerprint,
+    info_exclude_needed, paths_changed_since, recent_messages,
+};
 
 /// Open the repository whose work tree is `root` (or contains it). `Ok(None)` when `root` is not
 /// inside a git repository.

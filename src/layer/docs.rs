@@ -23,9 +23,50 @@ pub(crate) fn documents(project: &Project) -> Result<Vec<LayerDoc>> {
         out.push(read_doc(DocKind::Belief, &path)?);
     }
     // The sessions archive may live under layer/ (0.11 layout) — never under core/surface.
-    for entry in doc::archive::list(&project.sessions_dir())? {
+    let sessions_dir = project.sessions_dir();
+    for entry in doc::archive::list(&sessions_dir)? {
         out.push(read_doc(DocKind::Session, &entry.path)?);
     }
+    for path in other_layer_files(project, &sessions_dir)? {
+        out.push(read_doc(DocKind::Layer, &path)?);
+    }
+    Ok(out)
+}
+
+/// `.md` and `.toml` files under `layer/` outside core/, surface/ and the sessions archive
+/// (`layer/slate/`, work items, ...), recursively, skipping hidden entries; sorted.
+fn other_layer_files(project: &Project, sessions_dir: &Path) -> Result<Vec<PathBuf>> {
+    let layer = project.layer_dir();
+    let skip = [
+        project.core_dir(),
+        project.surface_dir(),
+        sessions_dir.to_path_buf(),
+    ];
+    let mut out = Vec::new();
+    let mut stack = vec![layer.clone()];
+    while let Some(d) = stack.pop() {
+        let rd = match std::fs::read_dir(&d) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e).with_context(|| format!("reading directory {}", d.display())),
+        };
+        for entry in rd {
+            let entry = entry.with_context(|| format!("reading directory {}", d.display()))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let p = entry.path();
+            let Ok(t) = entry.file_type() else { continue };
+            if t.is_dir() {
+                if !skip.contains(&p) {
+                    stack.push(p);
+                }
+            } else if t.is_file() && p.extension().is_some_and(|e| e == "md" || e == "toml") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
     Ok(out)
 }
 
@@ -80,15 +121,51 @@ fn markdown_files(dir: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>> {
 /// patina's own format), when a session is active. Read here, as a document, so the layer needs
 /// nothing from the session engine (no import cycle).
 pub(crate) fn active_session_id(project: &Project) -> Option<String> {
-    let path = project.active_session_path();
-    let text = std::fs::read(&path).ok()?;
-    let d = doc::Document::parse(&String::from_utf8_lossy(&text));
-    doc::session::read(&path, &d).ok().map(|s| s.id)
+    let text = std::fs::read(project.active_session_path()).ok()?;
+    let doc = doc::Document::parse(&String::from_utf8_lossy(&text));
+    let yaml = doc.frontmatter()?.mapping().ok()?;
+    doc::header::scalar(&yaml, "id")
 }
 
 fn read_doc(kind: DocKind, path: &Path) -> Result<LayerDoc> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    Ok(layer_doc(kind, path, &String::from_utf8_lossy(&text)))
+    let text = String::from_utf8_lossy(&text);
+    if path.extension().is_some_and(|e| e == "toml") {
+        return Ok(toml_doc(kind, path, &text));
+    }
+    Ok(layer_doc(kind, path, &text))
+}
+
+/// A TOML work item: its `id` and `title` keys (top level, or in the first table that has
+/// them), else the file stem. A file that is not valid TOML is still a link target by its stem:
+/// the layer lists files, it does not judge formats it does not own.
+fn toml_doc(kind: DocKind, path: &Path, text: &str) -> LayerDoc {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let table: Option<toml::Table> = text.parse().ok();
+    let key = |k: &str| -> Option<String> {
+        let t = table.as_ref()?;
+        let direct = t.get(k).and_then(|v| v.as_str());
+        let nested = || {
+            t.values()
+                .filter_map(|v| v.as_table())
+                .find_map(|s| s.get(k).and_then(|v| v.as_str()))
+        };
+        direct
+            .or_else(nested)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    let id = key("id").unwrap_or_else(|| stem.clone());
+    LayerDoc {
+        kind,
+        title: key("title").unwrap_or_else(|| id.clone()),
+        id,
+        path: path.to_path_buf(),
+    }
 }
 
 /// The layer's view of one file: the document layer's header, a missing title being the id.
@@ -96,7 +173,7 @@ fn layer_doc(kind: DocKind, path: &Path, text: &str) -> LayerDoc {
     let header_kind = match kind {
         DocKind::Session => doc::header::Kind::Session,
         DocKind::Belief => doc::header::Kind::Belief,
-        DocKind::Core | DocKind::Surface => doc::header::Kind::Layer,
+        DocKind::Core | DocKind::Surface | DocKind::Layer => doc::header::Kind::Layer,
     };
     let head = doc::header::read(header_kind, path, &doc::Document::parse(text));
     // A belief without a statement is listed by its id.

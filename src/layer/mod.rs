@@ -1,8 +1,9 @@
 //! The layer: the project's knowledge documents and the ids `[[links]]` point at.
 //!
 //! Documents: `layer/core/**.md` (kind `core`), `layer/surface/**.md` (kind `surface`, except
-//! `layer/surface/epistemic/beliefs/*.md`, kind `belief`) and the sessions archive
-//! (`Project::sessions_dir()`, kind `session`). Hidden files and directories are skipped.
+//! `layer/surface/epistemic/beliefs/*.md`, kind `belief`), the sessions archive
+//! (`Project::sessions_dir()`, kind `session`) and every other `.md` or `.toml` file under
+//! `layer/` (`layer/slate/…`, work items; kind `layer`). Hidden files and directories are skipped.
 //!
 //! Ids: a document's frontmatter `id` (else its file stem); for a session that is the bare
 //! session id (`20260204-074557`). A `[[link]]` names a session as `session-<id>`
@@ -12,8 +13,11 @@
 //!
 //! Link resolution (used by `belief check`, documented in docs/ARCHITECTURE.md): a target
 //! resolves when it is a known id (belief, layer doc, `session-<id>` of the archive or the active
-//! session), or a path to an existing file relative to the project root or `layer/` (with or
-//! without `.md`). Commit references (`commit-<hex>`, or a bare 7–40 digit hex sha) and URLs are
+//! session; a bare session id too, after beliefs and documents), else a session link that is a
+//! unique prefix of one session's id ending at a `-` (`session-20260709-091408` → the file
+//! `20260709-091408-460632000.md`; two candidates are reported as ambiguous, never guessed),
+//! else a path to an existing file relative to the project root or `layer/` (with or without
+//! `.md`). Commit references (`commit-<hex>`, or a bare 7–40 digit hex sha) and URLs are
 //! external and never dangle.
 //!
 //! CONTRACT (keep these signatures): [`documents`], [`complete_link`].
@@ -41,6 +45,8 @@ pub enum DocKind {
     Belief,
     /// an archived session in the sessions dir
     Session,
+    /// any other file under `layer/` (`layer/slate/**.md`, TOML work items, ...)
+    Layer,
 }
 
 /// One document of the layer.

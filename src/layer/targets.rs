@@ -19,6 +19,8 @@ pub(crate) enum Resolution {
     File,
     /// A commit reference or URL: outside the layer, never checked.
     External,
+    /// A session link that is a prefix of more than one session id ([`LinkTargets::candidates`]).
+    Ambiguous,
     /// Points at nothing.
     Dangling,
 }
@@ -30,6 +32,9 @@ static COMMIT_RE: LazyLock<Regex> =
 #[derive(Debug)]
 pub(crate) struct LinkTargets {
     ids: HashMap<String, DocKind>,
+    /// Every session link id (frontmatter id and file-stem alias) → its file (empty path for
+    /// the active session), for prefix matching.
+    session_files: HashMap<String, PathBuf>,
     root: PathBuf,
     layer: PathBuf,
 }
@@ -45,23 +50,42 @@ impl LinkTargets {
 
     pub(crate) fn from_docs(project: &Project, docs: &[LayerDoc], active: Option<&str>) -> Self {
         let mut ids = HashMap::new();
+        let mut session_files = HashMap::new();
+        let mut bare = Vec::new();
         for d in docs {
-            ids.entry(d.link_id()).or_insert(d.kind);
+            let mut aliases = vec![d.link_id()];
             // A file is also reachable by its stem when its frontmatter id differs.
             if let Some(stem) = d.path.file_stem().map(|s| s.to_string_lossy().into_owned()) {
-                let alias = match d.kind {
+                aliases.push(match d.kind {
                     DocKind::Session => format!("session-{stem}"),
                     _ => stem,
-                };
+                });
+            }
+            if d.kind == DocKind::Session {
+                // The bare id (`[[20260204-193822]]`) names the session too, after any belief
+                // or document that has that id (inserted first, never replaced).
+                bare.push(d.id.clone());
+            }
+            for alias in aliases {
+                if d.kind == DocKind::Session {
+                    session_files
+                        .entry(alias.clone())
+                        .or_insert_with(|| d.path.clone());
+                }
                 ids.entry(alias).or_insert(d.kind);
             }
         }
+        for id in bare {
+            ids.entry(id).or_insert(DocKind::Session);
+        }
         if let Some(a) = active {
-            ids.entry(format!("session-{a}"))
-                .or_insert(DocKind::Session);
+            let id = format!("session-{a}");
+            session_files.entry(id.clone()).or_default();
+            ids.entry(id).or_insert(DocKind::Session);
         }
         LinkTargets {
             ids,
+            session_files,
             root: project.root().to_path_buf(),
             layer: project.layer_dir(),
         }
@@ -71,6 +95,11 @@ impl LinkTargets {
         let t = target.trim();
         if let Some(k) = self.ids.get(t) {
             return Resolution::Known(*k);
+        }
+        match self.candidates(t).len() {
+            0 => {}
+            1 => return Resolution::Known(DocKind::Session),
+            _ => return Resolution::Ambiguous,
         }
         if COMMIT_RE.is_match(t) || t.contains("://") {
             return Resolution::External;
@@ -88,6 +117,28 @@ impl LinkTargets {
             }
         }
         Resolution::Dangling
+    }
+
+    /// The session link ids that `target` (`session-<prefix>`) is a prefix of, ending at a `-`
+    /// (`session-20260709-091408` names `session-20260709-091408-460632000`); sorted. Empty for
+    /// a target that is not a session link or is an exact id.
+    pub(crate) fn candidates(&self, target: &str) -> Vec<String> {
+        let t = target.trim();
+        if !t.starts_with("session-") || t.len() <= "session-".len() || self.ids.contains_key(t) {
+            return vec![];
+        }
+        let mut out: Vec<String> = self
+            .session_files
+            .keys()
+            .filter(|id| id.len() > t.len() && id.starts_with(t) && id.as_bytes()[t.len()] == b'-')
+            .cloned()
+            .collect();
+        out.sort();
+        // One session file reachable by two aliases (frontmatter id and file stem) is one
+        // candidate, named by its first alias.
+        let mut seen = HashSet::new();
+        out.retain(|id| seen.insert(self.session_files.get(id).cloned().unwrap_or_default()));
+        out
     }
 
     /// All known ids (for tests and diagnostics).
@@ -112,6 +163,7 @@ fn kind_rank(k: DocKind) -> u8 {
         DocKind::Core => 1,
         DocKind::Surface => 2,
         DocKind::Session => 3,
+        DocKind::Layer => 4,
     }
 }
 
@@ -179,6 +231,40 @@ mod tests {
         );
         assert_eq!(complete(&docs, "MEAS", 1), vec!["measure-first"]);
         assert!(complete(&docs, "zzz", 5).is_empty());
+    }
+
+    #[test]
+    fn a_seconds_id_names_its_nanosecond_file_unless_two_share_it() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".patina")).unwrap();
+        let p = Project::open(dir.path()).unwrap();
+        let docs = [
+            doc(DocKind::Session, "20260709-091408-460632000"),
+            doc(DocKind::Session, "20260710-100000-000000001"),
+            doc(DocKind::Session, "20260710-100000-000000002"),
+            doc(DocKind::Belief, "session-notes-belief"),
+        ];
+        let t = LinkTargets::from_docs(&p, &docs, None);
+        assert_eq!(
+            t.resolve("session-20260709-091408"),
+            Resolution::Known(DocKind::Session)
+        );
+        assert_eq!(
+            t.resolve("20260709-091408-460632000"),
+            Resolution::Known(DocKind::Session)
+        );
+        assert_eq!(t.resolve("session-20260710-100000"), Resolution::Ambiguous);
+        assert_eq!(
+            t.candidates("session-20260710-100000"),
+            vec![
+                "session-20260710-100000-000000001",
+                "session-20260710-100000-000000002"
+            ]
+        );
+        // only whole `-` components: a digit prefix is not a match, nor a belief id
+        assert_eq!(t.resolve("session-20260709-0914"), Resolution::Dangling);
+        assert_eq!(t.resolve("session-notes"), Resolution::Dangling);
+        assert_eq!(t.resolve("session-"), Resolution::Dangling);
     }
 
     #[test]

@@ -261,7 +261,7 @@ impl Ops {
             mode: answer.mode.clone(),
         };
         for h in &answer.results {
-            let location = format!("{}:{}", h.path, h.line_start);
+            let location = format!("{}:{}", h.path, h.best_line());
             match h.kind {
                 Kind::Belief if out.beliefs.len() < CONTEXT_PER_PART => {
                     // The hit's title is the belief's statement (layer titles beliefs so); the id
@@ -355,7 +355,7 @@ fn hit(h: &Hit, source: Option<String>) -> ScryHit {
     let location = if h.kind == Kind::Commit {
         h.path.clone()
     } else {
-        format!("{}:{}", h.path, h.line_start)
+        format!("{}:{}", h.path, h.best_line())
     };
     ScryHit {
         location,

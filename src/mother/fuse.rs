@@ -71,9 +71,13 @@ mod tests {
                 title: doc.into(),
                 line_start: 1,
                 line_end: 1,
+                line: 1,
                 snippet: String::new(),
+                highlights: vec![],
                 score,
                 ranks: Ranks::default(),
+                weak: false,
+                explain: None,
             },
         }
     }

@@ -400,13 +400,18 @@ mod tests {
                     title: t.to_string(),
                     line_start: 1,
                     line_end: 1,
+                    line: 1,
                     snippet: String::new(),
+                    highlights: vec![],
                     score: 0.03,
                     ranks: Ranks::default(),
+                    weak: false,
+                    explain: None,
                 })
                 .collect(),
             errors: vec![],
             coverage: Default::default(),
+            no_good_match: false,
         }
     }
 

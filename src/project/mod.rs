@@ -202,13 +202,7 @@ fn find_root(cwd: &Path) -> Result<PathBuf> {
             return Ok(dir.to_path_buf());
         }
     }
-    match git2::Repository::discover(&cwd) {
-        Ok(repo) => match repo.workdir() {
-            Some(wd) => Ok(wd.to_path_buf()),
-            None => Err(not_a_project(&cwd)),
-        },
-        Err(_) => Err(not_a_project(&cwd)),
-    }
+    crate::git::discover_workdir(&cwd).ok_or_else(|| not_a_project(&cwd))
 }
 
 fn not_a_project(cwd: &Path) -> anyhow::Error {

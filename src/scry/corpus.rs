@@ -1,9 +1,12 @@
 //! The corpus: everything scry indexes, cut into chunks with stable ids and content hashes.
 //!
-//! Kinds: layer docs (by `## ` section when long), beliefs (one chunk each), sessions (a header
-//! chunk plus one chunk per activity entry), commit messages (git2, newest first, capped) and
-//! source files (line windows with overlap; .gitignore respected with the `ignore` crate, binary
-//! and huge files skipped). `[scry] include/exclude` in `.patina/config.toml` adjust the source set.
+//! Kinds: layer docs (every `.md` and `.toml` under `layer/`, as `layer::documents` lists them),
+//! beliefs, sessions (one chunk per activity entry and per other section), commit messages (git::recent_messages,
+//! newest first, capped) and source files (.gitignore respected with the `ignore` crate; binary,
+//! huge, lockfiles, generated, minified and vendored files skipped — [`default_exclusion`]).
+//! Chunking is structure-aware and edit-stable (`chunk.rs`): items for code, headings and
+//! paragraphs for markdown, tables for TOML, paragraphs for the rest, every chunk under the
+//! model's window. `[scry] include/exclude` in `.patina/config.toml` adjust the source set.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -14,23 +17,20 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::Kind;
+use super::chunk::{self, Lang, Piece, Shape};
 use crate::doc;
 use crate::layer::{self, DocKind};
 use crate::project::Project;
 
-/// Lines per source window and the overlap between consecutive windows.
-pub const WINDOW_LINES: usize = 40;
-pub const WINDOW_OVERLAP: usize = 10;
 /// Source files larger than this are skipped.
 pub const MAX_FILE_BYTES: u64 = 512 * 1024;
-/// Layer docs up to this many characters are one chunk; longer ones are split by section.
-const WHOLE_DOC_CHARS: usize = 2400;
 
 /// `[scry]` in `.patina/config.toml`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct ScryConfig {
-    /// gitignore-syntax globs of extra files to index even when git ignores them.
+    /// gitignore-syntax globs of extra files to index even when git ignores them or they are
+    /// excluded by default (lockfiles, generated, minified, vendored: [`default_exclusion`]).
     pub include: Vec<String>,
     /// gitignore-syntax globs of files never to index.
     pub exclude: Vec<String>,
@@ -110,7 +110,11 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
                 session_chunks(&rel, id, &text, &mut chunks)
             }
             DocKind::Belief => belief_chunk(&rel, &doc.id, &text, &mut chunks),
-            DocKind::Core | DocKind::Surface => layer_chunks(&rel, &doc.title, &text, &mut chunks),
+            // Work items and slates outside core/surface may be TOML.
+            DocKind::Layer if rel.ends_with(".toml") => toml_chunks(&rel, &text, &mut chunks),
+            DocKind::Core | DocKind::Surface | DocKind::Layer => {
+                layer_chunks(&rel, &doc.title, &text, &mut chunks)
+            }
         }
     }
     // The active session is knowledge too.
@@ -140,61 +144,105 @@ fn rel_path(root: &Path, p: &Path) -> String {
         .into_owned()
 }
 
-/// The body (everything after the frontmatter) as lines without terminators, and the number
-/// of lines before it.
-fn body_lines(d: &doc::Document) -> (Vec<&str>, usize) {
-    let lines = d.body_lines().map(|(_, l)| doc::line_text(l)).collect();
-    (lines, d.preamble_line - 1)
+/// The body (everything after the frontmatter) as one text, and the number of lines before it.
+fn body_of(d: &doc::Document) -> (String, usize) {
+    let lines: Vec<&str> = d.body_lines().map(|(_, l)| doc::line_text(l)).collect();
+    (lines.join("\n"), d.preamble_line - 1)
 }
 
+/// A piece's text without its leading and trailing blank lines (indentation kept), and the
+/// 1-based inclusive lines that text spans in the file (`skipped` = lines before the piece's
+/// document body): line `line_start + i` of the file is line `i` of the text.
+fn trimmed(p: &Piece, skipped: usize) -> ((usize, usize), String) {
+    let lines: Vec<&str> = p.text.lines().collect();
+    let Some(first) = lines.iter().position(|l| !l.trim().is_empty()) else {
+        let s = skipped + p.lines.start + 1;
+        return ((s, s), String::new());
+    };
+    let last = lines
+        .iter()
+        .rposition(|l| !l.trim().is_empty())
+        .unwrap_or(first);
+    let start = skipped + p.lines.start + first + 1;
+    (
+        (start, start + (last - first)),
+        lines[first..=last].join("\n"),
+    )
+}
+
+/// The pieces of a markdown body, titled `title` or `title{sep}heading`.
+fn markdown_pieces(body: &str, title: &str, sections_apart: bool) -> Vec<(Piece, String)> {
+    let lines: Vec<&str> = body.lines().collect();
+    let title_tokens = chunk::estimate_tokens(title) + 8;
+    chunk::split(&lines, Shape::Markdown { sections_apart }, title_tokens)
+        .into_iter()
+        .map(|p| {
+            let t = match &p.context {
+                Some(h) if !h.ends_with(title) && !title.ends_with(h.as_str()) => {
+                    format!("{title} › {h}")
+                }
+                _ => title.to_string(),
+            };
+            (p, t)
+        })
+        .collect()
+}
+
+/// Sessions: one chunk per `### ` activity entry and per other section (never merged, so a
+/// hit points at the entry); long ones split by paragraph. Frontmatter is left out (the title
+/// carries the session's title); a piece that is only headings is dropped.
 fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
     let d = doc::Document::parse(text);
     // The title every other reader shows (`doc::header`), so scry agrees with `session list`.
     let title = doc::header::read(doc::header::Kind::Session, Path::new(rel), &d).title;
-    let lines: Vec<&str> = doc::strip_bom(text).lines().collect();
-    // Header = everything outside activity entries; entries = `### ` blocks of the log sections.
-    let entries: Vec<doc::session::EntrySpan> = d
+    let (body, skipped) = body_of(&d);
+    let body = without_release_log(&d, body, skipped);
+    let mut n = 0;
+    for (p, t) in markdown_pieces(&body, &title, true) {
+        let only_headings = p
+            .text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if only_headings {
+            continue;
+        }
+        let t = t.replacen(" › ", " — ", 1);
+        let (span, text) = trimmed(&p, skipped);
+        out.push(Chunk::new(
+            format!("session:{id}:{n}"),
+            Kind::Session,
+            rel.to_string(),
+            t,
+            span,
+            text,
+        ));
+        n += 1;
+    }
+}
+
+/// `body` (line `i` is line `skipped + i + 1` of the file) with the entries `secrets::log_release`
+/// writes blanked out (line numbers kept): who got which secret when is for the session's own
+/// record, not for search results (or an index file) to repeat.
+fn without_release_log(d: &doc::Document, body: String, skipped: usize) -> String {
+    let spans: Vec<(usize, usize)> = d
         .sections
         .iter()
         .filter(|s| doc::session::is_log_section(&s.title))
         .flat_map(doc::session::entries)
+        .filter(|e| is_release_log(&e.heading))
+        .map(|e| (e.line, e.body.len()))
         .collect();
-    let mut in_entry = vec![false; lines.len()];
-    for e in &entries {
-        for flag in in_entry.iter_mut().skip(e.line - 1).take(e.body.len() + 1) {
-            *flag = true;
+    if spans.is_empty() {
+        return body;
+    }
+    let mut lines: Vec<&str> = body.lines().collect();
+    for (line, body_len) in spans {
+        let start = line.saturating_sub(skipped + 1);
+        for l in lines.iter_mut().skip(start).take(body_len + 1) {
+            *l = "";
         }
     }
-    let header: Vec<&str> = lines
-        .iter()
-        .zip(&in_entry)
-        .filter(|(_, inside)| !**inside)
-        .map(|(l, _)| *l)
-        .collect();
-    out.push(Chunk::new(
-        format!("session:{id}:0"),
-        Kind::Session,
-        rel.to_string(),
-        title.clone(),
-        (1, lines.len().max(1)),
-        header.join("\n").trim().to_string(),
-    ));
-    for (n, e) in entries.iter().enumerate() {
-        if is_release_log(&e.heading) {
-            // Who got which secret when (`secrets::log_release`) is for the session's own
-            // record, not for search results (or an index file) to repeat.
-            continue;
-        }
-        let body: Vec<&str> = e.body.iter().map(|l| doc::line_text(l)).collect();
-        out.push(Chunk::new(
-            format!("session:{id}:{}", n + 1),
-            Kind::Session,
-            rel.to_string(),
-            format!("{title} — {}", e.heading),
-            (e.line, e.line + e.body.len()),
-            body.join("\n").trim().to_string(),
-        ));
-    }
+    lines.join("\n")
 }
 
 /// The heading `secrets::log_release` writes: `YYYY-MM-DD HH:MM - Secrets released`.
@@ -204,116 +252,220 @@ fn is_release_log(heading: &str) -> bool {
         .is_some_and(|(_, what)| what.trim() == "Secrets released")
 }
 
+/// A belief: one chunk when it fits the window (the usual case), else by section.
 fn belief_chunk(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
-    let d = doc::Document::parse(text);
-    let (body, skipped) = body_lines(&d);
-    let total = skipped + body.len();
-    out.push(Chunk::new(
-        format!("belief:{id}"),
-        Kind::Belief,
-        rel.to_string(),
-        id.to_string(),
-        (skipped + 1, total.max(1)),
-        body.join("\n").trim().to_string(),
-    ));
+    let (body, skipped) = body_of(&doc::Document::parse(text));
+    for (n, (p, t)) in markdown_pieces(&body, id, false).into_iter().enumerate() {
+        let doc_id = if n == 0 {
+            format!("belief:{id}")
+        } else {
+            format!("belief:{id}:{n}")
+        };
+        let (span, text) = trimmed(&p, skipped);
+        out.push(Chunk::new(
+            doc_id,
+            Kind::Belief,
+            rel.to_string(),
+            t,
+            span,
+            text,
+        ));
+    }
 }
 
+/// A layer document: one chunk when it fits, else sections and paragraphs (small ones merged).
+/// `title` is the document's header title (`doc::header`).
 fn layer_chunks(rel: &str, title: &str, text: &str, out: &mut Vec<Chunk>) {
-    let d = doc::Document::parse(text);
-    let (lines, skipped) = body_lines(&d);
-    let body = lines.join("\n");
-    if body.chars().count() <= WHOLE_DOC_CHARS {
+    let (body, skipped) = body_of(&doc::Document::parse(text));
+    for (n, (p, t)) in markdown_pieces(&body, title, false).into_iter().enumerate() {
+        let (span, text) = trimmed(&p, skipped);
         out.push(Chunk::new(
-            format!("layer:{rel}:0"),
+            format!("layer:{rel}:{n}"),
             Kind::Layer,
             rel.to_string(),
-            title.to_string(),
-            (skipped + 1, skipped + lines.len().max(1)),
-            body.trim().to_string(),
+            t,
+            span,
+            text,
         ));
-        return;
-    }
-    // The preamble, then one part per `## ` section (fence-aware), as (start, end, heading).
-    let mut parts: Vec<(usize, usize, Option<&str>)> = vec![(0, d.preamble.len(), None)];
-    let mut at = d.preamble.len();
-    for s in &d.sections {
-        parts.push((at, at + 1 + s.body.len(), Some(s.title.as_str())));
-        at += 1 + s.body.len();
-    }
-    let mut n = 0;
-    for (s, e, heading) in parts {
-        let section_title = match heading {
-            Some(h) => format!("{title} › {h}"),
-            None => title.to_string(),
-        };
-        for (ws, we) in windows(e - s, WINDOW_LINES * 2, WINDOW_OVERLAP) {
-            let text = lines[s + ws..s + we].join("\n");
-            if text.trim().is_empty() {
-                continue;
-            }
-            out.push(Chunk::new(
-                format!("layer:{rel}:{n}"),
-                Kind::Layer,
-                rel.to_string(),
-                section_title.clone(),
-                (skipped + s + ws + 1, skipped + s + we),
-                text.trim().to_string(),
-            ));
-            n += 1;
-        }
     }
 }
 
-/// Windows `[start, end)` over `len` lines of `size` lines overlapping by `overlap`.
-fn windows(len: usize, size: usize, overlap: usize) -> Vec<(usize, usize)> {
-    if len == 0 {
-        return vec![];
+/// A TOML file under `layer/` (a work item, a slate): one chunk, or one per table.
+fn toml_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let title = toml_title(text).unwrap_or_else(|| rel.to_string());
+    let title_tokens = chunk::estimate_tokens(&title) + 8;
+    for (n, p) in chunk::split(&lines, Shape::Toml, title_tokens)
+        .into_iter()
+        .enumerate()
+    {
+        let t = match &p.context {
+            Some(c) => format!("{title} › {c}"),
+            None => title.clone(),
+        };
+        let (span, text) = trimmed(&p, 0);
+        out.push(Chunk::new(
+            format!("layer:{rel}:{n}"),
+            Kind::Layer,
+            rel.to_string(),
+            t,
+            span,
+            text,
+        ));
     }
-    let step = size.saturating_sub(overlap).max(1);
-    let mut out = vec![];
-    let mut s = 0;
-    loop {
-        let e = (s + size).min(len);
-        out.push((s, e));
-        if e == len {
-            break;
-        }
-        s += step;
-    }
-    out
+}
+
+/// `title = "…"` (else `name`) of a TOML document's top level, read with the toml parser.
+fn toml_title(text: &str) -> Option<String> {
+    let v: toml::Table = toml::from_str(text).ok()?;
+    ["title", "name", "id"]
+        .iter()
+        .find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
 }
 
 fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<()> {
     if max == 0 {
         return Ok(());
     }
-    let Ok(repo) = git2::Repository::discover(project.root()) else {
-        return Ok(());
-    };
-    let mut walk = repo.revwalk().context("walking git history")?;
-    if walk.push_head().is_err() {
-        return Ok(()); // no commits yet
-    }
-    for oid in walk.take(max) {
-        let oid = oid.context("walking git history")?;
-        let commit = repo
-            .find_commit(oid)
-            .with_context(|| format!("reading commit {oid}"))?;
-        let message = String::from_utf8_lossy(commit.message_bytes()).into_owned();
+    for (sha, message) in crate::git::recent_messages(project.root(), max)? {
         let subject = message.lines().next().unwrap_or("").trim().to_string();
-        let sha = oid.to_string();
-        let short = sha[..7].to_string();
-        let lines = message.lines().count().max(1);
-        out.push(Chunk::new(
-            format!("commit:{sha}"),
-            Kind::Commit,
-            short,
-            subject,
-            (1, lines),
-            message.trim().to_string(),
-        ));
+        let short = crate::git::short(&sha).to_string();
+        // Long messages (a merge summary, a release note) are split by paragraph like text.
+        let lines: Vec<&str> = message.lines().collect();
+        let title_tokens = chunk::estimate_tokens(&subject) + 8;
+        for (n, p) in chunk::split(&lines, Shape::Text, title_tokens)
+            .into_iter()
+            .enumerate()
+        {
+            let doc_id = if n == 0 {
+                format!("commit:{sha}")
+            } else {
+                format!("commit:{sha}:{n}")
+            };
+            let (span, text) = trimmed(&p, 0);
+            out.push(Chunk::new(
+                doc_id,
+                Kind::Commit,
+                short.clone(),
+                subject.clone(),
+                span,
+                text,
+            ));
+        }
     }
     Ok(())
+}
+
+/// Source files nobody searches for knowledge, left out unless `[scry] include` names them:
+/// lockfiles, vendored trees, generated and minified files. `rel` is the path from the root,
+/// `head` the file's first bytes (for generated-file markers), `text` the whole file. Returns
+/// why, for the record; the list is in docs/ARCHITECTURE.md (Scry, Corpus).
+pub(crate) fn default_exclusion(rel: &str, text: &str) -> Option<&'static str> {
+    const LOCKFILES: &[&str] = &[
+        "package-lock.json",
+        "npm-shrinkwrap.json",
+        "pnpm-lock.yaml",
+        "go.sum",
+        "packages.lock.json",
+    ];
+    const VENDORED_DIRS: &[&str] = &[
+        "vendor",
+        "third_party",
+        "third-party",
+        "node_modules",
+        "bower_components",
+        "Pods",
+    ];
+    const GENERATED_SUFFIXES: &[&str] = &[
+        ".min.js",
+        ".min.css",
+        ".map",
+        ".pb.go",
+        "_pb2.py",
+        "_pb2_grpc.py",
+        ".pb.rs",
+        ".g.dart",
+        ".freezed.dart",
+        ".designer.cs",
+    ];
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    if name.ends_with(".lock") || LOCKFILES.contains(&name) {
+        return Some("lockfile");
+    }
+    if rel
+        .split('/')
+        .rev()
+        .skip(1)
+        .any(|dir| VENDORED_DIRS.contains(&dir))
+    {
+        return Some("vendored");
+    }
+    if GENERATED_SUFFIXES.iter().any(|s| name.ends_with(s)) || name.contains(".generated.") {
+        return Some("generated");
+    }
+    // Generator markers in the first lines: Go's "Code generated … DO NOT EDIT.", "@generated"
+    // (Rust, Facebook tools, protobuf, insta-less snapshots of other tools).
+    let head: String = text.lines().take(5).collect::<Vec<_>>().join("\n");
+    if head.contains("@generated")
+        || (head.contains("Code generated") && head.contains("DO NOT EDIT"))
+    {
+        return Some("generated");
+    }
+    // Minified: long lines on average, or one enormous line.
+    let lines = text.lines().count().max(1);
+    let longest = text.lines().map(str::len).max().unwrap_or(0);
+    if text.len() / lines > 300 || longest > 5000 {
+        return Some("minified");
+    }
+    None
+}
+
+/// How a source file is split.
+fn shape_of(rel: &str) -> Shape {
+    if let Some(lang) = Lang::from_path(rel) {
+        return Shape::Code(lang);
+    }
+    match rel.rsplit_once('.').map(|x| x.1) {
+        Some("md" | "markdown") => Shape::Markdown {
+            sections_apart: false,
+        },
+        Some("toml") => Shape::Toml,
+        _ => Shape::Text,
+    }
+}
+
+/// The chunks of one source file.
+fn source_chunks(rel: &str, text: &str, out: &mut Vec<Chunk>) {
+    let lines: Vec<&str> = text.lines().collect();
+    let title_tokens = chunk::estimate_tokens(rel) + 8;
+    for p in chunk::split(&lines, shape_of(rel), title_tokens) {
+        let title = match &p.context {
+            Some(c) => format!("{rel} › {c}"),
+            None => rel.to_string(),
+        };
+        let ((s, e), text) = trimmed(&p, 0);
+        // A line longer than the window is cut into several pieces on the same line.
+        let mut doc_id = format!("code:{rel}:{s}");
+        if out
+            .last()
+            .is_some_and(|c: &Chunk| c.doc_id.starts_with(&doc_id))
+        {
+            let k = out
+                .iter()
+                .rev()
+                .take_while(|c| c.doc_id.starts_with(&doc_id))
+                .count();
+            doc_id = format!("{doc_id}.{k}");
+        }
+        out.push(Chunk::new(
+            doc_id,
+            Kind::Code,
+            rel.to_string(),
+            title,
+            (s, e),
+            text,
+        ));
+    }
 }
 
 fn matcher(root: &Path, globs: &[String]) -> Result<Option<Gitignore>> {
@@ -389,21 +541,14 @@ fn code_chunks(project: &Project, cfg: &ScryConfig, out: &mut Vec<Chunk>) -> Res
             continue;
         };
         let rel = rel_path(root, &path);
-        let lines: Vec<&str> = text.lines().collect();
-        for (s, e) in windows(lines.len(), WINDOW_LINES, WINDOW_OVERLAP) {
-            let body = lines[s..e].join("\n");
-            if body.trim().is_empty() {
-                continue;
-            }
-            out.push(Chunk::new(
-                format!("code:{rel}:{}", s + 1),
-                Kind::Code,
-                rel.clone(),
-                rel.clone(),
-                (s + 1, e),
-                body,
-            ));
+        let included = include
+            .as_ref()
+            .is_some_and(|inc| inc.matched_path_or_any_parents(&path, false).is_ignore());
+        if !included && let Some(why) = default_exclusion(&rel, &text) {
+            tracing::debug!(path = %rel, why, "not indexed");
+            continue;
         }
+        source_chunks(&rel, &text, out);
     }
     Ok(())
 }
@@ -413,34 +558,37 @@ mod tests {
     use super::*;
 
     #[test]
-    fn windows_overlap_and_cover() {
-        assert_eq!(windows(0, 40, 10), vec![]);
-        assert_eq!(windows(10, 40, 10), vec![(0, 10)]);
-        assert_eq!(windows(70, 40, 10), vec![(0, 40), (30, 70)]);
-        assert_eq!(windows(71, 40, 10), vec![(0, 40), (30, 70), (60, 71)]);
-    }
-
-    #[test]
     fn release_log_entries_are_not_indexed() {
-        let text = "---\ntype: session\nid: 1\ntitle: t\n---\n## Activity Log\n### 2026-11-29 14:15 - Note\nkept\n### 2026-11-29 14:16 - Secrets released\nReleased `api-key` to pid 7 (`deploy`) via daemon.\n";
+        let text = "---\ntype: session\nid: 1\ntitle: t\n---\n## Activity Log\n### 2026-11-29 14:15 - Note\nkept\n### 2026-11-29 14:16 - Secrets released\nReleased `api-key` to pid 7 (`deploy`) via daemon.\n### 2026-11-29 14:17 - Note\nafter\n";
         let mut out = vec![];
         session_chunks("sessions/x.md", "1", text, &mut out);
-        assert_eq!(out.len(), 2, "{out:?}");
-        assert!(out.iter().all(|c| !c.text.contains("Released")));
+        assert!(out.iter().all(|c| !c.text.contains("Released")), "{out:?}");
+        assert!(out.iter().any(|c| c.text.contains("kept")), "{out:?}");
+        let after = out.iter().find(|c| c.text.contains("after")).expect("later entry");
+        // Line numbers are kept: the chunk's first line is that line of the file.
+        let first = after.text.lines().next().unwrap();
+        assert_eq!(text.lines().nth(after.line_start - 1), Some(first), "{after:?}");
     }
 
     #[test]
-    fn session_splits_header_and_entries() {
+    fn session_entries_and_sections_are_chunks() {
         let text = "---\ntype: session\nid: 20261129-141503\ntitle: review\n---\n\n## Goals\n- [ ] a\n## Activity Log\n### 2026-11-29 14:15 - Session Start\nstarted\n### 2026-11-29 14:40 - Note\nfound the cause\n## Session Classification\n- Work Type: feature\n";
         let mut out = vec![];
         session_chunks("sessions/x.md", "20261129-141503", text, &mut out);
-        assert_eq!(out.len(), 3);
-        assert_eq!(out[0].title, "review");
-        assert!(out[0].text.contains("Work Type"));
-        assert!(!out[0].text.contains("found the cause"));
-        assert_eq!(out[2].title, "review — 2026-11-29 14:40 - Note");
-        assert_eq!(out[2].text, "found the cause");
+        let titles: Vec<&str> = out.iter().map(|c| c.title.as_str()).collect();
+        assert_eq!(
+            titles,
+            vec![
+                "review — Goals",
+                "review — 2026-11-29 14:15 - Session Start",
+                "review — 2026-11-29 14:40 - Note",
+                "review — Session Classification"
+            ]
+        );
+        assert!(out[2].text.ends_with("found the cause"));
+        assert!(!out[3].text.contains("found the cause"));
         assert_eq!((out[2].line_start, out[2].line_end), (12, 13));
+        assert!(out.iter().all(|c| !c.text.contains("type: session")));
     }
 
     #[test]
@@ -450,10 +598,66 @@ mod tests {
         session_chunks("layer/sessions/a.md", "20250728-182427", text, &mut out);
         assert_eq!(out[0].title, "first run");
         assert_eq!(out.len(), 2);
+        assert_eq!(out[1].title, "first run — 18:24 - Start");
+    }
+
+    #[test]
+    fn a_long_session_without_entries_is_split_not_cut() {
+        let para = "We looked at the indexer and measured where the time goes. ".repeat(8);
+        let body: String = (0..30).map(|i| format!("{para} ({i})\n\n")).collect();
+        let text = format!("# Session: long\n\n## Notes\n\n{body}");
+        let mut out = vec![];
+        session_chunks("layer/sessions/b.md", "b", &text, &mut out);
+        assert!(out.len() >= 10, "{}", out.len());
+        for c in &out {
+            assert!(
+                chunk::estimate_tokens(&c.embed_text()) <= crate::scry::embed::MAX_TOKENS - 2,
+                "{} over the window",
+                c.doc_id
+            );
+        }
+        let kept: usize = out.iter().map(|c| c.text.matches("measured").count()).sum();
+        assert_eq!(kept, 30 * 8);
+    }
+
+    #[test]
+    fn default_exclusions() {
+        assert_eq!(default_exclusion("Cargo.lock", "x"), Some("lockfile"));
+        assert_eq!(
+            default_exclusion("web/package-lock.json", "{}"),
+            Some("lockfile")
+        );
+        assert_eq!(default_exclusion("go.sum", "x"), Some("lockfile"));
+        assert_eq!(default_exclusion("vendor/lib/a.go", "x"), Some("vendored"));
+        assert_eq!(
+            default_exclusion("x/node_modules/a.js", "x"),
+            Some("vendored")
+        );
+        assert_eq!(
+            default_exclusion("static/app.min.js", "x"),
+            Some("generated")
+        );
+        assert_eq!(
+            default_exclusion(
+                "api/x.go",
+                "// Code generated by protoc. DO NOT EDIT.\npackage x"
+            ),
+            Some("generated")
+        );
+        assert_eq!(
+            default_exclusion("src/gen.rs", "// @generated\nfn a() {}"),
+            Some("generated")
+        );
+        let blob = format!("var a={};", "x".repeat(9000));
+        assert_eq!(default_exclusion("static/app.js", &blob), Some("minified"));
+        assert_eq!(default_exclusion("src/main.rs", "fn main() {}\n"), None);
+        assert_eq!(default_exclusion("src/vendor.rs", "fn main() {}\n"), None);
+        assert_eq!(default_exclusion("docs/lock.md", "text\n"), None);
     }
 
     proptest::proptest! {
-        /// Session chunks carry the title every other reader shows (`doc::header`).
+        /// Session chunks carry the title every other reader shows (`doc::header`), alone or
+        /// followed by the entry's or section's heading.
         #[test]
         fn session_title_agrees_with_the_document_layer(
             (stem, text) in crate::doc::testgen::session_file()
@@ -466,8 +670,24 @@ mod tests {
             );
             let mut out = vec![];
             session_chunks(&rel, &h.id, &text, &mut out);
-            proptest::prop_assert_eq!(&out[0].title, &h.title);
-            proptest::prop_assert_eq!(&out[0].doc_id, &format!("session:{}:0", h.id));
+            for (n, c) in out.iter().enumerate() {
+                proptest::prop_assert!(
+                    c.title == h.title || c.title.starts_with(&format!("{} — ", h.title)),
+                    "{:?} vs {:?}", c.title, h.title
+                );
+                proptest::prop_assert_eq!(&c.doc_id, &format!("session:{}:{n}", h.id));
+            }
         }
+    }
+
+    #[test]
+    fn toml_work_items_are_layer_chunks() {
+        let text = "title = \"Faster first index\"\nstatus = \"open\"\n\n[[task]]\nname = \"sort by length\"\n";
+        let mut out = vec![];
+        toml_chunks("layer/slate/faster.toml", text, &mut out);
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].kind, Kind::Layer);
+        assert_eq!(out[0].title, "Faster first index");
+        assert!(out[0].text.contains("sort by length"));
     }
 }

@@ -3,28 +3,119 @@
 //! Sentence embedding = mean of the last hidden state over the attention mask, L2-normalised —
 //! the same arithmetic as the Python reference (benches/scry_reference.py), which the unit test
 //! `reference_vectors` checks to 1e-5.
+//!
+//! Throughput (issue 17, measured in benches/scry.rs against the Python script): texts are
+//! tokenized first, ordered by token count and cut into batches that fill a token budget, so a
+//! batch pads almost nothing and long texts do not share a batch with hundreds of short ones;
+//! vectors are scattered back to the caller's order. ONNX Runtime's CPU memory arena and memory
+//! patterns are on (with the arena off every batch maps and unmaps its activations: a third of
+//! the time in the kernel), and the input buffers live in the embedder and are reused.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use anyhow::{Result, anyhow};
 use ort::session::Session;
-use ort::value::Tensor;
-use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
+use ort::value::TensorRef;
+use tokenizers::{Tokenizer, TruncationParams};
 
 use super::model::{self, DIMS, VerifiedModel};
 
-/// Longest input in tokens; longer text is truncated.
+/// Longest input in tokens (the model's window, special tokens included); longer text is cut.
+/// The chunker keeps chunks under it (corpus.rs), so in the index nothing is cut.
 pub const MAX_TOKENS: usize = 256;
-/// Default batch size.
-pub const BATCH: usize = 32;
+/// Default token budget of one batch (rows × padded length). 4096 = 32 rows of 128 tokens, the
+/// shape of the Python ceiling; larger budgets gained nothing measurable on 2 cores and cost
+/// activation memory (at 256 tokens the attention scores alone are rows × 12 × 256² floats).
+pub const TOKEN_BUDGET: usize = 4096;
+/// Most rows in one batch, whatever the budget (very short texts).
+pub const MAX_ROWS: usize = 128;
+/// Texts tokenized per call to the tokenizer (bounds the transient `Encoding`s, which hold
+/// strings and offsets per token; only the ids are kept).
+const TOKENIZE_GROUP: usize = 256;
+
+/// Texts tokenized and grouped into batches: what [`Embedder::embed_planned`] runs. Holds only
+/// token ids (4 bytes per token), so planning a whole corpus is cheap.
+#[derive(Debug, Clone, Default)]
+pub struct EmbedPlan {
+    /// Token ids per input text, in the caller's order (special tokens included).
+    ids: Vec<Vec<u32>>,
+    /// Input indexes sorted by token count (ties by index).
+    order: Vec<usize>,
+    /// Batches as ranges of `order`.
+    batches: Vec<Range<usize>>,
+    /// Texts longer than [`MAX_TOKENS`] (cut to the window).
+    truncated: usize,
+}
+
+impl EmbedPlan {
+    /// Number of batches.
+    pub fn len(&self) -> usize {
+        self.batches.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+
+    /// Number of texts planned.
+    pub fn texts(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Token count of text `i` (special tokens included, after truncation).
+    pub fn tokens(&self, i: usize) -> usize {
+        self.ids[i].len()
+    }
+
+    /// How many texts were longer than the model's window and cut.
+    pub fn truncated(&self) -> usize {
+        self.truncated
+    }
+
+    /// Input indexes of batch `b`, shortest first.
+    pub fn batch(&self, b: usize) -> &[usize] {
+        &self.order[self.batches[b].clone()]
+    }
+
+    /// Sort `ids` by length and cut them into batches of at most `budget` padded tokens.
+    fn new(ids: Vec<Vec<u32>>, budget: usize) -> EmbedPlan {
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&i| (ids[i].len(), i));
+        let mut batches = vec![];
+        let mut start = 0;
+        for k in 0..order.len() {
+            // Sorted ascending: the row being added is the longest so far.
+            let rows = k - start + 1;
+            let longest = ids[order[k]].len().max(1);
+            if rows > 1 && (rows * longest > budget || rows > MAX_ROWS) {
+                batches.push(start..k);
+                start = k;
+            }
+        }
+        if start < order.len() {
+            batches.push(start..order.len());
+        }
+        EmbedPlan {
+            ids,
+            order,
+            batches,
+            truncated: 0,
+        }
+    }
+}
 
 /// A loaded model, ready to embed. Not `Sync`: share it behind a mutex.
 pub struct Embedder {
     session: Session,
     tokenizer: Tokenizer,
     model_hash: String,
-    batch: usize,
+    budget: usize,
+    /// Input buffers reused by every batch (grown, never shrunk below the largest batch).
+    ids: Vec<i64>,
+    mask: Vec<i64>,
+    types: Vec<i64>,
     _env: ort::environment::Environment,
 }
 
@@ -46,13 +137,15 @@ impl Embedder {
     /// Load files that `model::verified` has just checked.
     pub fn load_verified(v: &VerifiedModel, threads: usize) -> Result<Embedder> {
         let env = environment(&v.runtime)?;
-        // The CPU provider named explicitly (as the Python reference does) and full graph
-        // optimisation: without an explicit provider ort asks ONNX Runtime for automatic
-        // provider selection.
+        // The CPU provider named explicitly (as the Python reference does), with its memory
+        // arena ON: `ep::CPU::default()` registers it with the arena off (stack note PITFALL).
+        // Memory patterns on too (ONNX Runtime's default, as in Python), full graph optimisation.
         let mut builder = Session::builder(&env)
             .map_err(|e| anyhow!("ONNX session: {e}"))?
-            .with_execution_providers([ort::ep::CPU::default().build()])
+            .with_execution_providers([ort::ep::CPU::default().with_arena_allocator(true).build()])
             .map_err(|e| anyhow!("ONNX CPU provider: {e}"))?
+            .with_memory_pattern(true)
+            .map_err(|e| anyhow!("ONNX memory pattern: {e}"))?
             .with_optimization_level(ort::session::builder::GraphOptimizationLevel::All)
             .map_err(|e| anyhow!("ONNX optimisation level: {e}"))?;
         if threads > 0 {
@@ -65,12 +158,9 @@ impl Embedder {
             .map_err(|e| anyhow!("loading model {}: {e}", v.model.display()))?;
         let mut tokenizer = Tokenizer::from_file(&v.tokenizer)
             .map_err(|e| anyhow!("loading tokenizer {}: {e}", v.tokenizer.display()))?;
-        // PITFALL (stack.md): the shipped tokenizer pads everything to 128; pad to the longest
-        // input of the batch instead, and truncate at MAX_TOKENS.
-        let mut padding = tokenizer.get_padding().cloned().unwrap_or_default();
-        padding.strategy = PaddingStrategy::BatchLongest;
-        padding.pad_to_multiple_of = None;
-        tokenizer.with_padding(Some(PaddingParams { ..padding }));
+        // PITFALL (stack.md): the shipped tokenizer pads everything to 128. We pad ourselves,
+        // per batch, to the batch's longest text, so the tokenizer does not pad at all.
+        tokenizer.with_padding(None);
         tokenizer
             .with_truncation(Some(TruncationParams {
                 max_length: MAX_TOKENS,
@@ -81,7 +171,10 @@ impl Embedder {
             session,
             tokenizer,
             model_hash: v.model_hash.clone(),
-            batch: BATCH,
+            budget: TOKEN_BUDGET,
+            ids: vec![],
+            mask: vec![],
+            types: vec![],
             _env: env,
         })
     }
@@ -95,11 +188,41 @@ impl Embedder {
         DIMS
     }
 
-    pub fn set_batch(&mut self, batch: usize) {
-        self.batch = batch.max(1);
+    /// Token budget of one batch (rows × padded length); at least [`MAX_TOKENS`].
+    pub fn set_token_budget(&mut self, budget: usize) {
+        self.budget = budget.max(MAX_TOKENS);
     }
 
-    /// Embed texts in batches; one unit vector of `DIMS` floats per text.
+    /// Tokenize `texts` and group them into length-sorted, token-budget batches. Cheap next to
+    /// embedding; callers that must not hold the embedder for long (the index, with queries
+    /// waiting) plan once and run [`embed_planned`](Self::embed_planned) batch by batch.
+    pub fn plan(&self, texts: &[&str]) -> Result<EmbedPlan> {
+        let mut ids = Vec::with_capacity(texts.len());
+        let mut truncated = 0;
+        for group in texts.chunks(TOKENIZE_GROUP) {
+            let encodings = self
+                .tokenizer
+                .encode_batch_fast(group.to_vec(), true)
+                .map_err(|e| anyhow!("tokenizing: {e}"))?;
+            for e in encodings {
+                truncated += usize::from(!e.get_overflowing().is_empty());
+                ids.push(e.get_ids().to_vec());
+            }
+        }
+        if truncated > 0 {
+            // The chunker keeps index chunks under the window (corpus.rs); this is for
+            // anything else (a very long query) — cut, but never silently.
+            tracing::warn!(
+                truncated,
+                "texts longer than {MAX_TOKENS} tokens were cut to the model's window"
+            );
+        }
+        let mut plan = EmbedPlan::new(ids, self.budget);
+        plan.truncated = truncated;
+        Ok(plan)
+    }
+
+    /// Embed texts; one unit vector of `DIMS` floats per text, in the order given.
     pub fn embed(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
         self.embed_with_progress(texts, &mut |_| {})
     }
@@ -110,39 +233,51 @@ impl Embedder {
         texts: &[&str],
         done: &mut dyn FnMut(usize),
     ) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(texts.len());
-        for chunk in texts.chunks(self.batch) {
-            out.extend(self.embed_batch(chunk)?);
-            done(out.len());
+        let plan = self.plan(texts)?;
+        let mut out: Vec<Vec<f32>> = vec![vec![]; texts.len()];
+        let mut count = 0;
+        for b in 0..plan.len() {
+            for (i, v) in self.embed_planned(&plan, b)? {
+                out[i] = v;
+                count += 1;
+            }
+            done(count);
         }
         Ok(out)
     }
 
-    fn embed_batch(&mut self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        if texts.is_empty() {
+    /// Run batch `b` of `plan`: `(input index, unit vector)` per text of the batch.
+    pub fn embed_planned(&mut self, plan: &EmbedPlan, b: usize) -> Result<Vec<(usize, Vec<f32>)>> {
+        let rows = plan.batch(b);
+        if rows.is_empty() {
             return Ok(vec![]);
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| anyhow!("tokenizing: {e}"))?;
-        let batch = encodings.len();
-        let seq = encodings.iter().map(|e| e.len()).max().unwrap_or(0).max(1);
-        let mut ids = vec![0i64; batch * seq];
-        let mut mask = vec![0i64; batch * seq];
-        for (b, e) in encodings.iter().enumerate() {
-            for (t, (&id, &m)) in e.get_ids().iter().zip(e.get_attention_mask()).enumerate() {
-                ids[b * seq + t] = id as i64;
-                mask[b * seq + t] = m as i64;
+        let batch = rows.len();
+        let seq = rows
+            .iter()
+            .map(|&i| plan.ids[i].len())
+            .max()
+            .unwrap_or(0)
+            .max(1);
+        let n = batch * seq;
+        for buf in [&mut self.ids, &mut self.mask, &mut self.types] {
+            buf.clear();
+            buf.resize(n, 0);
+        }
+        for (r, &i) in rows.iter().enumerate() {
+            let row = &plan.ids[i];
+            for (t, &id) in row.iter().enumerate() {
+                self.ids[r * seq + t] = id as i64;
+                self.mask[r * seq + t] = 1;
             }
         }
-        let types = vec![0i64; batch * seq];
         let shape = [batch, seq];
-        let t_ids = Tensor::from_array((shape, ids)).map_err(|e| anyhow!("input tensor: {e}"))?;
-        let t_mask =
-            Tensor::from_array((shape, mask.clone())).map_err(|e| anyhow!("input tensor: {e}"))?;
-        let t_types =
-            Tensor::from_array((shape, types)).map_err(|e| anyhow!("input tensor: {e}"))?;
+        let t_ids = TensorRef::from_array_view((shape, self.ids.as_slice()))
+            .map_err(|e| anyhow!("input tensor: {e}"))?;
+        let t_mask = TensorRef::from_array_view((shape, self.mask.as_slice()))
+            .map_err(|e| anyhow!("input tensor: {e}"))?;
+        let t_types = TensorRef::from_array_view((shape, self.types.as_slice()))
+            .map_err(|e| anyhow!("input tensor: {e}"))?;
         let outputs = self
             .session
             .run(ort::inputs![
@@ -155,31 +290,31 @@ impl Embedder {
             .try_extract_tensor::<f32>()
             .map_err(|e| anyhow!("reading the model output: {e}"))?;
         let dims = out_shape.get(2).copied().unwrap_or(0) as usize;
-        if dims != DIMS || out_shape.first().copied() != Some(batch as i64) {
+        if dims != DIMS
+            || out_shape.first().copied() != Some(batch as i64)
+            || out_shape.get(1).copied() != Some(seq as i64)
+        {
             return Err(anyhow!(
                 "unexpected model output shape {out_shape:?} (want [{batch}, {seq}, {DIMS}])"
             ));
         }
         let mut vecs = Vec::with_capacity(batch);
-        for b in 0..batch {
+        for (r, &i) in rows.iter().enumerate() {
+            // Right padding: the text's tokens are the first `len` positions of its row.
+            let len = plan.ids[i].len();
             let mut acc = vec![0f32; DIMS];
-            let mut count = 0f32;
-            for t in 0..seq {
-                if mask[b * seq + t] == 0 {
-                    continue;
-                }
-                count += 1.0;
-                let row = &data[(b * seq + t) * DIMS..(b * seq + t + 1) * DIMS];
-                for (a, x) in acc.iter_mut().zip(row) {
+            for t in 0..len {
+                let at = (r * seq + t) * DIMS;
+                for (a, x) in acc.iter_mut().zip(&data[at..at + DIMS]) {
                     *a += x;
                 }
             }
-            let count = count.max(1e-9);
+            let count = (len as f32).max(1e-9);
             for a in acc.iter_mut() {
                 *a /= count;
             }
             normalize(&mut acc);
-            vecs.push(acc);
+            vecs.push((i, acc));
         }
         Ok(vecs)
     }
@@ -228,8 +363,18 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-/// The thread count from the user config `[scry] threads` (0 = ONNX Runtime's default). A bad
-/// value is an error naming the file and key, never a silent default.
+/// Intra-op threads when neither the caller nor the user config says: one per core the process
+/// may use (2 on the 2-core machines this was measured on), at most 8 — ONNX Runtime's own
+/// default counts physical cores and may pick 1 where hyper-threads are all there is.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+}
+
+/// The thread count from the user config `[scry] threads` (0 = not set: [`default_threads`]). A
+/// bad value is an error naming the file and key, never a silent default.
 pub fn configured_threads() -> Result<usize> {
     #[derive(serde::Deserialize, Default)]
     struct ScryUser {
@@ -238,4 +383,50 @@ pub fn configured_threads() -> Result<usize> {
     }
     let s: ScryUser = crate::user_config::UserConfig::load()?.section("scry")?;
     Ok(s.threads.min(64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ids(lens: &[usize]) -> Vec<Vec<u32>> {
+        lens.iter().map(|&n| vec![7; n]).collect()
+    }
+
+    #[test]
+    fn plan_sorts_by_length_and_fills_the_budget() {
+        let lens = [10, 256, 3, 128, 128, 40, 2, 255];
+        let plan = EmbedPlan::new(ids(&lens), 512);
+        let mut seen: Vec<usize> = vec![];
+        let mut last_len = 0;
+        for b in 0..plan.len() {
+            let rows = plan.batch(b);
+            let longest = rows.iter().map(|&i| lens[i]).max().unwrap();
+            assert!(
+                rows.len() == 1 || rows.len() * longest <= 512,
+                "batch {b}: {rows:?}"
+            );
+            for &i in rows {
+                assert!(lens[i] >= last_len, "not sorted");
+                last_len = lens[i];
+            }
+            seen.extend(rows);
+        }
+        seen.sort();
+        assert_eq!(seen, (0..lens.len()).collect::<Vec<_>>());
+        // 2,3,10,40 | 128,128 | 255,256  (5 × 128 and 3 × 255 are over 512; 2 × 256 is not)
+        assert_eq!(plan.len(), 3);
+        assert_eq!(plan.batch(0), &[6, 2, 0, 5]);
+    }
+
+    #[test]
+    fn plan_caps_rows_and_handles_empty_input() {
+        let plan = EmbedPlan::new(ids(&vec![2; 300]), 1 << 20);
+        assert!((0..plan.len()).all(|b| plan.batch(b).len() <= MAX_ROWS));
+        assert_eq!(
+            (0..plan.len()).map(|b| plan.batch(b).len()).sum::<usize>(),
+            300
+        );
+        assert!(EmbedPlan::new(vec![], 4096).is_empty());
+    }
 }

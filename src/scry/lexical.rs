@@ -40,16 +40,52 @@ const STOP_WORDS: &[&str] = &[
     "there's", "it's", "don't", "s", "t",
 ];
 
-fn register(index: &Index) {
-    let analyzer = TextAnalyzer::builder(SimpleTokenizer::default())
+fn analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(SimpleTokenizer::default())
         .filter(RemoveLongFilter::limit(40))
         .filter(LowerCaser)
         .filter(StopWordFilter::remove(
             STOP_WORDS.iter().map(|w| w.to_string()),
         ))
         .filter(Stemmer::new(Language::English))
-        .build();
-    index.tokenizers().register(ANALYZER, analyzer);
+        .build()
+}
+
+fn register(index: &Index) {
+    index.tokenizers().register(ANALYZER, analyzer());
+}
+
+/// The analyzed terms of `text` (words, lower-cased, stop words dropped, stemmed) — what BM25
+/// matches on — deduplicated in order. No index needed.
+pub fn analyze(text: &str) -> Vec<String> {
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut out: Vec<String> = vec![];
+    while stream.advance() {
+        let t = &stream.token().text;
+        if !out.contains(t) {
+            out.push(t.clone());
+        }
+    }
+    out
+}
+
+/// Byte ranges of the words of `text` whose analyzed term is one of `terms` (from
+/// [`analyze`] of the query): the words to highlight, "sockets" for the query "socket".
+pub fn term_spans(text: &str, terms: &[String]) -> Vec<std::ops::Range<usize>> {
+    if terms.is_empty() {
+        return vec![];
+    }
+    let mut a = analyzer();
+    let mut stream = a.token_stream(text);
+    let mut out = vec![];
+    while stream.advance() {
+        let t = stream.token();
+        if terms.contains(&t.text) {
+            out.push(t.offset_from..t.offset_to);
+        }
+    }
+    out
 }
 
 #[derive(Clone, Copy)]
@@ -370,6 +406,18 @@ mod tests {
         // A searcher taken before the update still sees its own point in time.
         assert_eq!(before.num_docs(), 3);
         assert_eq!(before.search("bananas", &[], 10, 0.0).unwrap()[0].0, "b");
+    }
+
+    #[test]
+    fn spans_of_stemmed_query_terms() {
+        let terms = analyze("How do stale sockets get removed?");
+        assert_eq!(terms, vec!["stale", "socket", "remov"]);
+        let text = "A stale socket is removed only when the connect is refused.";
+        let got: Vec<&str> = term_spans(text, &terms)
+            .into_iter()
+            .map(|r| &text[r])
+            .collect();
+        assert_eq!(got, vec!["stale", "socket", "removed"]);
     }
 
     #[test]

@@ -15,12 +15,14 @@
 //! # Ok(()) }
 //! ```
 
+mod chunk;
 mod corpus;
 pub mod embed;
 mod hybrid;
 mod index;
 mod lexical;
 pub mod model;
+mod results;
 mod service;
 mod vectors;
 mod watch;
@@ -153,11 +155,53 @@ pub struct Hit {
     pub project: String,
     pub path: String,
     pub title: String,
+    /// The region: adjacent matching chunks of the file merged (1-based, inclusive).
     pub line_start: usize,
     pub line_end: usize,
+    /// The best-matching line (most query terms; else the region's first line): `path:line`.
+    #[serde(default)]
+    pub line: usize,
+    /// From the best-matching line on, whitespace collapsed, at most 200 characters.
     pub snippet: String,
+    /// The query's words in `snippet`, as `[start, end)` character (not byte) offsets.
+    #[serde(default)]
+    pub highlights: Vec<[usize; 2]>,
+    /// Fused score (RRF).
     pub score: f64,
     pub ranks: Ranks,
+    /// Below the relevance floor: shown only because nothing cleared it (`no_good_match`).
+    #[serde(default)]
+    pub weak: bool,
+    /// How the score came about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explain: Option<Explain>,
+}
+
+impl Hit {
+    /// The line to show and open (`path:line`): the best-matching line, else the region's first
+    /// (an answer from an older daemon has no `line`).
+    pub fn best_line(&self) -> usize {
+        self.line.max(self.line_start)
+    }
+}
+
+/// The evidence behind a hit's score (`--json`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Explain {
+    /// RRF: Σ 1/(60 + rank) over the sources that ranked the best chunk.
+    pub fused: f64,
+    /// Cosine of the best chunk to the query (semantic source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cosine: Option<f64>,
+    /// BM25 of the best chunk (lexical source).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bm25: Option<f64>,
+    /// The query's terms (analyzed: lower-cased, stemmed) found in the best chunk.
+    #[serde(default)]
+    pub matched: Vec<String>,
+    /// Chunks merged into this row.
+    #[serde(default)]
+    pub chunks: usize,
 }
 
 /// A source that failed; the others still answered.
@@ -208,6 +252,9 @@ pub struct ScryAnswer {
     /// embedding goes on).
     #[serde(default)]
     pub coverage: Coverage,
+    /// Nothing cleared the relevance floor: `results` are the closest few, each `weak`.
+    #[serde(default)]
+    pub no_good_match: bool,
 }
 
 impl ScryAnswer {
@@ -252,7 +299,9 @@ pub struct Rankings {
     pub errors: Vec<SourceError>,
 }
 
-fn hit(c: &corpus::Chunk, root: &str, words: &[String], score: f64, ranks: Ranks) -> Hit {
+/// One chunk as a hit (no region merging): the per-source rankings of [`Scry::rankings`].
+fn hit(c: &corpus::Chunk, root: &str, terms: &[String], score: f64) -> Hit {
+    let (line, snippet, highlights) = results::best_line(c, terms);
     Hit {
         doc_id: c.doc_id.clone(),
         kind: c.kind,
@@ -261,11 +310,18 @@ fn hit(c: &corpus::Chunk, root: &str, words: &[String], score: f64, ranks: Ranks
         title: c.title.clone(),
         line_start: c.line_start,
         line_end: c.line_end,
-        snippet: snippet(&c.text, words),
+        line,
+        snippet,
+        highlights,
         score: (score * 1e6).round() / 1e6,
-        ranks,
+        ranks: Ranks::default(),
+        weak: false,
+        explain: None,
     }
 }
+
+/// Chunk ordinals with their source's score (cosine or BM25), best first.
+type Scored = Vec<(usize, f32)>;
 
 /// How an engine is set up.
 #[derive(Debug, Clone, Default)]
@@ -279,9 +335,10 @@ pub struct Options {
     pub lexical_only: bool,
 }
 
-/// Texts per embedding slice: each slice is appended and published before the next starts, so
-/// queries see vectors arrive and a new lexical round never waits long for a slice.
-const SLICE: usize = 64;
+/// Texts per embedding slice. The embedder sorts a slice by length and cuts it into token-budget
+/// batches, so a larger slice pads less; each batch is appended and published as it finishes, and a newer lexical round
+/// cuts the slice short, so queries never wait for a slice.
+const SLICE: usize = 256;
 
 /// Vectors embedded by this process (the test hook [`GATE_ENV`] counts against it).
 static EMBEDDED_HERE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -384,7 +441,7 @@ impl Scry {
         let threads = if self.opts.threads > 0 {
             Ok(self.opts.threads)
         } else {
-            embed::configured_threads()
+            embed::configured_threads().map(|t| if t == 0 { embed::default_threads() } else { t })
         };
         threads
             .and_then(|t| Embedder::load(t, self.opts.allow_unpinned))
@@ -633,23 +690,40 @@ impl Scry {
             let slice = &todo[..n];
             let texts: Vec<String> = slice.iter().map(|&o| g.chunks[o].embed_text()).collect();
             let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-            let vecs = emb.embed(&refs)?;
-            if vecs.len() != slice.len() || vecs.iter().any(|v| v.len() != dims) {
-                anyhow::bail!("the embedder returned the wrong number or size of vectors");
+            // Length-sorted, token-budget batches within the slice (embed.rs); each batch is
+            // appended and published as soon as it is done, so queries see vectors arrive
+            // batch by batch whatever the slice size.
+            let plan = emb.plan(&refs)?;
+            let total = round.embedded + todo.len();
+            for b in 0..plan.len() {
+                let vecs = emb.embed_planned(&plan, b)?;
+                if vecs.len() != plan.batch(b).len() || vecs.iter().any(|(_, v)| v.len() != dims) {
+                    anyhow::bail!("the embedder returned the wrong number or size of vectors");
+                }
+                let rows: Vec<(vectors::ChunkHash, &[f32])> = vecs
+                    .iter()
+                    .filter_map(|(i, v)| {
+                        vectors::parse_hash(&g.chunks[slice[*i]].hash).map(|h| (h, v.as_slice()))
+                    })
+                    .collect();
+                vectors::append(&dir, &model_hash, dims, &rows)?;
+                known.extend(rows.iter().map(|(h, _)| *h));
+                round.embedded += vecs.len();
+                EMBEDDED_HERE.fetch_add(vecs.len(), Ordering::SeqCst);
+                // Publish: the snapshot now includes this batch.
+                self.vectors(project);
+                progress(Phase::Embedding {
+                    done: round.embedded,
+                    total,
+                });
+                // A newer lexical round: go back and embed what it needs (what this slice
+                // already embedded is known and not done twice).
+                if b + 1 < plan.len()
+                    && index::current_generation(&dir).as_ref() != Some(&g.manifest.generation)
+                {
+                    break;
+                }
             }
-            let rows: Vec<(vectors::ChunkHash, &[f32])> = slice
-                .iter()
-                .zip(&vecs)
-                .filter_map(|(&o, v)| {
-                    vectors::parse_hash(&g.chunks[o].hash).map(|h| (h, v.as_slice()))
-                })
-                .collect();
-            vectors::append(&dir, &model_hash, dims, &rows)?;
-            known.extend(rows.iter().map(|(h, _)| *h));
-            round.embedded += slice.len();
-            EMBEDDED_HERE.fetch_add(slice.len(), Ordering::SeqCst);
-            // Publish: the snapshot now includes this slice.
-            self.vectors(project);
         }
         // Records of chunks that no longer exist pile up with edits; rewrite the log when they
         // are the majority.
@@ -772,25 +846,15 @@ impl Scry {
             "lexical"
         };
         let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
-        let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
-        let words = query_words(&q.query);
+        let sem_ords = ords(semantic.as_deref().unwrap_or(&[]));
+        let fused = hybrid::rrf(&sem_ords, &ords(&lexical), doc_id);
+        let evidence = results::Evidence {
+            cosine: semantic.iter().flatten().copied().collect(),
+            bm25: lexical.iter().copied().collect(),
+        };
         let root = project.root().to_string_lossy().into_owned();
-        let results = fused
-            .into_iter()
-            .take(limit)
-            .map(|f| {
-                hit(
-                    &g.chunks[f.ord],
-                    &root,
-                    &words,
-                    f.score,
-                    Ranks {
-                        semantic: f.semantic,
-                        lexical: f.lexical,
-                    },
-                )
-            })
-            .collect();
+        let (results, no_good_match) =
+            results::rows(&g.chunks, &fused, &evidence, &q.query, &root, limit);
         Ok(ScryAnswer {
             query_id: query_id(),
             took_ms: started.elapsed().as_millis() as u64,
@@ -798,10 +862,12 @@ impl Scry {
             results,
             errors,
             coverage,
+            no_good_match,
         })
     }
 
-    /// Both sources' rankings (chunk ordinals, best first, ties by doc_id) and their failures.
+    /// Both sources' rankings (chunk ordinals with their cosine / BM25, best first, ties by
+    /// doc_id) and their failures.
     /// Semantic is `None` when it could not rank anything (no model, or nothing embedded yet —
     /// the latter is not an error: the coverage says it).
     fn sources(
@@ -811,19 +877,14 @@ impl Scry {
         coverage: &Coverage,
         q: &Query,
         pool: usize,
-    ) -> (Option<Vec<usize>>, Vec<usize>, Vec<SourceError>) {
+    ) -> (Option<Scored>, Scored, Vec<SourceError>) {
         let mut errors = vec![];
         let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
         let semantic = if coverage.embedded == 0 {
             None
         } else {
             match self.semantic(g, set, q, pool) {
-                Ok(list) => Some(
-                    hybrid::rank_scored(list, pool, doc_id)
-                        .into_iter()
-                        .map(|x| x.0)
-                        .collect(),
-                ),
+                Ok(list) => Some(hybrid::rank_scored(list, pool, doc_id)),
                 Err(message) => {
                     errors.push(SourceError {
                         source: "semantic".into(),
@@ -866,13 +927,7 @@ impl Scry {
         (semantic, lexical, errors)
     }
 
-    fn lexical(
-        &self,
-        g: &index::Generation,
-        q: &Query,
-        pool: usize,
-        share: f64,
-    ) -> Result<Vec<usize>> {
+    fn lexical(&self, g: &index::Generation, q: &Query, pool: usize, share: f64) -> Result<Scored> {
         let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
         let list: Vec<(usize, f32)> = g
             .lexical
@@ -880,10 +935,7 @@ impl Scry {
             .into_iter()
             .filter_map(|(id, s)| g.ord(&id).map(|o| (o, s)))
             .collect();
-        Ok(hybrid::rank_scored(list, pool, doc_id)
-            .into_iter()
-            .map(|x| x.0)
-            .collect())
+        Ok(hybrid::rank_scored(list, pool, doc_id))
     }
 
     /// Semantic-only, lexical-only and fused rankings of the current index, `pool` deep each —
@@ -896,10 +948,11 @@ impl Scry {
         let coverage = g.coverage(set.as_deref());
         let (semantic, lexical, mut errors) = self.sources(&g, set.as_deref(), &coverage, q, pool);
         let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
-        let fused = hybrid::rrf(semantic.as_deref().unwrap_or(&[]), &lexical, doc_id);
+        let sem_ords = ords(semantic.as_deref().unwrap_or(&[]));
+        let fused = hybrid::rrf(&sem_ords, &ords(&lexical), doc_id);
         // Lexical as it ranks alone (no model): every match.
         let lexical_alone = match self.lexical(&g, q, pool, 0.0) {
-            Ok(l) => l,
+            Ok(l) => ords(&l),
             Err(e) => {
                 errors.push(SourceError {
                     source: "lexical".into(),
@@ -908,20 +961,20 @@ impl Scry {
                 vec![]
             }
         };
-        let words = query_words(&q.query);
+        let terms = lexical::analyze(&q.query);
         let root = project.root().to_string_lossy().into_owned();
         let mk = |ords: &[usize]| -> Vec<Hit> {
             ords.iter()
-                .map(|&o| hit(&g.chunks[o], &root, &words, 0.0, Ranks::default()))
+                .map(|&o| hit(&g.chunks[o], &root, &terms, 0.0))
                 .collect()
         };
         Ok(Rankings {
-            semantic: mk(semantic.as_deref().unwrap_or(&[])),
+            semantic: mk(&sem_ords),
             lexical: mk(&lexical_alone),
             hybrid: fused
                 .iter()
                 .take(pool)
-                .map(|f| hit(&g.chunks[f.ord], &root, &words, f.score, Ranks::default()))
+                .map(|f| hit(&g.chunks[f.ord], &root, &terms, f.score))
                 .collect(),
             errors,
         })
@@ -1054,6 +1107,15 @@ fn gate() -> usize {
     }
 }
 
+/// The texts an index build of `project` embeds (one per chunk, in corpus order): for benchmarks
+/// and tools that compare embedders on a real corpus.
+pub fn corpus_texts(project: &Project) -> Result<Vec<String>> {
+    Ok(corpus::gather(project)?
+        .iter()
+        .map(corpus::Chunk::embed_text)
+        .collect())
+}
+
 /// Search the project once, in-process (refreshing the index first): for callers without an engine.
 pub fn search_once(project: &Project, q: &Query) -> Result<ScryAnswer> {
     Scry::new(Options::default()).refresh_and_search(project, q)
@@ -1065,63 +1127,14 @@ fn query_id() -> String {
     hex::encode(b)
 }
 
-/// Lower-cased query words of 3+ characters, for snippet highlighting.
-fn query_words(q: &str) -> Vec<String> {
-    q.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| w.chars().count() >= 3)
-        .map(|w| w.to_lowercase())
-        .collect()
-}
-
-/// The most relevant line(s) of `text` for `words`, at most 200 characters (never cut mid-char).
-pub(crate) fn snippet(text: &str, words: &[String]) -> String {
-    const MAX: usize = 200;
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    if lines.is_empty() {
-        return String::new();
-    }
-    let stem = |w: &str| -> String { w.chars().take(5).collect() };
-    let stems: Vec<String> = words.iter().map(|w| stem(w)).collect();
-    let score = |l: &str| {
-        let lower = l.to_lowercase();
-        stems.iter().filter(|s| lower.contains(s.as_str())).count()
-    };
-    let (best, best_score) = lines
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (i, score(l)))
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .unwrap_or((0, 0));
-    let start = if best_score == 0 { 0 } else { best };
-    let mut out = String::new();
-    for l in &lines[start..] {
-        if !out.is_empty() {
-            out.push_str(" ⏎ ");
-        }
-        out.push_str(&l.split_whitespace().collect::<Vec<_>>().join(" "));
-        if out.chars().count() >= MAX {
-            break;
-        }
-    }
-    if out.chars().count() > MAX {
-        out = out.chars().take(MAX - 1).collect::<String>() + "…";
-    }
-    out
+/// The ordinals of a scored ranking.
+fn ords(list: &[(usize, f32)]) -> Vec<usize> {
+    list.iter().map(|x| x.0).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn snippet_prefers_matching_line_and_counts_chars() {
-        let text = "first line\n\nthe socket is stale here\nlast";
-        let s = snippet(text, &query_words("stale sockets"));
-        assert!(s.starts_with("the socket is stale here"), "{s}");
-        let long = "é".repeat(500);
-        let s = snippet(&long, &[]);
-        assert_eq!(s.chars().count(), 200);
-    }
 
     #[test]
     fn query_validation() {

@@ -130,17 +130,7 @@ impl ProjectWatcher {
 
 /// The repository's git directory and common directory (they differ in a linked worktree).
 fn git_dirs(root: &Path) -> Vec<PathBuf> {
-    let Ok(repo) = git2::Repository::discover(root) else {
-        return vec![];
-    };
-    let mut out = vec![repo.path().to_path_buf(), repo.commondir().to_path_buf()];
-    out.iter_mut().for_each(|p| {
-        if let Ok(c) = p.canonicalize() {
-            *p = c;
-        }
-    });
-    out.dedup();
-    out
+    crate::git::git_dirs(root)
 }
 
 fn dirs_to_watch(project: &Project, root: &Path, git_dirs: &[PathBuf]) -> Vec<PathBuf> {

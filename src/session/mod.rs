@@ -32,7 +32,7 @@ pub use model::{
 pub use ops::{
     CloseKind, CloseReport, GoalReport, ListFilter, ListReport, NoteReport, PreviousSession,
     SessionStatus, SessionSummary, StartReport, UpdateReport, active, commits, goal_add, goal_done,
-    goal_set, goal_toggle, list, set_aside_unreadable, show,
+    goal_set, goal_toggle, list, show,
 };
 
 /// `[session]` in `.patina/config.toml`.
@@ -143,6 +143,12 @@ impl Engine {
         commit: bool,
     ) -> Result<CloseReport> {
         ops::close_unterminated(self, project, id, kind, at, commit)
+    }
+
+    /// Rename an active-session file that cannot be parsed aside (kept, 0600), so a new session
+    /// can start; refused when the file parses.
+    pub fn set_aside_unreadable(&self, project: &Project) -> Result<std::path::PathBuf> {
+        ops::set_aside_unreadable(self, project)
     }
 }
 

@@ -186,8 +186,8 @@ pub(crate) fn start(
         .into());
     }
     let cfg = config(project)?;
-    // Session text lives here: 0700 whatever the umask (an older one is narrowed).
-    store::private_dir(&project.local_dir())?;
+    std::fs::create_dir_all(project.local_dir())
+        .with_context(|| format!("creating {}", project.local_dir().display()))?;
     let path = project.active_session_path();
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         if let Some(text) = cur {
@@ -1291,18 +1291,7 @@ fn close_locked(
     } else {
         source.to_path_buf()
     };
-    // No vault secret value in an archive, whatever the daemon holds: the whole text (notes
-    // included) is checked against the values' keyed fingerprints.
-    let rendered = file.render()?;
-    let rendered = match eng.secrets().fingerprints() {
-        Ok(Some(known)) => known.redact(&rendered).0,
-        Ok(None) => rendered,
-        Err(e) => {
-            warnings.push(format!("archive not checked for secret values: {e:#}"));
-            rendered
-        }
-    };
-    store::atomic_write(&archive, rendered.as_bytes(), ARCHIVE_MODE)?;
+    store::atomic_write(&archive, file.render()?.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
     let pointer = doc::pointer::LastSession {
         id: id.clone(),
@@ -1351,7 +1340,7 @@ fn close_locked(
 /// Rename an active-session file that cannot be parsed to
 /// `.patina/local/active-session.unreadable-<time>.md` (kept, 0600, nothing deleted), so a new
 /// session can start. Refused when the file parses (then `recover` or `end` are the way out).
-pub fn set_aside_unreadable(project: &Project) -> Result<PathBuf> {
+pub(crate) fn set_aside_unreadable(eng: &Engine, project: &Project) -> Result<PathBuf> {
     let path = project.active_session_path();
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         let text = cur.ok_or_else(no_active)?;
@@ -1361,7 +1350,7 @@ pub fn set_aside_unreadable(project: &Project) -> Result<PathBuf> {
             )
             .into());
         }
-        let stamp = chrono::Local::now().format("%Y%m%d-%H%M%S");
+        let stamp = eng.now().format("%Y%m%d-%H%M%S");
         let aside = path.with_file_name(format!("active-session.unreadable-{stamp}.md"));
         store::atomic_write(&aside, text.as_bytes(), ACTIVE_MODE)?;
         std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;

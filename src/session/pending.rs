@@ -47,7 +47,7 @@ fn git_dir_writable(git_dir: &Path) -> bool {
 /// `warnings`. Any other failure (a conflicting tag, a bad name) is returned as it is.
 pub(crate) fn tag_or_defer(
     project: &Project,
-    repo: &git2::Repository,
+    repo: &git::Repo,
     name: &str,
     target: &str,
     message: &str,

@@ -469,41 +469,7 @@ fn git_changed_since(
     base_sha: Option<&str>,
     start: DateTime<Utc>,
 ) -> Option<HashSet<PathBuf>> {
-    let repo = git2::Repository::open(root).ok()?;
-    let known = base_sha
-        .and_then(|s| git2::Oid::from_str(s).ok())
-        .and_then(|oid| repo.find_commit(oid).ok());
-    let base = match known {
-        Some(c) => Some(c),
-        None => {
-            let mut c = repo.head().ok()?.peel_to_commit().ok();
-            while let Some(x) = &c {
-                if x.time().seconds() <= start.timestamp() {
-                    break;
-                }
-                c = x.parent(0).ok();
-            }
-            c
-        }
-    };
-    let tree = match &base {
-        Some(c) => Some(c.tree().ok()?),
-        None => None,
-    };
-    let mut opts = git2::DiffOptions::new();
-    opts.include_untracked(true).recurse_untracked_dirs(true);
-    let diff = repo
-        .diff_tree_to_workdir_with_index(tree.as_ref(), Some(&mut opts))
-        .ok()?;
-    let mut set = HashSet::new();
-    for d in diff.deltas() {
-        for f in [d.old_file(), d.new_file()] {
-            if let Some(p) = f.path() {
-                set.insert(p.to_path_buf());
-            }
-        }
-    }
-    Some(set)
+    crate::git::paths_changed_since(root, base_sha, start.timestamp())
 }
 
 /// What `session update --prompts` did.

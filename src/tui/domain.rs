@@ -130,7 +130,7 @@ pub fn git_dir(p: &Project) -> Option<std::path::PathBuf> {
 }
 
 pub fn set_aside(p: &Project) -> Result<String> {
-    let aside = session::set_aside_unreadable(p)?;
+    let aside = backend::session_engine()?.set_aside_unreadable(p)?;
     Ok(format!(
         "the unreadable session file was kept as {}; you can start a new session",
         aside.strip_prefix(p.root()).unwrap_or(&aside).display()
@@ -331,13 +331,7 @@ pub fn complete_link(p: &Project, prefix: &str) -> Vec<String> {
 /// A cheap fingerprint of the refs the Commits pane depends on: HEAD's target. Reading one ref
 /// is far cheaper than walking the range, so the range is walked only when this changes.
 pub fn head_fingerprint(p: &Project) -> Option<String> {
-    let repo = git2::Repository::open(p.root()).ok()?;
-    let head = repo.head().ok()?;
-    Some(format!(
-        "{}@{}",
-        head.shorthand().unwrap_or("?"),
-        head.target().map(|o| o.to_string()).unwrap_or_default()
-    ))
+    git::head_fingerprint(p.root())
 }
 
 fn client() -> Client {

@@ -733,12 +733,12 @@ fn federated_view(query: String, a: Answered<crate::mother::FederatedAnswer>) ->
             .results
             .into_iter()
             .map(|f| ScryHitView {
+                line: f.hit.best_line(),
                 root: Some(PathBuf::from(&f.hit.project)),
                 source: Some(f.source),
                 kind: f.hit.kind.to_string(),
                 title: f.hit.title,
                 path: f.hit.path,
-                line: f.hit.line_start,
                 line_end: f.hit.line_end,
                 snippet: f.hit.snippet,
                 score: f.hit.score,
@@ -765,12 +765,12 @@ fn view(query: String, a: Answered<scry::ScryAnswer>) -> ScryView {
             .results
             .into_iter()
             .map(|h| ScryHitView {
+                line: h.best_line(),
                 source: None,
                 root: None,
                 kind: h.kind.to_string(),
                 title: h.title,
                 path: h.path,
-                line: h.line_start,
                 line_end: h.line_end,
                 snippet: h.snippet,
                 score: h.score,

@@ -336,15 +336,7 @@ fn targets(root: &Path, agent: &str, shared: bool) -> Vec<Target> {
 /// `.git/info/exclude` when `rel` would not be ignored by git as things stand (the per-user
 /// settings must never be committed by accident); `None` outside git or when already ignored.
 fn git_exclude_needed(root: &Path, rel: &str) -> Option<PathBuf> {
-    let repo = git2::Repository::open(root).ok()?;
-    if repo.is_path_ignored(rel).unwrap_or(false) {
-        // Ignored by .gitignore or an earlier install's exclude line: keep recording that line
-        // when it is ours.
-        let exclude = repo.path().join("info").join("exclude");
-        let ours = std::fs::read_to_string(&exclude).is_ok_and(|t| t.lines().any(|l| l == rel));
-        return ours.then_some(exclude);
-    }
-    Some(repo.path().join("info").join("exclude"))
+    crate::git::info_exclude_needed(root, rel)
 }
 
 fn manifest_path(root: &Path, agent: &str) -> PathBuf {
