@@ -1921,7 +1921,9 @@ fn scenario_daemon_of_another_uid(s: &mut S) {
     std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
     let fake_sock = theirs.join("fake.sock");
     let log = theirs.join("got");
-    let mut fake = {
+    // Another test thread may fork while the copy's write descriptor is still open; that child
+    // holds it until its exec, and exec of the copy fails with ETXTBSY meanwhile: retry.
+    let spawn_fake = || {
         use std::os::unix::process::CommandExt;
         Command::new(&exe)
             .args([
@@ -1939,7 +1941,18 @@ fn scenario_daemon_of_another_uid(s: &mut S) {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap()
+    };
+    let mut fake = {
+        let mut tries = 0;
+        loop {
+            match spawn_fake() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other.unwrap(),
+            }
+        }
     };
     let ready = theirs.join("got.ready");
     for _ in 0..200 {

@@ -564,10 +564,17 @@ mod tests {
         session_chunks("sessions/x.md", "1", text, &mut out);
         assert!(out.iter().all(|c| !c.text.contains("Released")), "{out:?}");
         assert!(out.iter().any(|c| c.text.contains("kept")), "{out:?}");
-        let after = out.iter().find(|c| c.text.contains("after")).expect("later entry");
+        let after = out
+            .iter()
+            .find(|c| c.text.contains("after"))
+            .expect("later entry");
         // Line numbers are kept: the chunk's first line is that line of the file.
         let first = after.text.lines().next().unwrap();
-        assert_eq!(text.lines().nth(after.line_start - 1), Some(first), "{after:?}");
+        assert_eq!(
+            text.lines().nth(after.line_start - 1),
+            Some(first),
+            "{after:?}"
+        );
     }
 
     #[test]

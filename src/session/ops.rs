@@ -186,8 +186,8 @@ pub(crate) fn start(
         .into());
     }
     let cfg = config(project)?;
-    std::fs::create_dir_all(project.local_dir())
-        .with_context(|| format!("creating {}", project.local_dir().display()))?;
+    // Session text lives here: 0700 whatever the umask (an older one is narrowed).
+    store::private_dir(&project.local_dir())?;
     let path = project.active_session_path();
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         if let Some(text) = cur {
@@ -1291,7 +1291,18 @@ fn close_locked(
     } else {
         source.to_path_buf()
     };
-    store::atomic_write(&archive, file.render()?.as_bytes(), ARCHIVE_MODE)?;
+    // No vault secret value in an archive, whatever the daemon holds: the whole text (notes
+    // included) is checked against the values' keyed fingerprints.
+    let rendered = file.render()?;
+    let rendered = match eng.secrets().fingerprints() {
+        Ok(Some(known)) => known.redact(&rendered).0,
+        Ok(None) => rendered,
+        Err(e) => {
+            warnings.push(format!("archive not checked for secret values: {e:#}"));
+            rendered
+        }
+    };
+    store::atomic_write(&archive, rendered.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
     let pointer = doc::pointer::LastSession {
         id: id.clone(),
