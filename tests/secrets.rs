@@ -1538,6 +1538,51 @@ fn scenario_archive_redacted_after_serve_stop(s: &mut S) {
     let _ = pin;
 }
 
+/// A vault value pasted into a session note: `scry` (in-process, which builds the index) shows
+/// it only as `[redacted: NAME]`, and no index file holds it.
+fn scenario_scry_shows_no_vault_value(s: &mut S) {
+    let proj = s.env.project("p").canonicalize().unwrap();
+    let v = s.value("scried");
+    s.add(&proj, "api-key", &v, &[]);
+    s.ok(&proj, &["session", "start", "key rotation"]);
+    s.ok(
+        &proj,
+        &[
+            "session",
+            "note",
+            &format!("rotated the zebracorn key to {v} today"),
+        ],
+    );
+    let ans = s.json(&proj, &["scry", "zebracorn rotated", "--no-daemon"]);
+    let text = ans.to_string();
+    assert!(
+        text.contains("zebracorn") && text.contains("[redacted: api-key]"),
+        "{text}"
+    );
+    assert!(!text.contains(&v), "scry showed the value");
+    let index = proj.join(".patina/local/index");
+    let mut stack = vec![index.clone()];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                files += 1;
+                assert!(
+                    !contains(&bytes, v.as_bytes()),
+                    "{} holds the value",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(files > 0, "no index under {}", index.display());
+    // The live session file keeps the note as typed (0600) until the archive redacts it.
+    s.ok(&proj, &["session", "end"]);
+}
+
 fn scenario_no_redaction_oracle(s: &mut S) {
     if !common::require_tool("curl") {
         return;
@@ -2198,6 +2243,11 @@ fn session_end_after_serve_stop_redacts_vault_values_from_claude_and_codex_promp
 }
 
 #[test]
+fn scry_and_its_index_never_hold_a_vault_value() {
+    scenario_scry_shows_no_vault_value(&mut S::new());
+}
+
+#[test]
 fn no_endpoint_answers_whether_a_text_holds_a_secret() {
     scenario_no_redaction_oracle(&mut S::new());
 }
@@ -2273,6 +2323,10 @@ const SCENARIOS: &[Scenario] = &[
         scenario_archive_redacted_after_serve_stop,
     ),
     ("no_redaction_oracle", scenario_no_redaction_oracle),
+    (
+        "scry_shows_no_vault_value",
+        scenario_scry_shows_no_vault_value,
+    ),
     ("project_env_guard", scenario_project_env_guard),
     ("untrusted_socket_dirs", scenario_untrusted_socket_dirs),
     ("daemon_of_another_uid", scenario_daemon_of_another_uid),

@@ -90,6 +90,14 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     let root = project.root();
     let mut chunks = vec![];
     let mut seen_paths: HashSet<PathBuf> = HashSet::new();
+    // A vault value pasted into a note or a layer document must not reach an index file or a
+    // search result: documents are redacted by the values' keyed fingerprints before chunking
+    // (whatever the daemon holds). An unreadable fingerprint file fails the refresh.
+    let known = crate::secrets::Fingerprints::load()?;
+    let redacted = |text: String| match &known {
+        Some(f) => f.redact(&text).0,
+        None => text,
+    };
 
     for doc in layer::documents(project)? {
         let abs = if doc.path.is_absolute() {
@@ -103,6 +111,7 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
         let Ok(text) = std::fs::read_to_string(&abs) else {
             continue;
         };
+        let text = redacted(text);
         let rel = rel_path(root, &abs);
         match doc.kind {
             DocKind::Session => {
@@ -120,6 +129,7 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     // The active session is knowledge too.
     let active = project.active_session_path();
     if let Ok(text) = std::fs::read_to_string(&active) {
+        let text = redacted(text);
         let head = doc::header::read(
             doc::header::Kind::Session,
             &active,
