@@ -1545,13 +1545,19 @@ fn scenario_scry_shows_no_vault_value(s: &mut S) {
     let v = s.value("scried");
     s.add(&proj, "api-key", &v, &[]);
     s.ok(&proj, &["session", "start", "key rotation"]);
-    s.ok(
-        &proj,
-        &[
-            "session",
-            "note",
-            &format!("rotated the zebracorn key to {v} today"),
-        ],
+    let note = format!("rotated the zebracorn key to {v} today");
+    let out = s.run(&proj, &["session", "note", &note]);
+    assert_ok(&["session", "note"], &out);
+    assert!(
+        stderr(&out).contains("api-key was redacted from the note"),
+        "{}",
+        stderr(&out)
+    );
+    // Not even the live session file holds it.
+    let live = std::fs::read_to_string(proj.join(".patina/local/active-session.md")).unwrap();
+    assert!(
+        live.contains("rotated the zebracorn key to [redacted: api-key] today"),
+        "{live}"
     );
     let ans = s.json(&proj, &["scry", "zebracorn rotated", "--no-daemon"]);
     let text = ans.to_string();
@@ -1579,8 +1585,6 @@ fn scenario_scry_shows_no_vault_value(s: &mut S) {
         }
     }
     assert!(files > 0, "no index under {}", index.display());
-    // The live session file keeps the note as typed (0600) until the archive redacts it.
-    s.ok(&proj, &["session", "end"]);
 }
 
 fn scenario_no_redaction_oracle(s: &mut S) {

@@ -461,13 +461,36 @@ pub(crate) fn note(eng: &Engine, project: &Project, text: &str) -> Result<NoteRe
         Some(l) => format!("Note [{l}]"),
         None => "Note".to_string(),
     };
+    let mut warnings = Vec::new();
+    // A vault value typed into a note never reaches the session file (nor the cockpit, the
+    // agent context or scry that read it): replaced by `[redacted: NAME]` from the values'
+    // keyed fingerprints, and the user is told.
+    let text = match eng.secrets().fingerprints() {
+        Ok(Some(known)) => {
+            let (clean, hits) = known.redact(text);
+            if !hits.is_empty() {
+                let mut names = hits;
+                names.sort();
+                names.dedup();
+                warnings.push(format!(
+                    "the value of {} was redacted from the note",
+                    names.join(", ")
+                ));
+            }
+            clean
+        }
+        Ok(None) => text.to_string(),
+        Err(e) => {
+            warnings.push(format!("note not checked for secret values: {e:#}"));
+            text.to_string()
+        }
+    };
     let t = eng.now();
     let when = heading_time(&t);
     let id = with_active(project, |f| {
-        f.append_activity(&when, &heading, text);
+        f.append_activity(&when, &heading, &text);
         Ok((true, f.fm.id.clone()))
     })?;
-    let mut warnings = Vec::new();
     super::pending::flush(project, &mut warnings);
     Ok(NoteReport {
         id,
