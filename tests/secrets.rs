@@ -1859,6 +1859,49 @@ fn scenario_untrusted_socket_dirs(s: &mut S) {
     );
 }
 
+/// A symlink or a hard link planted at `logs/patina.log` or `logs/serve.log` (pointing at a file
+/// of the attacker's choosing): patina never writes through it. Commands still work (logging is
+/// off, and says why); `serve start` refuses, naming the log.
+fn scenario_planted_log_links(s: &mut S) {
+    let work = s.env.work();
+    let v = s.value("logged");
+    s.add(&work, "victim", &v, &[]);
+    let logs = s.home().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::create_dir_all(s.inputs()).unwrap();
+    let target = s.inputs().join("their-file");
+    std::fs::write(&target, "theirs\n").unwrap();
+    let log = logs.join("patina.log");
+    let _ = std::fs::remove_file(&log);
+    for how in ["symlink", "hard link"] {
+        if how == "symlink" {
+            std::os::unix::fs::symlink(&target, &log).unwrap();
+        } else {
+            std::fs::hard_link(&target, &log).unwrap();
+        }
+        let out = s.run(&work, &["secrets", "list"]);
+        assert_ok(&["secrets", "list", how], &out);
+        assert!(
+            stderr(&out).contains("not logging") && stderr(&out).contains("patina.log"),
+            "{how}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "theirs\n",
+            "{how}: patina wrote through a planted logs/patina.log"
+        );
+        std::fs::remove_file(&log).unwrap();
+    }
+    let serve_log = logs.join("serve.log");
+    std::os::unix::fs::symlink(&target, &serve_log).unwrap();
+    let out = s.run(&work, &["serve", "start"]);
+    assert_ne!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("serve.log"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs\n");
+    std::fs::remove_file(&serve_log).unwrap();
+}
+
 /// Running as root: a throwaway user (useradd) plays the other local user. Otherwise SKIPPED
 /// (a failure under CI=true).
 struct OtherUser {
@@ -2249,6 +2292,11 @@ fn session_end_after_serve_stop_redacts_vault_values_from_claude_and_codex_promp
 #[test]
 fn scry_and_its_index_never_hold_a_vault_value() {
     scenario_scry_shows_no_vault_value(&mut S::new());
+}
+
+#[test]
+fn planted_log_links_are_never_written_through() {
+    scenario_planted_log_links(&mut S::new());
 }
 
 #[test]
