@@ -1544,6 +1544,15 @@ fn scenario_scry_shows_no_vault_value(s: &mut S) {
     let proj = s.env.project("p").canonicalize().unwrap();
     let v = s.value("scried");
     s.add(&proj, "api-key", &v, &[]);
+    // A commit message that carries the value in its body (git keeps it; scry must not show it).
+    s.env.commit_file(
+        &proj,
+        "ROTATION.md",
+        "rotation notes\n",
+        &format!("zebracorn rotation\n\nthe new key is {v}"),
+    );
+    // git's own copy of the last message is not ours to scan.
+    std::fs::remove_file(proj.join(".git/COMMIT_EDITMSG")).unwrap();
     s.ok(&proj, &["session", "start", "key rotation"]);
     let note = format!("rotated the zebracorn key to {v} today");
     let out = s.run(&proj, &["session", "note", &note]);
@@ -1566,6 +1575,17 @@ fn scenario_scry_shows_no_vault_value(s: &mut S) {
         "{text}"
     );
     assert!(!text.contains(&v), "scry showed the value");
+    let kinds: Vec<&str> = ans["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.to_string().contains("[redacted: api-key]"))
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"session") && kinds.contains(&"commit"),
+        "{kinds:?}: {text}"
+    );
     let index = proj.join(".patina/local/index");
     let mut stack = vec![index.clone()];
     let mut files = 0;

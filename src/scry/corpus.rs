@@ -138,7 +138,12 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
         session_chunks(&rel_path(root, &active), &head.id, &text, &mut chunks);
     }
 
-    commit_chunks(project, cfg.max_commits.unwrap_or(5000), &mut chunks)?;
+    commit_chunks(
+        project,
+        cfg.max_commits.unwrap_or(5000),
+        &redacted,
+        &mut chunks,
+    )?;
     if cfg.code != Some(false) {
         code_chunks(project, &cfg, &mut chunks)?;
     }
@@ -333,11 +338,18 @@ fn toml_title(text: &str) -> Option<String> {
         .find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
 }
 
-fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<()> {
+/// Commit messages as chunks, each first passed through `redacted` (vault values out).
+fn commit_chunks(
+    project: &Project,
+    max: usize,
+    redacted: &dyn Fn(String) -> String,
+    out: &mut Vec<Chunk>,
+) -> Result<()> {
     if max == 0 {
         return Ok(());
     }
     for (sha, message) in crate::git::recent_messages(project.root(), max)? {
+        let message = redacted(message);
         let subject = message.lines().next().unwrap_or("").trim().to_string();
         let short = crate::git::short(&sha).to_string();
         // Long messages (a merge summary, a release note) are split by paragraph like text.
