@@ -1,23 +1,32 @@
 //! tracing to `PATINA_HOME/logs/patina.log`; never to the terminal (the cockpit owns it).
 //!
 //! Level from `PATINA_LOG` (an `EnvFilter` directive, default `info`). Logging is best effort: a
-//! read-only home must not stop a command from working.
-
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
+//! read-only home must not stop a command from working. The file is private from the first
+//! byte: `logs/` is 0700 ([`store::private_dir`]) and the file is opened with `O_NOFOLLOW`,
+//! 0600, and only when it is a regular file of ours with one link ([`store::open_private_append`]),
+//! so a symlink or hard link planted at `logs/patina.log` never redirects our writes.
 
 use tracing_subscriber::EnvFilter;
+
+use crate::store;
 
 /// Install the global subscriber. Returns the guard that flushes the writer on drop.
 pub fn init() -> Option<tracing_appender::non_blocking::WorkerGuard> {
     let dir = crate::paths::logs_dir();
-    std::fs::create_dir_all(&dir).ok()?;
-    let file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(dir.join("patina.log"))
-        .ok()?;
+    let opened =
+        store::private_dir(&dir).and_then(|()| store::open_private_append(&dir.join("patina.log")));
+    let file = match opened {
+        Ok(f) => f,
+        Err(e) => {
+            // Refused for safety (symlink, someone else's file): say so once; an unwritable home
+            // (read-only, missing) stays silent as before.
+            let msg = format!("{e:#}");
+            if msg.contains("refusing") {
+                eprintln!("patina: not logging: {msg}");
+            }
+            return None;
+        }
+    };
     let (writer, guard) = tracing_appender::non_blocking(file);
     let filter = EnvFilter::try_from_env("PATINA_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()

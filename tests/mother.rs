@@ -526,11 +526,15 @@ fn a_dead_remote_gives_partial_results_and_an_error_within_the_timeout() {
     assert!(st.iter().any(|(n, s)| n == "hung" && s != "ok"), "{st:?}");
 }
 
-/// `patina serve [--listen 127.0.0.1:0]` in `env`; returns the child and its TCP port (0 without).
-fn start_daemon(env: &Env, tcp: bool) -> (std::process::Child, u16) {
-    let mut args = vec!["serve", "--json"];
-    if tcp {
-        args.extend(["--listen", "127.0.0.1:0"]);
+/// `patina serve [--listen 127.0.0.1:0 --expose P…]` in `env`; returns the child and its TCP port
+/// (0 without). Over TCP a daemon serves only the projects its owner exposed.
+fn start_daemon(env: &Env, tcp_exposing: Option<&[&Path]>) -> (std::process::Child, u16) {
+    let mut args: Vec<String> = vec!["serve".into(), "--json".into()];
+    if let Some(exposed) = tcp_exposing {
+        args.extend(["--listen".into(), "127.0.0.1:0".into()]);
+        for p in exposed {
+            args.extend(["--expose".into(), p.display().to_string()]);
+        }
     }
     let mut child = env
         .cmd(&env.home())
@@ -586,7 +590,7 @@ fn two_local_projects_and_a_second_daemon_over_tcp_with_its_own_token() {
         &delta,
         &["mother", "add", "onward", "--remote", &onward.url()],
     );
-    let (daemon, port) = start_daemon(&host_b, true);
+    let (daemon, port) = start_daemon(&host_b, Some(&[delta.as_path()]));
 
     // Host A: two local projects and B.
     let env = env();
@@ -628,7 +632,7 @@ fn two_local_projects_and_a_second_daemon_over_tcp_with_its_own_token() {
 
     // The same through host A's own daemon: `scope: "all"` on its Unix socket (curl) and
     // `scry --all` (which uses the daemon when it answers) include B's projects too.
-    let (daemon_a, _) = start_daemon(&env, false);
+    let (daemon_a, _) = start_daemon(&env, None);
     let mut via_daemon = None;
     if common::require_tool("curl") {
         let sock = env.patina_home().join("run").join("serve.sock");

@@ -325,6 +325,41 @@ fn newer_adapter_commands_are_aliased_or_reported() {
         "{err}"
     );
     assert!(!err.contains("ai session end"), "the alias is known: {err}");
+    // One of patina's own adapter files from another version is replaced on request.
+    std::fs::remove_file(cmd_dir.join("wrap-up.md")).unwrap();
+    let ours = cmd_dir.join("session-end.md");
+    std::fs::write(
+        &ours,
+        "---\ndescription: end\n---\nRun `patina session finalize`\n",
+    )
+    .unwrap();
+    let err = stderr(&env.patina(&repo, &["init"]));
+    assert!(
+        err.contains(".claude/commands/session-end.md:4") && err.contains("--force"),
+        "{err}"
+    );
+    let plain = env.json(&repo, &["adapter", "install", "claude"]);
+    assert!(
+        plain.to_string().contains("kept"),
+        "an edited file is kept without --force: {plain}"
+    );
+    assert!(std::fs::read_to_string(&ours).unwrap().contains("finalize"));
+    env.ok(&repo, &["adapter", "install", "claude", "--force"]);
+    let text = std::fs::read_to_string(&ours).unwrap();
+    assert!(
+        !text.contains("finalize") && text.contains("patina session end"),
+        "{text}"
+    );
+    // patina's own files for every agent name only commands this binary has.
+    for agent in ["codex", "gemini", "opencode"] {
+        env.ok(&repo, &["adapter", "install", agent]);
+    }
+    let out = env.patina(&repo, &["init"]);
+    assert!(
+        !stderr(&out).contains("does not have"),
+        "nothing stale left: {}",
+        stderr(&out)
+    );
 }
 
 /// An archived session file in the 0.11 shape (YAML header, no `ended`), written by hand.

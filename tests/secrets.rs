@@ -30,6 +30,8 @@ struct S {
     /// (label, bytes) of every stdout/stderr patina produced.
     outputs: Vec<(String, Vec<u8>)>,
     scanned: bool,
+    /// A PATINA_HOME other than the env's (one that patina has to create itself).
+    home_override: Option<PathBuf>,
 }
 
 struct Scan {
@@ -53,6 +55,7 @@ impl S {
             secrets: vec![key],
             outputs: vec![],
             scanned: false,
+            home_override: None,
         }
     }
 
@@ -66,7 +69,9 @@ impl S {
     }
 
     fn home(&self) -> PathBuf {
-        self.env.patina_home()
+        self.home_override
+            .clone()
+            .unwrap_or_else(|| self.env.patina_home())
     }
 
     /// A fresh unique secret value, registered for the leak scan.
@@ -82,6 +87,12 @@ impl S {
     fn cmd(&self, cwd: &Path, args: &[&str]) -> Command {
         let mut c = self.env.cmd(cwd);
         c.env("PATINA_IDENTITY", &self.key)
+            .env("PATINA_HOME", self.home())
+            // The agents' logs are test input (they hold values by design): under inputs/.
+            .env("CLAUDE_CONFIG_DIR", self.inputs().join("agents/claude"))
+            .env("CODEX_HOME", self.inputs().join("agents/codex"))
+            .env_remove("GEMINI_CLI_HOME")
+            .env_remove("XDG_DATA_HOME")
             .env_remove("PATINA_PASSPHRASE_FILE")
             .args(args);
         c
@@ -218,7 +229,12 @@ impl S {
 
     /// Stop a daemon this scenario may have started (by its own CLI; never by name).
     fn stop_daemon(&mut self) {
-        let _ = self.env.cmd(self.root()).args(["serve", "stop"]).output();
+        let _ = self
+            .env
+            .cmd(self.root())
+            .env("PATINA_HOME", self.home())
+            .args(["serve", "stop"])
+            .output();
     }
 }
 
@@ -1120,11 +1136,6 @@ fn scenario_daemon_cache(s: &mut S) {
         format!(r#"{{"vault_id":"{id}","names":["nope"],"requester":{{"pid":1,"command":"t"}}}}"#);
     let (code_, _) = curl(s, "POST", "/secrets/resolve", Some(&bad), true);
     assert_eq!(code_, 400);
-    // Redaction happens inside the daemon.
-    let text = serde_json::json!({ "text": format!("token={a} end") }).to_string();
-    let (code_, body) = curl(s, "POST", "/secrets/redact", Some(&text), true);
-    assert_eq!(code_, 200, "{body}");
-    assert!(body.contains("[REDACTED:alpha]"), "{body}");
 
     // A changed vault is never resolved from the old cache: add → new id, old id dropped.
     let c2 = s.value("daemon-c");
@@ -1425,6 +1436,787 @@ fn scenario_identity_decrypts_with_age_cli(s: &mut S) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Archives are redacted whatever the daemon holds (fingerprints), the oracle is gone
+
+/// One Claude history line (format: docs/transcripts.md, as tests/fixtures/transcripts/claude)
+/// and one Codex rollout (as tests/fixtures/transcripts/codex) saying `text` now, in `root`,
+/// where `S::cmd` points CLAUDE_CONFIG_DIR and CODEX_HOME (under inputs/: they hold the values).
+fn agents_say(s: &S, root: &Path, text: &str) {
+    let now = chrono::Utc::now();
+    let claude = s.inputs().join("agents/claude");
+    std::fs::create_dir_all(&claude).unwrap();
+    let line = serde_json::json!({"display": text, "pastedContents": {},
+        "timestamp": now.timestamp_millis(), "project": root});
+    let mut h = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(claude.join("history.jsonl"))
+        .unwrap();
+    h.write_all(format!("{line}\n").as_bytes()).unwrap();
+    let day = s
+        .inputs()
+        .join("agents/codex/sessions")
+        .join(now.format("%Y/%m/%d").to_string());
+    std::fs::create_dir_all(&day).unwrap();
+    let ts = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let rollout = format!(
+        "{}\n{}\n",
+        serde_json::json!({"timestamp": ts, "type": "session_meta", "payload": {"id": "c", "cwd": root}}),
+        serde_json::json!({"timestamp": ts, "type": "event_msg",
+            "payload": {"type": "user_message", "message": format!("codex: {text}")}}),
+    );
+    std::fs::write(
+        day.join(format!(
+            "rollout-{}-cccc.jsonl",
+            now.format("%Y-%m-%dT%H-%M-%S")
+        )),
+        rollout,
+    )
+    .unwrap();
+}
+
+fn scenario_archive_redacted_after_serve_stop(s: &mut S) {
+    let proj = s.env.project("p").canonicalize().unwrap();
+    let deploy = s.value("deploy");
+    let team = s.value("team");
+    s.add(&proj, "deploy-key", &deploy, &[]);
+    s.add(&proj, "team-token", &team, &["--project"]);
+    // A value too short to fingerprint is listed and the user is told.
+    let pin = "48213";
+    let out = s.run_in(&proj, &["secrets", "add", "pin", "--stdin"], b"48213\n");
+    assert_ok(&["add pin"], &out);
+    assert!(
+        stderr(&out).contains("pin") && stderr(&out).contains("cannot be redacted"),
+        "{}",
+        stderr(&out)
+    );
+    let list = s.json(&proj, &["secrets", "list"]);
+    assert_eq!(list["unredactable"][0]["name"], "pin", "{list}");
+    assert!(
+        s.ok(&proj, &["secrets", "list"])
+            .contains("cannot be redacted")
+    );
+
+    s.ok(&proj, &["session", "start", "redaction after stop"]);
+    // The daemon held the values once, then went away: nothing holds plaintext now.
+    s.json(&proj, &["secrets", "unlock"]);
+    s.ok(&proj, &["serve", "stop"]);
+    agents_say(
+        s,
+        &proj,
+        &format!("deploy with {deploy} and the team's \"{team}\" pls"),
+    );
+    s.ok(
+        &proj,
+        &["session", "note", &format!("used {deploy} for the deploy")],
+    );
+    // The live transcript is redacted too.
+    let t = s.json(&proj, &["session", "transcript"]);
+    let text = t.to_string();
+    assert!(text.contains("[redacted: deploy-key]"), "{text}");
+    let end = s.json(&proj, &["session", "end"]);
+    let archive = proj.join(end["path"].as_str().unwrap_or("missing"));
+    let archived = std::fs::read_to_string(&archive)
+        .unwrap_or_else(|e| panic!("no archive at {} ({e}): {end}", archive.display()));
+    for (what, needle) in [
+        (
+            "claude prompt",
+            "deploy with [redacted: deploy-key] and the team's \"[redacted: team-token]\" pls",
+        ),
+        ("codex prompt", "codex: deploy with [redacted: deploy-key]"),
+        ("note", "used [redacted: deploy-key] for the deploy"),
+    ] {
+        assert!(
+            archived.contains(needle),
+            "{what} not redacted in the archive:\n{archived}"
+        );
+    }
+    assert!(!archived.contains(&deploy) && !archived.contains(&team));
+    // The fingerprint files are private and hold no value (the leak scan checks every file).
+    assert_eq!(mode(&s.home().join("fingerprints.json")), 0o600);
+    assert_eq!(mode(&s.home().join("fingerprint.key")), 0o600);
+    let _ = pin;
+}
+
+/// A vault value pasted into a session note: `scry` (in-process, which builds the index) shows
+/// it only as `[redacted: NAME]`, and no index file holds it.
+fn scenario_scry_shows_no_vault_value(s: &mut S) {
+    let proj = s.env.project("p").canonicalize().unwrap();
+    let v = s.value("scried");
+    s.add(&proj, "api-key", &v, &[]);
+    // A commit message that carries the value in its body (git keeps it; scry must not show it).
+    s.env.commit_file(
+        &proj,
+        "ROTATION.md",
+        "rotation notes\n",
+        &format!("zebracorn rotation\n\nthe new key is {v}"),
+    );
+    // git's own copy of the last message is not ours to scan.
+    std::fs::remove_file(proj.join(".git/COMMIT_EDITMSG")).unwrap();
+    s.ok(&proj, &["session", "start", "key rotation"]);
+    let note = format!("rotated the zebracorn key to {v} today");
+    let out = s.run(&proj, &["session", "note", &note]);
+    assert_ok(&["session", "note"], &out);
+    assert!(
+        stderr(&out).contains("api-key was redacted from the note"),
+        "{}",
+        stderr(&out)
+    );
+    // Not even the live session file holds it.
+    let live = std::fs::read_to_string(proj.join(".patina/local/active-session.md")).unwrap();
+    assert!(
+        live.contains("rotated the zebracorn key to [redacted: api-key] today"),
+        "{live}"
+    );
+    let ans = s.json(&proj, &["scry", "zebracorn rotated", "--no-daemon"]);
+    let text = ans.to_string();
+    assert!(
+        text.contains("zebracorn") && text.contains("[redacted: api-key]"),
+        "{text}"
+    );
+    assert!(!text.contains(&v), "scry showed the value");
+    let kinds: Vec<&str> = ans["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.to_string().contains("[redacted: api-key]"))
+        .filter_map(|r| r["kind"].as_str())
+        .collect();
+    assert!(
+        kinds.contains(&"session") && kinds.contains(&"commit"),
+        "{kinds:?}: {text}"
+    );
+    let index = proj.join(".patina/local/index");
+    let mut stack = vec![index.clone()];
+    let mut files = 0;
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                files += 1;
+                assert!(
+                    !contains(&bytes, v.as_bytes()),
+                    "{} holds the value",
+                    p.display()
+                );
+            }
+        }
+    }
+    assert!(files > 0, "no index under {}", index.display());
+}
+
+fn scenario_no_redaction_oracle(s: &mut S) {
+    if !common::require_tool("curl") {
+        return;
+    }
+    let work = s.env.work();
+    let v = s.value("oracle");
+    s.add(&work, "guessed", &v, &[]);
+    s.json(&work, &["secrets", "unlock"]);
+    // No endpoint answers "is this text a secret" for arbitrary text.
+    let body = serde_json::json!({ "text": format!("a {v} b") }).to_string();
+    let (code_, resp) = curl(s, "POST", "/secrets/redact", Some(&body), true);
+    assert_eq!(code_, 404, "{resp}");
+    assert!(!resp.contains("REDACTED"), "{resp}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Project vaults cannot take over the child; new recipients are confirmed
+
+/// Replace the project vault by one a "teammate" made: `meta.env` maps `name` to `var`.
+fn teammates_vault(s: &S, proj: &Path, name: &str, var: &str, value: &str) {
+    let recipient: age::x25519::Recipient = s.recipient.parse().unwrap();
+    let plain = format!(
+        "[meta]\nversion = 1\n[meta.env]\n{name} = \"{var}\"\n[values]\n{name} = \"{value}\"\n"
+    );
+    let enc = age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
+        .unwrap();
+    let mut out = vec![];
+    let armor =
+        age::armor::ArmoredWriter::wrap_output(&mut out, age::armor::Format::AsciiArmor).unwrap();
+    let mut w = enc.wrap_output(armor).unwrap();
+    w.write_all(plain.as_bytes()).unwrap();
+    w.finish().unwrap().finish().unwrap();
+    std::fs::write(proj.join(".patina/vault.age"), out).unwrap();
+}
+
+fn scenario_project_env_guard(s: &mut S) {
+    let proj = s.env.project("p");
+    let v = s.value("preload");
+    // Adding it ourselves is refused too (a committed mapping would hit every teammate).
+    let out = s.run_in(
+        &proj,
+        &[
+            "secrets",
+            "add",
+            "hook",
+            "--project",
+            "--env",
+            "LD_PRELOAD",
+            "--stdin",
+        ],
+        format!("{v}\n").as_bytes(),
+    );
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
+    assert!(stderr(&out).contains("LD_PRELOAD"), "{}", stderr(&out));
+    // The global vault is the user's own: any variable.
+    s.add(&proj, "mine", &v, &["--env", "BASH_ENV"]);
+    s.ok(&proj, &["secrets", "rm", "mine"]);
+    // A teammate's commit maps a project value to LD_PRELOAD: `run` refuses, naming it, and the
+    // child never starts.
+    let fine = s.value("fine");
+    s.add(&proj, "ok-one", &fine, &["--project"]);
+    teammates_vault(s, &proj, "hook", "LD_PRELOAD", &v);
+    let marker = s.inputs().join("child-ran");
+    let script = format!("touch '{}'", marker.display());
+    let out = s.run(&proj, &["secrets", "run", "--", "sh", "-c", &script]);
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(
+        err.contains("LD_PRELOAD")
+            && err.contains("allow_project_env")
+            && err.contains("vault.age"),
+        "{err}"
+    );
+    assert!(!marker.exists(), "the child ran with a hostile mapping");
+    let out = s.run(&proj, &["secrets", "unlock"]);
+    assert_eq!(code(&out), Some(8), "{}", stderr(&out));
+    // The user may allow a variable by name in their own config.
+    teammates_vault(s, &proj, "hook", "BASH_ENV", &v);
+    let out = s.run(&proj, &["secrets", "run", "--", "true"]);
+    assert_eq!(
+        code(&out),
+        Some(8),
+        "BASH_ENV refused too: {}",
+        stderr(&out)
+    );
+    let cfg = s.env.xdg().join("patina");
+    std::fs::create_dir_all(&cfg).unwrap();
+    std::fs::write(
+        cfg.join("config.toml"),
+        "[secrets]\nallow_project_env = [\"BASH_ENV\"]\n",
+    )
+    .unwrap();
+    let envfile = s.inputs().join("child-env");
+    let script = format!("printenv BASH_ENV > '{}'", envfile.display());
+    let out = s.run(&proj, &["secrets", "run", "--", "sh", "-c", &script]);
+    assert_ok(&["run allowed"], &out);
+    assert_eq!(std::fs::read_to_string(&envfile).unwrap(), format!("{v}\n"));
+}
+
+fn scenario_new_recipients_are_confirmed(s: &mut S) {
+    let proj = s.env.project("p");
+    let first = s.value("first");
+    s.add(&proj, "one", &first, &["--project"]);
+    // A commit adds a key to recipients.txt.
+    let intruder = age::x25519::Identity::generate();
+    s.secrets
+        .push(intruder.to_string().expose_secret().to_string());
+    let intruder_r = intruder.to_public().to_string();
+    let rfile = proj.join(".patina/recipients.txt");
+    let mut text = std::fs::read_to_string(&rfile).unwrap();
+    text.push_str(&format!("{intruder_r}\n"));
+    std::fs::write(&rfile, text).unwrap();
+    let before = std::fs::read(proj.join(".patina/vault.age")).unwrap();
+    // Non-interactive (no terminal): refused with the key named; nothing encrypted to it.
+    let second = s.value("second");
+    let args = ["secrets", "add", "two", "--project", "--stdin"];
+    let mut c = s.cmd(&proj, &args);
+    c.stdin(Stdio::piped());
+    // No controlling terminal for the prompt (setsid), like CI.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        c.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let out = s.exec(c, &args, Some(format!("{second}\n").as_bytes()));
+    assert_eq!(code(&out), Some(2), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(&intruder_r) && stderr(&out).contains("--confirm-recipients"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(
+        std::fs::read(proj.join(".patina/vault.age")).unwrap(),
+        before
+    );
+    // With the flag: encrypted to them too (the intruder's key decrypts it now) and remembered.
+    s.add(
+        &proj,
+        "two",
+        &second,
+        &["--project", "--confirm-recipients"],
+    );
+    let bytes = std::fs::read(proj.join(".patina/vault.age")).unwrap();
+    let d = age::Decryptor::new_buffered(age::armor::ArmoredReader::new(&bytes[..])).unwrap();
+    assert!(
+        d.decrypt(std::iter::once(&intruder as &dyn age::Identity))
+            .is_ok()
+    );
+    let third = s.value("third");
+    s.add(&proj, "three", &third, &["--project"]);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The client verifies the daemon before it sends anything
+
+/// A fake daemon of ours on `sock`: accepts for `secs` seconds and counts the bytes it gets.
+struct Recorder {
+    got: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Recorder {
+    fn listen(sock: &Path) -> Recorder {
+        use std::sync::atomic::Ordering;
+        let listener = std::os::unix::net::UnixListener::bind(sock).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let got = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (g, a, st) = (got.clone(), accepted.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !st.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((mut c, _)) => {
+                        a.fetch_add(1, Ordering::SeqCst);
+                        c.set_nonblocking(false).unwrap();
+                        c.set_read_timeout(Some(std::time::Duration::from_millis(500)))
+                            .unwrap();
+                        let mut buf = [0u8; 4096];
+                        while let Ok(n) = std::io::Read::read(&mut c, &mut buf) {
+                            if n == 0 {
+                                break;
+                            }
+                            g.fetch_add(n, Ordering::SeqCst);
+                        }
+                    }
+                    Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+                }
+            }
+        });
+        Recorder {
+            got,
+            accepted,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// (connections accepted, bytes received)
+    fn finish(mut self) -> (usize, usize) {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::SeqCst);
+        self.thread.take().unwrap().join().unwrap();
+        (
+            self.accepted.load(Ordering::SeqCst),
+            self.got.load(Ordering::SeqCst),
+        )
+    }
+}
+
+/// `secrets unlock` (which hands every value to the daemon) against a planted daemon: refused
+/// with the path and the reason, and not one byte sent.
+fn unlock_refused(s: &mut S, work: &Path, path_named: &Path, reason: &str) {
+    let out = s.run(work, &["secrets", "unlock"]);
+    let err = stderr(&out);
+    assert_eq!(code(&out), Some(8), "{err}");
+    assert!(
+        err.contains("refusing to talk to the daemon")
+            && err.contains(&path_named.display().to_string())
+            && err.contains(reason)
+            && err.contains("nothing was sent"),
+        "expected {reason:?} about {}: {err}",
+        path_named.display()
+    );
+}
+
+fn scenario_untrusted_socket_dirs(s: &mut S) {
+    let work = s.env.work();
+    let v = s.value("planted");
+    s.add(&work, "victim", &v, &[]);
+    let home = s.home();
+    let run = home.join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let sock = run.join("serve.sock");
+
+    // PATINA_HOME writable by others (umask 000 made it so in the past): someone could swap run/.
+    let rec = Recorder::listen(&sock);
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o777)).unwrap();
+    unlock_refused(s, &work, &home, "mode 777");
+    std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o700)).unwrap();
+    // run/ open to others.
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+    unlock_refused(s, &work, &run, "mode 755");
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+    assert_eq!(
+        rec.finish(),
+        (0, 0),
+        "the client connected to a planted socket"
+    );
+    // run/ a symlink to a directory of the attacker's choosing (private, with a socket in it).
+    std::fs::remove_file(&sock).unwrap();
+    std::fs::remove_dir(&run).unwrap();
+    let elsewhere = s.inputs().join("elsewhere");
+    std::fs::create_dir(&elsewhere).unwrap();
+    std::fs::set_permissions(&elsewhere, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let rec = Recorder::listen(&elsewhere.join("serve.sock"));
+    std::os::unix::fs::symlink(&elsewhere, &run).unwrap();
+    unlock_refused(s, &work, &run, "is a symlink");
+    let out = s.run(&work, &["serve", "stop"]);
+    assert_ne!(code(&out), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        rec.finish(),
+        (0, 0),
+        "the client connected through a symlinked run/"
+    );
+}
+
+/// A symlink or a hard link planted at `logs/patina.log` or `logs/serve.log` (pointing at a file
+/// of the attacker's choosing): patina never writes through it. Commands still work (logging is
+/// off, and says why); `serve start` refuses, naming the log.
+fn scenario_planted_log_links(s: &mut S) {
+    let work = s.env.work();
+    let v = s.value("logged");
+    s.add(&work, "victim", &v, &[]);
+    let logs = s.home().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    std::fs::create_dir_all(s.inputs()).unwrap();
+    let target = s.inputs().join("their-file");
+    std::fs::write(&target, "theirs\n").unwrap();
+    let log = logs.join("patina.log");
+    let _ = std::fs::remove_file(&log);
+    for how in ["symlink", "hard link"] {
+        if how == "symlink" {
+            std::os::unix::fs::symlink(&target, &log).unwrap();
+        } else {
+            std::fs::hard_link(&target, &log).unwrap();
+        }
+        let out = s.run(&work, &["secrets", "list"]);
+        assert_ok(&["secrets", "list", how], &out);
+        assert!(
+            stderr(&out).contains("not logging") && stderr(&out).contains("patina.log"),
+            "{how}: {}",
+            stderr(&out)
+        );
+        assert_eq!(
+            std::fs::read_to_string(&target).unwrap(),
+            "theirs\n",
+            "{how}: patina wrote through a planted logs/patina.log"
+        );
+        std::fs::remove_file(&log).unwrap();
+    }
+    let serve_log = logs.join("serve.log");
+    std::os::unix::fs::symlink(&target, &serve_log).unwrap();
+    let out = s.run(&work, &["serve", "start"]);
+    assert_ne!(code(&out), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("serve.log"), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "theirs\n");
+    std::fs::remove_file(&serve_log).unwrap();
+}
+
+/// Running as root: a throwaway user (useradd) plays the other local user. Otherwise SKIPPED
+/// (a failure under CI=true).
+struct OtherUser {
+    name: String,
+    uid: u32,
+}
+
+impl OtherUser {
+    fn create() -> Option<OtherUser> {
+        if unsafe { libc::getuid() } != 0 {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("CI runs as root: this test needs a second uid (useradd)");
+            }
+            eprintln!("SKIPPED: not root, cannot create a second user");
+            return None;
+        }
+        if !common::require_tool("useradd") {
+            return None;
+        }
+        let mut b = [0u8; 4];
+        getrandom::fill(&mut b).unwrap();
+        let name = format!("ptest{}", hex::encode(b));
+        let out = Command::new("useradd")
+            .args([
+                "--system",
+                "--no-create-home",
+                "--shell",
+                "/usr/sbin/nologin",
+                &name,
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "useradd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let id = Command::new("id").args(["-u", &name]).output().unwrap();
+        let uid = String::from_utf8_lossy(&id.stdout).trim().parse().unwrap();
+        Some(OtherUser { name, uid })
+    }
+}
+
+impl Drop for OtherUser {
+    fn drop(&mut self) {
+        let _ = Command::new("userdel").arg(&self.name).output();
+    }
+}
+
+/// Helper for [`a_daemon_of_another_uid_gets_nothing`]: run as the other user, it listens on
+/// $PATINA_FAKE_SOCKET and appends what it receives to $PATINA_FAKE_LOG.
+#[test]
+#[ignore = "helper process started by a_daemon_of_another_uid_gets_nothing"]
+fn fake_daemon_of_another_uid() {
+    let (Some(sock), Some(log)) = (
+        std::env::var_os("PATINA_FAKE_SOCKET"),
+        std::env::var_os("PATINA_FAKE_LOG"),
+    ) else {
+        return;
+    };
+    let listener = std::os::unix::net::UnixListener::bind(&sock).unwrap();
+    std::fs::set_permissions(&sock, std::fs::Permissions::from_mode(0o777)).unwrap();
+    std::fs::write(format!("{}.ready", log.to_string_lossy()), "").unwrap();
+    for c in listener.incoming() {
+        let Ok(mut c) = c else { continue };
+        c.set_read_timeout(Some(std::time::Duration::from_secs(2)))
+            .unwrap();
+        let mut got = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut c, &mut got);
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&log)
+            .unwrap();
+        f.write_all(format!("connection: {} bytes\n", got.len()).as_bytes())
+            .unwrap();
+        f.write_all(&got).unwrap();
+    }
+}
+
+fn scenario_daemon_of_another_uid(s: &mut S) {
+    let Some(other) = OtherUser::create() else {
+        return;
+    };
+    let work = s.env.work();
+    let v = s.value("other-uid");
+    s.add(&work, "victim", &v, &[]);
+    // The other user's corner: a world-traversable dir of theirs, with a copy of this test
+    // binary (the fake daemon) they can run.
+    let corner = tempfile::Builder::new()
+        .prefix("patina-other")
+        .tempdir()
+        .unwrap();
+    std::fs::set_permissions(corner.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let theirs = corner.path().join("theirs");
+    std::fs::create_dir(&theirs).unwrap();
+    let chown = |p: &Path, uid: u32| {
+        let c = std::ffi::CString::new(p.as_os_str().as_encoded_bytes()).unwrap();
+        assert_eq!(
+            unsafe { libc::lchown(c.as_ptr(), uid, uid) },
+            0,
+            "chown {}",
+            p.display()
+        );
+    };
+    chown(&theirs, other.uid);
+    let exe = corner.path().join("fake");
+    std::fs::copy(std::env::current_exe().unwrap(), &exe).unwrap();
+    std::fs::set_permissions(&exe, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let fake_sock = theirs.join("fake.sock");
+    let log = theirs.join("got");
+    // Another test thread may fork while the copy's write descriptor is still open; that child
+    // holds it until its exec, and exec of the copy fails with ETXTBSY meanwhile: retry.
+    let spawn_fake = || {
+        use std::os::unix::process::CommandExt;
+        Command::new(&exe)
+            .args([
+                "--ignored",
+                "--exact",
+                "fake_daemon_of_another_uid",
+                "--test-threads",
+                "1",
+            ])
+            .env("PATINA_FAKE_SOCKET", &fake_sock)
+            .env("PATINA_FAKE_LOG", &log)
+            .current_dir(corner.path())
+            .uid(other.uid)
+            .gid(other.uid)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+    };
+    let mut fake = {
+        let mut tries = 0;
+        loop {
+            match spawn_fake() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => break other.unwrap(),
+            }
+        }
+    };
+    let ready = theirs.join("got.ready");
+    for _ in 0..200 {
+        if ready.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(ready.exists(), "the fake daemon never listened");
+    // Our run/ is private and ours; their socket appears in it under the right name, owned by
+    // us (root can make it so; the kernel still knows who listens).
+    let run = s.home().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let sock = run.join("serve.sock");
+    std::fs::hard_link(&fake_sock, &sock).unwrap();
+    chown(&sock, 0);
+    unlock_refused(
+        s,
+        &work,
+        &sock,
+        &format!("served by a process of uid {}", other.uid),
+    );
+    // serve stop sends no signal and no request to it either.
+    let out = s.run(&work, &["serve", "stop"]);
+    assert_ne!(code(&out), Some(0), "{}", stderr(&out));
+    // The socket file owned by them: refused before connecting.
+    chown(&sock, other.uid);
+    unlock_refused(s, &work, &sock, &format!("is owned by uid {}", other.uid));
+    let _ = fake.kill();
+    let _ = fake.wait();
+    // It saw the connections the SO_PEERCRED check needs, and not one byte on them.
+    let got = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        got.lines().all(|l| l == "connection: 0 bytes"),
+        "the fake daemon of another uid received: {got}"
+    );
+    assert!(got.lines().count() >= 2, "{got}");
+    assert!(fake_sock.exists());
+}
+
+// ---------------------------------------------------------------------------------------------
+// umask 000: every path patina creates has its documented mode
+
+/// `patina args` under `umask 000`.
+fn under_umask_000(s: &mut S, cwd: &Path, args: &[&str], input: Option<&[u8]>) -> Output {
+    let mut c = s.cmd(cwd, args);
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        c.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let out = s.exec(c, args, input);
+    assert_ok(args, &out);
+    out
+}
+
+fn scenario_umask_000(s: &mut S) {
+    // PATINA_HOME does not exist yet: patina creates it (and everything in it).
+    let home = s.root().join("fresh-home");
+    s.home_override = Some(home.clone());
+    let proj = s.env.repo("p");
+    let v = s.value("umask");
+    under_umask_000(s, &proj, &["init"], None);
+    under_umask_000(
+        s,
+        &proj,
+        &["secrets", "add", "a-secret", "--stdin"],
+        Some(format!("{v}\n").as_bytes()),
+    );
+    under_umask_000(
+        s,
+        &proj,
+        &["secrets", "add", "b-secret", "--project", "--stdin"],
+        Some(format!("{v}\n").as_bytes()),
+    );
+    under_umask_000(s, &proj, &["session", "start", "umask"], None);
+    under_umask_000(s, &proj, &["session", "note", "a note"], None);
+    under_umask_000(s, &proj, &["secrets", "unlock"], None);
+    under_umask_000(s, &proj, &["scry", "umask", "--no-daemon"], None);
+    under_umask_000(s, &proj, &["mother", "add", "."], None);
+    under_umask_000(s, &proj, &["serve", "stop"], None);
+    under_umask_000(
+        s,
+        &proj,
+        &["serve", "--background", "--listen", "127.0.0.1:0"],
+        None,
+    );
+    under_umask_000(s, &proj, &["serve", "stop"], None);
+    under_umask_000(s, &proj, &["session", "end"], None);
+
+    // The documented modes (docs/ARCHITECTURE.md, "File modes").
+    let mut seen = Vec::new();
+    let mut bad = Vec::new();
+    let mut walk = vec![home.clone(), proj.clone()];
+    while let Some(d) = walk.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            if p.starts_with(proj.join(".git")) {
+                continue;
+            }
+            let meta = std::fs::symlink_metadata(&p).unwrap();
+            let m = meta.permissions().mode() & 0o777;
+            let private = p.starts_with(&home) || p.starts_with(proj.join(".patina/local"));
+            let want = if meta.is_dir() {
+                walk.push(p.clone());
+                if private { 0o700 } else { 0o755 }
+            } else if std::os::unix::fs::FileTypeExt::is_socket(&meta.file_type()) {
+                0o600
+            } else if p == home.join("recipient.txt") || (!private && !is_private_name(&p)) {
+                0o644
+            } else {
+                0o600
+            };
+            seen.push(p.clone());
+            if m != want {
+                bad.push(format!("{} is {m:o}, documented {want:o}", p.display()));
+            }
+        }
+    }
+    for must in [
+        home.join("run"),
+        home.join("logs/patina.log"),
+        home.join("logs/serve.log"),
+        home.join("run/serve.token"),
+        home.join("mother/registry.toml"),
+        home.join("fingerprints.json"),
+        proj.join(".patina/local/index"),
+        proj.join("layer/core"),
+    ] {
+        assert!(seen.contains(&must), "{} was not created", must.display());
+    }
+    eprintln!("umask 000: {} paths checked", seen.len());
+    assert!(
+        bad.is_empty(),
+        "wrong modes under umask 000:\n{}",
+        bad.join("\n")
+    );
+    assert_eq!(mode(&home), 0o700);
+}
+
+/// Tracked project files that hold secrets (encrypted or names): 0600 like the global ones.
+fn is_private_name(p: &Path) -> bool {
+    matches!(
+        p.file_name().and_then(|n| n.to_str()),
+        Some("vault.age" | "secrets.toml")
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
 // The tests
 
 #[test]
@@ -1512,6 +2304,51 @@ fn identity_decrypts_with_age_cli() {
     scenario_identity_decrypts_with_age_cli(&mut S::new());
 }
 
+#[test]
+fn session_end_after_serve_stop_redacts_vault_values_from_claude_and_codex_prompts() {
+    scenario_archive_redacted_after_serve_stop(&mut S::new());
+}
+
+#[test]
+fn scry_and_its_index_never_hold_a_vault_value() {
+    scenario_scry_shows_no_vault_value(&mut S::new());
+}
+
+#[test]
+fn planted_log_links_are_never_written_through() {
+    scenario_planted_log_links(&mut S::new());
+}
+
+#[test]
+fn no_endpoint_answers_whether_a_text_holds_a_secret() {
+    scenario_no_redaction_oracle(&mut S::new());
+}
+
+#[test]
+fn ld_preload_in_a_project_mapping_is_refused() {
+    scenario_project_env_guard(&mut S::new());
+}
+
+#[test]
+fn planted_socket_dirs_are_refused_and_get_nothing() {
+    scenario_untrusted_socket_dirs(&mut S::new());
+}
+
+#[test]
+fn a_daemon_of_another_uid_gets_nothing() {
+    scenario_daemon_of_another_uid(&mut S::new());
+}
+
+#[test]
+fn umask_000_every_created_path_has_its_documented_mode() {
+    scenario_umask_000(&mut S::new());
+}
+
+#[test]
+fn add_project_confirms_recipients_added_since_last_time() {
+    scenario_new_recipients_are_confirmed(&mut S::new());
+}
+
 type Scenario = (&'static str, fn(&mut S));
 
 const SCENARIOS: &[Scenario] = &[
@@ -1553,6 +2390,23 @@ const SCENARIOS: &[Scenario] = &[
     ("daemon_ttl_expiry", scenario_daemon_ttl_expiry),
     ("daemon_cockpit_confirm", scenario_daemon_cockpit_confirm),
     ("daemon_confirm_first", scenario_daemon_confirm_first),
+    (
+        "archive_redacted_after_serve_stop",
+        scenario_archive_redacted_after_serve_stop,
+    ),
+    ("no_redaction_oracle", scenario_no_redaction_oracle),
+    (
+        "scry_shows_no_vault_value",
+        scenario_scry_shows_no_vault_value,
+    ),
+    ("project_env_guard", scenario_project_env_guard),
+    ("untrusted_socket_dirs", scenario_untrusted_socket_dirs),
+    ("daemon_of_another_uid", scenario_daemon_of_another_uid),
+    ("umask_000", scenario_umask_000),
+    (
+        "new_recipients_are_confirmed",
+        scenario_new_recipients_are_confirmed,
+    ),
 ];
 
 /// Runs every scenario and scans everything each one produced: all stdout and stderr of every

@@ -206,10 +206,16 @@ fn every_status_from_a_raw_client() {
         ("relative project", b"GET /api/session?project=rel HTTP/1.1\r\n\r\n".to_vec(), 400),
         ("no such project", b"GET /api/session?project=/no/such/dir HTTP/1.1\r\n\r\n".to_vec(), 404),
         ("bad percent-encoding", b"GET /health%ff HTTP/1.1\r\n\r\n".to_vec(), 400),
-        ("POST without length", b"POST /health HTTP/1.1\r\n\r\n".to_vec(), 411),
+        // Body rules are judged once the route is known (each route has its own limit).
+        ("POST without length", b"POST /secrets/lock HTTP/1.1\r\n\r\n".to_vec(), 411),
         (
             "body over 1 MiB",
-            b"POST /health HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n".to_vec(),
+            b"POST /secrets/cache HTTP/1.1\r\nContent-Length: 1048577\r\n\r\n".to_vec(),
+            413,
+        ),
+        (
+            "body over the route's limit (64 KiB)",
+            b"POST /secrets/lock HTTP/1.1\r\nContent-Length: 65537\r\n\r\n".to_vec(),
             413,
         ),
         (
@@ -219,8 +225,18 @@ fn every_status_from_a_raw_client() {
         ),
         (
             "not JSON",
-            b"POST /health HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
+            b"POST /secrets/lock HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
             415,
+        ),
+        (
+            "a body on a GET route",
+            b"GET /health HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}".to_vec(),
+            413,
+        ),
+        (
+            "no route for it: 404 before any body rule",
+            b"POST /nope HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
+            404,
         ),
     ];
     for (what, bytes, status) in cases {
@@ -247,7 +263,7 @@ fn every_status_from_a_raw_client() {
 
     // A body shorter than Content-Length, then EOF: 400, never accepted.
     let mut c = UnixStream::connect(s).unwrap();
-    c.write_all(b"POST /health HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
+    c.write_all(b"POST /secrets/lock HTTP/1.1\r\nContent-Length: 10\r\n\r\nabc")
         .unwrap();
     c.shutdown(std::net::Shutdown::Write).unwrap();
     let r = read_answer(&mut c);
@@ -290,15 +306,24 @@ fn post_with_exact_length_is_answered_without_eof() {
     let r = read_answer(&mut c);
     assert_eq!(r.status, 200, "{:?}", r.body);
     assert_eq!(r.body["status"], "locked");
-    // Expect: 100-continue gets its interim answer, then the final one.
+    // Expect: 100-continue gets its interim answer once the route admits the body, then the
+    // final one.
     let mut c = UnixStream::connect(&d.socket).unwrap();
     c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    c.write_all(b"POST /health HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
-        .unwrap();
+    c.write_all(
+        b"POST /secrets/lock HTTP/1.1\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n",
+    )
+    .unwrap();
     let mut buf = [0u8; 25];
     c.read_exact(&mut buf).unwrap();
     assert_eq!(&buf, b"HTTP/1.1 100 Continue\r\n\r\n");
     c.write_all(b"{}").unwrap();
+    assert_eq!(read_answer(&mut c).status, 200);
+    // A route that does not exist is refused on its head: no 100 Continue, no body wanted.
+    let mut c = UnixStream::connect(&d.socket).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(b"POST /health HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n")
+        .unwrap();
     assert_eq!(read_answer(&mut c).status, 405);
 }
 
@@ -624,7 +649,15 @@ fn tcp_raw(addr: &str, bytes: &[u8]) -> Raw {
 fn tcp_needs_the_token_and_never_serves_secrets() {
     let env = Env::new();
     let project = env.project("p");
-    let d = Daemon::start(&env, &["--listen", "127.0.0.1:0"]);
+    let d = Daemon::start(
+        &env,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--expose",
+            project.to_str().unwrap(),
+        ],
+    );
     let addr = d.ready["listen"].as_str().unwrap().to_string();
     let token_file = PathBuf::from(d.ready["token_file"].as_str().unwrap());
     let token = std::fs::read_to_string(&token_file)
@@ -712,8 +745,13 @@ fn typed_client_errors() {
     assert!(e.is_not_running(), "{e}");
     assert!(e.to_string().contains("daemon not running"), "{e}");
 
+    // Fake daemons live in a private directory (the client refuses a socket others could have
+    // put there).
+    let fakes = env.work().join("fakes");
+    std::fs::create_dir(&fakes).unwrap();
+    std::fs::set_permissions(&fakes, std::fs::Permissions::from_mode(0o700)).unwrap();
     // A daemon speaking protocol 2: "protocol mismatch: client 1, daemon 2" with a restart hint.
-    let sock = env.work().join("fake.sock");
+    let sock = fakes.join("fake.sock");
     let listener = UnixListener::bind(&sock).unwrap();
     let server = std::thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
@@ -738,7 +776,7 @@ fn typed_client_errors() {
     assert!(msg.contains("patina serve stop"), "{msg}");
 
     // A daemon that accepts and never answers: the per-call timeout.
-    let sock = env.work().join("mute.sock");
+    let sock = fakes.join("mute.sock");
     let listener = UnixListener::bind(&sock).unwrap();
     let e = Client::unix(&sock)
         .with_timeout(Duration::from_millis(300))
@@ -755,4 +793,231 @@ fn typed_client_errors() {
         .session_status(Path::new("/definitely/not/here"))
         .unwrap_err();
     assert_eq!(e.status(), Some(404), "{e}");
+}
+
+/// Over TCP, `/api/*` answers only for projects the owner exposed; a project merely named is
+/// refused before the daemon looks at it (no index is created there). The token is checked on
+/// the head: 401 before any body is read, before 415.
+#[test]
+fn tcp_serves_only_exposed_projects_and_checks_the_token_on_the_head() {
+    let env = Env::new();
+    let exposed = env.project("exposed");
+    let other = env.repo("other");
+    let d = Daemon::start(
+        &env,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--expose",
+            exposed.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        d.ready["exposed"][0].as_str(),
+        Some(std::fs::canonicalize(&exposed).unwrap().to_str().unwrap())
+    );
+    let addr = d.ready["listen"].as_str().unwrap().to_string();
+    let token = std::fs::read_to_string(d.ready["token_file"].as_str().unwrap())
+        .unwrap()
+        .trim()
+        .to_string();
+    let scry = |project: &Path| {
+        let body = serde_json::json!({"project": project, "query": "test"}).to_string();
+        tcp_raw(
+            &addr,
+            format!(
+                "POST /api/scry HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\
+                 Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        )
+    };
+    let r = scry(&other);
+    assert_eq!(r.status, 403, "{:?}", r.body);
+    assert!(
+        r.body["error"].as_str().unwrap().contains("not exposed"),
+        "{:?}",
+        r.body
+    );
+    assert!(
+        !other.join(".patina").exists(),
+        "the daemon wrote into a directory it was only told about"
+    );
+    let session = |project: &Path| {
+        tcp_raw(
+            &addr,
+            format!(
+                "GET /api/session?project={} HTTP/1.1\r\nAuthorization: Bearer {token}\r\n\r\n",
+                project.display()
+            )
+            .as_bytes(),
+        )
+    };
+    assert_eq!(session(&other).status, 403);
+    assert_eq!(session(Path::new("/etc")).status, 403);
+    assert_eq!(session(&exposed).status, 200);
+    // The exposed project is served (lexical without a model: the answer comes, with its index).
+    let r = scry(&exposed);
+    assert_eq!(r.status, 200, "{:?}", r.body);
+    // Over the Unix socket the owner may name any project.
+    let r = raw(
+        &d.socket,
+        format!(
+            "GET /api/session?project={} HTTP/1.1\r\n\r\n",
+            other.display()
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 200, "{:?}", r.body);
+
+    // No token, a huge body announced and a wrong content type: 401 at once, on the head. The
+    // write side stays open and no body byte is sent, so an answer proves nothing was awaited.
+    let mut c = TcpStream::connect(&addr).unwrap();
+    c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    c.write_all(
+        b"POST /api/scry HTTP/1.1\r\nContent-Type: text/plain\r\nContent-Length: 1000000\r\n\r\n",
+    )
+    .unwrap();
+    let r = read_answer(&mut c);
+    assert_eq!(r.status, 401, "{:?}", r.body);
+    // With the token, the body rules apply (415 for text/plain).
+    let r = tcp_raw(
+        &addr,
+        format!(
+            "POST /api/scry HTTP/1.1\r\nAuthorization: Bearer {token}\r\nContent-Type: text/plain\r\n\
+             Content-Length: 2\r\n\r\nhi"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(r.status, 415, "{:?}", r.body);
+}
+
+/// A flood of slow TCP connections (anyone who can reach the port, no token) fills the TCP
+/// pool only: the owner's socket keeps answering, and TCP beyond its pool gets 503.
+#[test]
+fn a_flood_of_slow_tcp_connections_leaves_the_socket_answering() {
+    let env = Env::new();
+    let d = Daemon::start(
+        &env,
+        &[
+            "--listen",
+            "127.0.0.1:0",
+            "--max-connections",
+            "32",
+            "--request-timeout-ms",
+            "20000",
+        ],
+    );
+    let addr = d.ready["listen"].as_str().unwrap().to_string();
+    // 200 connections that send half a request line and then nothing: more than both pools.
+    let mut flood = Vec::new();
+    for _ in 0..200 {
+        let mut c = TcpStream::connect(&addr).unwrap();
+        let _ = c.write_all(b"GET /api/session HTTP/1.1\r\nX-Slow: ");
+        flood.push(c);
+    }
+    // Wait until the daemon has taken them (a TCP probe gets 503 once its pool is full).
+    let until = Instant::now() + Duration::from_secs(20);
+    let mut tcp_busy = false;
+    while Instant::now() < until {
+        let mut c = TcpStream::connect(&addr).unwrap();
+        c.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+        let _ = c.write_all(b"GET /health HTTP/1.1\r\n\r\n");
+        if read_answer(&mut c).status == 503 {
+            tcp_busy = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(tcp_busy, "the TCP pool never filled");
+    let statuses: Vec<u16> = (0..50).map(|_| get(&d.socket, "/health").status).collect();
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    eprintln!("flood: 200 slow TCP connections held; socket probes answered 200: {ok} of 50");
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    drop(flood);
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Three bursts of 64 clients that each send a 1 MiB body at once (the largest any route takes):
+/// the daemon's memory grows while it holds them, and returns to about its idle size once they
+/// are gone (glibc kept ~35 MiB of freed heap after three bursts before the trim).
+#[test]
+fn memory_returns_to_idle_after_a_flood_of_big_bodies() {
+    let env = Env::new();
+    let d = Daemon::start(&env, &[]);
+    for _ in 0..20 {
+        assert_eq!(get(&d.socket, "/health").status, 200);
+    }
+    let idle = rss_kib(d.pid());
+    // A valid-looking /secrets/cache body of almost 1 MiB (refused by the handler: the vault id
+    // is not a hash, so nothing is cached).
+    let pad = "x".repeat(1024 * 1024 - 200);
+    let body = format!(r#"{{"vault_id":"nope","secrets":{{}},"env":{{}},"vault_path":"{pad}"}}"#);
+    let mut peak = 0;
+    for _round in 0..3 {
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(65));
+        let handles: Vec<_> = (0..64)
+            .map(|_| {
+                let sock = d.socket.clone();
+                let body = body.clone();
+                let b = barrier.clone();
+                std::thread::spawn(move || {
+                    let mut c = UnixStream::connect(&sock).unwrap();
+                    c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+                    c.write_all(
+                        format!(
+                            "POST /secrets/cache HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                            body.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .unwrap();
+                    // All but the last byte: the daemon holds the bodies while we measure.
+                    c.write_all(&body.as_bytes()[..body.len() - 1]).unwrap();
+                    b.wait();
+                    b.wait();
+                    c.write_all(&body.as_bytes()[body.len() - 1..]).unwrap();
+                    read_answer(&mut c).status
+                })
+            })
+            .collect();
+        barrier.wait();
+        let until = Instant::now() + Duration::from_secs(30);
+        let mut this = rss_kib(d.pid());
+        while Instant::now() < until && this < idle + 48 * 1024 {
+            std::thread::sleep(Duration::from_millis(50));
+            this = this.max(rss_kib(d.pid()));
+        }
+        peak = peak.max(this);
+        barrier.wait();
+        let statuses: Vec<u16> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        assert!(statuses.iter().all(|s| *s == 400), "{statuses:?}");
+    }
+    // One more request after the bursts (the trim runs when the last connection of a burst ends).
+    assert_eq!(get(&d.socket, "/health").status, 200);
+    let after = rss_kib(d.pid());
+    eprintln!(
+        "memory: idle {} MiB, holding 64 x 1 MiB bodies {} MiB, after 3 bursts {} MiB",
+        idle / 1024,
+        peak / 1024,
+        after / 1024
+    );
+    assert!(
+        peak > idle + 32 * 1024,
+        "the flood did not reach the daemon (peak {peak} KiB)"
+    );
+    assert!(
+        after < idle + 12 * 1024,
+        "the daemon kept {} MiB after the flood",
+        (after.saturating_sub(idle)) / 1024
+    );
 }

@@ -53,7 +53,7 @@ impl InProcess {
                 // A bad PATINA_NOW is refused by every session command; here it is only the
                 // idle time of a status.
                 clock::from_env().unwrap_or_else(|_| Arc::new(clock::SystemClock)),
-                Arc::new(transcript::NoSecrets),
+                Arc::new(transcript::KnownSecrets),
             ),
         }
     }

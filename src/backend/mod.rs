@@ -21,7 +21,6 @@
 
 mod daemon;
 mod in_process;
-mod redact;
 
 use std::path::Path;
 
@@ -30,7 +29,6 @@ use serde::Serialize;
 
 pub use daemon::{Daemon, running_daemon};
 pub use in_process::{InProcess, Progress};
-pub use redact::DaemonRedactor;
 
 use crate::agent::AgentStatus;
 use crate::client::ClientError;
@@ -230,12 +228,12 @@ impl Backend for Auto {
 }
 
 /// The session engine as a command or the cockpit runs it: the process's clock
-/// (`clock::from_env`: the system's, or `PATINA_NOW`) and transcripts redacted of unlocked
-/// secret values by the daemon that holds them.
+/// (`clock::from_env`: the system's, or `PATINA_NOW`) and transcripts redacted of vault secret
+/// values by the fingerprints recorded for this user (whatever the daemon holds).
 pub fn session_engine() -> Result<crate::session::Engine> {
     Ok(crate::session::Engine::new(
         crate::clock::from_env()?,
-        std::sync::Arc::new(DaemonRedactor),
+        std::sync::Arc::new(crate::transcript::KnownSecrets),
     ))
 }
 

@@ -3,11 +3,11 @@
 //! [`ensure_running`] under a start lock so two racing callers never start two daemons.
 //!
 //! Never finds or kills processes by name (lessons.md): the only pid ever signalled is the one in
-//! `run/serve.pid` that the daemon itself confirms over `/health`.
+//! `run/serve.pid` that the daemon itself confirms over `/health`, on a socket the client verified
+//! (private directories, our socket, a server of our uid), and that the kernel confirms too: the
+//! SO_PEERCRED pid of that very connection must be the same.
 
 use std::ffi::OsString;
-use std::fs::OpenOptions;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -47,6 +47,13 @@ fn pid_file_pid() -> Option<u32> {
 
 /// Is the local daemon alive? Alive = answers /health with the pid it claims in run/serve.pid.
 pub fn status() -> DaemonStatus {
+    probe().0
+}
+
+/// [`status`], and the error when the socket could not be trusted (stop must not go on then:
+/// not even to take a lock in a directory someone else chose).
+fn probe() -> (DaemonStatus, Option<ClientError>) {
+    let mut untrusted = None;
     let claimed = pid_file_pid();
     let mut st = DaemonStatus {
         running: false,
@@ -59,23 +66,24 @@ pub fn status() -> DaemonStatus {
     };
     match Client::local()
         .with_timeout(Duration::from_secs(2))
-        .get::<crate::proto::Health>(crate::proto::paths::HEALTH, &[])
+        .health_with_peer()
     {
-        Ok(h) => {
+        Ok((h, peer)) => {
             st.version = Some(h.version.clone());
             st.protocol = Some(h.protocol);
             st.uptime_secs = Some(h.uptime_secs);
-            if claimed == Some(h.pid) {
+            let kernel_pid = peer.map(|p| p.pid);
+            if kernel_pid.is_some() && kernel_pid != Some(h.pid) {
+                // The answer claims one pid, the kernel says another process listens: never
+                // trust that claim with a signal.
+                st.problem = Some(format!(
+                    "the daemon claims pid {} but the socket is served by pid {}",
+                    h.pid,
+                    kernel_pid.unwrap_or_default()
+                ));
+                st.pid = kernel_pid;
+            } else if claimed == Some(h.pid) && kernel_pid.is_some() {
                 st.running = true;
-                if h.protocol != crate::proto::PROTOCOL {
-                    st.problem = Some(
-                        ClientError::ProtocolMismatch {
-                            client: crate::proto::PROTOCOL,
-                            daemon: h.protocol,
-                        }
-                        .to_string(),
-                    );
-                }
             } else {
                 st.problem = Some(format!(
                     "a daemon answers with pid {} but run/{PID_FILE} says {}",
@@ -89,10 +97,13 @@ pub fn status() -> DaemonStatus {
             st.problem = Some(match claimed {
                 Some(p) => format!("run/{PID_FILE} names pid {p}, but {e}"),
                 None => e.to_string(),
-            })
+            });
+            if matches!(e, ClientError::Untrusted { .. }) {
+                untrusted = Some(e);
+            }
         }
     }
-    st
+    (st, untrusted)
 }
 
 /// What `stop` did.
@@ -104,11 +115,15 @@ pub struct StopOutcome {
     pub pid: Option<u32>,
 }
 
-/// Stop the local daemon: SIGTERM to the pid it confirmed over /health, then wait until it has
-/// released run/serve.lock.
+/// Stop the local daemon: SIGTERM to the pid it confirmed over /health on a verified socket
+/// (the pid file, the answer and SO_PEERCRED agree), then wait until it has released
+/// run/serve.lock.
 pub fn stop(wait: Duration) -> Result<StopOutcome, ClientError> {
     let run = paths::run_dir();
-    let st = status();
+    let (st, untrusted) = probe();
+    if let Some(e) = untrusted {
+        return Err(e);
+    }
     if !st.running {
         if lock_is_free()? {
             // Nobody holds the lock: any pid file is stale.
@@ -171,7 +186,9 @@ pub fn ensure_running_report(wait: Duration) -> Result<(Client, Option<u32>), Cl
     let client = Client::local();
     match client.health() {
         Ok(_) => return Ok((client, None)),
-        Err(e @ ClientError::ProtocolMismatch { .. }) => return Err(e),
+        Err(e @ (ClientError::ProtocolMismatch { .. } | ClientError::Untrusted { .. })) => {
+            return Err(e);
+        }
         Err(_) => {}
     }
     let run = paths::run_dir();
@@ -180,7 +197,9 @@ pub fn ensure_running_report(wait: Duration) -> Result<(Client, Option<u32>), Cl
         .map_err(|e| ClientError::Start(format!("{e:#}")))?;
     match client.health() {
         Ok(_) => return Ok((client, None)),
-        Err(e @ ClientError::ProtocolMismatch { .. }) => return Err(e),
+        Err(e @ (ClientError::ProtocolMismatch { .. } | ClientError::Untrusted { .. })) => {
+            return Err(e);
+        }
         Err(_) => {}
     }
     let pid = start_background(&[], wait)?;
@@ -198,15 +217,10 @@ pub fn start_background(serve_args: &[OsString], wait: Duration) -> Result<u32, 
     let home = paths::patina_home();
     let home = std::path::absolute(&home).unwrap_or(home);
     let logs = paths::logs_dir();
-    std::fs::create_dir_all(&logs)
-        .map_err(|e| start_err(format!("creating {}: {e}", logs.display())))?;
     let log_path = logs.join("serve.log");
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(&log_path)
-        .map_err(|e| start_err(format!("opening {}: {e}", log_path.display())))?;
+    let log = store::private_dir(&logs)
+        .and_then(|()| store::open_private_append(&log_path))
+        .map_err(|e| start_err(format!("{e:#}")))?;
     let log2 = log
         .try_clone()
         .map_err(|e| start_err(format!("opening {}: {e}", log_path.display())))?;

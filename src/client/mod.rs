@@ -9,6 +9,12 @@
 //! over TCP (no fallback from the socket to TCP, ever); a token is only sent to the host:port it
 //! was issued for; the framing is `proto::framing`, the same code the server parses with.
 //!
+//! **It verifies the daemon before it sends a byte** (a socket path is only as trustworthy as
+//! whoever could create it): `PATINA_HOME` ours, not a symlink, not writable by group/others;
+//! the socket's directory (`run/`) ours, a real directory, mode 0700; the socket ours and a
+//! socket; and, once connected, the server's uid from SO_PEERCRED equal to ours. Any mismatch
+//! is [`ClientError::Untrusted`], naming the path and what is wrong; nothing is sent.
+//!
 //! Areas add typed calls in `client/<area>.rs` as `impl Client { ... }` using [`Client::get`] and
 //! [`Client::post`] with their `proto/<area>.rs` types (see `src/serve/mod.rs`).
 
@@ -19,6 +25,8 @@ mod secrets;
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -74,6 +82,8 @@ pub enum ClientError {
     BadAnswer { endpoint: String, message: String },
     #[error("starting the daemon: {0}")]
     Start(String),
+    #[error("refusing to talk to the daemon: {} {problem}; nothing was sent", path.display())]
+    Untrusted { path: PathBuf, problem: String },
 }
 
 impl ClientError {
@@ -102,6 +112,7 @@ impl ClientError {
             ClientError::Refused(_) => ErrorKind::Usage,
             ClientError::Io { .. } => ErrorKind::Io,
             ClientError::BadAnswer { .. } => ErrorKind::Internal,
+            ClientError::Untrusted { .. } => ErrorKind::Denied,
         }
     }
 
@@ -155,6 +166,15 @@ pub struct Client {
     endpoint: Endpoint,
     token: Option<TcpToken>,
     timeout: Duration,
+    /// `PATINA_HOME`, checked before every call on the local socket ([`Client::local`]).
+    home: Option<PathBuf>,
+}
+
+/// Who is at the other end of a Unix socket, as the kernel says (SO_PEERCRED).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PeerCred {
+    pub pid: u32,
+    pub uid: u32,
 }
 
 /// `PATINA_HOME/run/serve.sock`.
@@ -163,17 +183,20 @@ pub fn socket_path() -> PathBuf {
 }
 
 impl Client {
-    /// The local daemon on this PATINA_HOME's Unix socket.
+    /// The local daemon on this PATINA_HOME's Unix socket (PATINA_HOME is verified too).
     pub fn local() -> Client {
-        Client::unix(&socket_path())
+        let mut c = Client::unix(&socket_path());
+        c.home = Some(crate::paths::patina_home());
+        c
     }
 
-    /// A daemon on the Unix socket `path`.
+    /// A daemon on the Unix socket `path` (its directory must be private, see the module docs).
     pub fn unix(path: &Path) -> Client {
         Client {
             endpoint: Endpoint::Unix(path.to_path_buf()),
             token: None,
             timeout: DEFAULT_TIMEOUT,
+            home: None,
         }
     }
 
@@ -186,6 +209,7 @@ impl Client {
             },
             token,
             timeout: DEFAULT_TIMEOUT,
+            home: None,
         }
     }
 
@@ -219,6 +243,20 @@ impl Client {
             });
         }
         Ok(h)
+    }
+
+    /// `GET /health` and who answered it (SO_PEERCRED of the connection; Unix socket only):
+    /// `serve stop` signals a pid only when the daemon's claim and the kernel's agree.
+    pub fn health_with_peer(&self) -> Result<(Health, Option<PeerCred>), ClientError> {
+        let (resp, peer) = self.exchange_once("GET", paths::HEALTH, None)?;
+        let h: Health = self.decode(resp)?;
+        if h.protocol != PROTOCOL {
+            return Err(ClientError::ProtocolMismatch {
+                client: PROTOCOL,
+                daemon: h.protocol,
+            });
+        }
+        Ok((h, peer))
     }
 
     /// `GET /version`
@@ -257,9 +295,8 @@ impl Client {
         path: &str,
         body: &B,
     ) -> Result<T, ClientError> {
-        let bytes = Zeroizing::new(serde_json::to_vec(body).map_err(|e| {
-            ClientError::Refused(format!("cannot serialise the request body: {e}"))
-        })?);
+        let bytes = framing::json_bytes(body)
+            .map_err(|e| ClientError::Refused(format!("cannot serialise the request body: {e}")))?;
         let resp = self.request("POST", path, Some(&bytes))?;
         self.decode(resp)
     }
@@ -295,8 +332,17 @@ impl Client {
         target: &str,
         body: Option<&[u8]>,
     ) -> Result<ParsedResponse, ClientError> {
+        self.exchange_once(method, target, body).map(|(r, _)| r)
+    }
+
+    fn exchange_once(
+        &self,
+        method: &str,
+        target: &str,
+        body: Option<&[u8]>,
+    ) -> Result<(ParsedResponse, Option<PeerCred>), ClientError> {
         let deadline = Instant::now() + self.timeout;
-        let mut headers: Vec<(&str, String)> = Vec::new();
+        let mut headers: Vec<(&str, Zeroizing<String>)> = Vec::new();
         let host = match &self.endpoint {
             Endpoint::Unix(_) => "localhost".to_string(),
             Endpoint::Tcp { host, port } => {
@@ -314,7 +360,10 @@ impl Client {
                             t.issued_for
                         )));
                     }
-                    headers.push(("Authorization", format!("Bearer {}", t.value.as_str())));
+                    headers.push((
+                        "Authorization",
+                        Zeroizing::new(format!("Bearer {}", t.value.as_str())),
+                    ));
                 }
                 here
             }
@@ -331,16 +380,83 @@ impl Client {
         drop(headers);
         match &self.endpoint {
             Endpoint::Unix(path) => {
+                self.verify_path(path)?;
                 let stream = UnixStream::connect(path).map_err(|e| self.connect_error(e))?;
-                self.exchange(stream, &bytes, deadline)
+                let peer = self.verify_peer(path, &stream)?;
+                Ok((self.exchange(stream, &bytes, deadline)?, Some(peer)))
             }
             Endpoint::Tcp { host, port } => {
                 let stream =
                     connect_tcp(host, *port, deadline).map_err(|e| self.connect_error(e))?;
                 let _ = stream.set_nodelay(true);
-                self.exchange(stream, &bytes, deadline)
+                Ok((self.exchange(stream, &bytes, deadline)?, None))
             }
         }
+    }
+
+    /// Before connecting: PATINA_HOME (for [`Client::local`]), the socket's directory and the
+    /// socket itself. A missing one means no daemon ([`ClientError::NotRunning`]).
+    fn verify_path(&self, socket: &Path) -> Result<(), ClientError> {
+        let not_running = || ClientError::NotRunning {
+            endpoint: self.endpoint.to_string(),
+        };
+        let untrusted = |path: &Path, problem: String| ClientError::Untrusted {
+            path: path.to_path_buf(),
+            problem,
+        };
+        if let Some(home) = &self.home {
+            match crate::store::dir_problem(home, crate::store::DirRule::NotWritableByOthers) {
+                Ok(None) => {}
+                Ok(Some(p)) => return Err(untrusted(home, p)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_running()),
+                Err(e) => return Err(untrusted(home, format!("cannot be inspected ({e})"))),
+            }
+        }
+        let dir = socket
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        match crate::store::dir_problem(dir, crate::store::DirRule::Private) {
+            Ok(None) => {}
+            Ok(Some(p)) => return Err(untrusted(dir, p)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_running()),
+            Err(e) => return Err(untrusted(dir, format!("cannot be inspected ({e})"))),
+        }
+        let meta = match std::fs::symlink_metadata(socket) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(not_running()),
+            Err(e) => return Err(untrusted(socket, format!("cannot be inspected ({e})"))),
+        };
+        if !meta.file_type().is_socket() {
+            return Err(untrusted(socket, "is not a socket".into()));
+        }
+        let uid = crate::store::current_uid();
+        if meta.uid() != uid {
+            return Err(untrusted(
+                socket,
+                format!("is owned by uid {}, not by you (uid {uid})", meta.uid()),
+            ));
+        }
+        Ok(())
+    }
+
+    /// After connecting, before sending: the process that listens must run as us.
+    fn verify_peer(&self, socket: &Path, stream: &UnixStream) -> Result<PeerCred, ClientError> {
+        let peer = peer_cred(stream).map_err(|e| ClientError::Untrusted {
+            path: socket.to_path_buf(),
+            problem: format!("does not say who listens on it (SO_PEERCRED: {e})"),
+        })?;
+        let uid = crate::store::current_uid();
+        if peer.uid != uid {
+            return Err(ClientError::Untrusted {
+                path: socket.to_path_buf(),
+                problem: format!(
+                    "is served by a process of uid {} (pid {}), not by you (uid {uid})",
+                    peer.uid, peer.pid
+                ),
+            });
+        }
+        Ok(peer)
     }
 
     fn connect_error(&self, e: io::Error) -> ClientError {
@@ -398,7 +514,8 @@ impl Client {
             max_head: MAX_HEADER_BYTES,
             max_body: MAX_RESPONSE_BODY_BYTES,
         });
-        let mut chunk = vec![0u8; 16 * 1024];
+        // Answers may carry secret values (`/secrets/resolve`): every buffer is wiped on drop.
+        let mut chunk = Zeroizing::new(vec![0u8; 16 * 1024]);
         let bad = |m: String| ClientError::BadAnswer {
             endpoint: self.endpoint.to_string(),
             message: m,
@@ -434,6 +551,29 @@ impl Client {
         }
         Ok(resp)
     }
+}
+
+/// SO_PEERCRED of a connected Unix socket: the server's pid and uid as of its listen(2).
+fn peer_cred(stream: &UnixStream) -> io::Result<PeerCred> {
+    // SAFETY: getsockopt(2) writes at most `len` bytes into `cred`, a plain C struct.
+    let mut cred: libc::ucred = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::ucred>() as libc::socklen_t;
+    let rc = unsafe {
+        libc::getsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_PEERCRED,
+            (&mut cred as *mut libc::ucred).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(PeerCred {
+        pid: cred.pid as u32,
+        uid: cred.uid,
+    })
 }
 
 /// `host:port`, with an IPv6 literal in brackets (also the `Host` header form).

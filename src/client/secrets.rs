@@ -50,15 +50,4 @@ impl Client {
         self.require_unix("secrets")?;
         self.post(&format!("{}/{id}", p::PENDING), &p::Decision { allow })
     }
-
-    /// `POST /secrets/redact`: `text` with unlocked values masked (for transcripts).
-    pub fn secrets_redact(&self, text: &str) -> Result<p::RedactAnswer, ClientError> {
-        self.require_unix("secrets")?;
-        self.post(
-            p::REDACT,
-            &p::RedactRequest {
-                text: text.to_string(),
-            },
-        )
-    }
 }

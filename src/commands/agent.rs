@@ -365,7 +365,7 @@ pub fn emit_update_with_prompts(
         update: &'a crate::session::UpdateReport,
         prompts: Option<transcript::Refreshed>,
     }
-    let refreshed = transcript::refresh_active(project, &backend::DaemonRedactor)?;
+    let refreshed = transcript::refresh_active(project, &transcript::KnownSecrets)?;
     let out = WithPrompts {
         update,
         prompts: refreshed,
@@ -398,7 +398,7 @@ pub fn run_transcript(_args: TranscriptArgs, ctx: &Ctx) -> Result<()> {
         &project,
         &active.llm,
         &active.window,
-        &backend::DaemonRedactor,
+        &transcript::KnownSecrets,
     )?;
     ctx.emit(&cap, |c| {
         let mut s = String::new();

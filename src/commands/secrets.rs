@@ -64,6 +64,10 @@ enum Cmd {
         /// Use the project vault (.patina/vault.age) instead of the global one.
         #[arg(long)]
         project: bool,
+        /// Encrypt to recipients added to .patina/recipients.txt since you last confirmed them,
+        /// without asking (non-interactive use; otherwise you are asked on the terminal).
+        #[arg(long)]
+        confirm_recipients: bool,
         /// Refused: never pass a value on the command line.
         #[arg(hide = true, allow_hyphen_values = true)]
         value: Vec<String>,
@@ -77,6 +81,9 @@ enum Cmd {
         /// Use the project vault.
         #[arg(long)]
         project: bool,
+        /// Re-encrypt to recipients you have not confirmed yet without asking.
+        #[arg(long)]
+        confirm_recipients: bool,
     },
     /// List names and variables of the global and project vaults (no values, no decryption).
     #[command(after_help = "Examples:\n  patina secrets list\n  patina secrets list --json")]
@@ -131,10 +138,20 @@ enum Cmd {
 enum RecipientsCmd {
     /// Add a teammate's public key and re-encrypt the project vault for everyone.
     #[command(after_help = "Examples:\n  patina secrets recipients add age1q...")]
-    Add { recipient: String },
+    Add {
+        recipient: String,
+        /// Also encrypt to other listed recipients you have not confirmed, without asking.
+        #[arg(long)]
+        confirm_recipients: bool,
+    },
     /// Remove a public key and re-encrypt (the last one cannot be removed).
     #[command(after_help = "Examples:\n  patina secrets recipients rm age1q...")]
-    Rm { recipient: String },
+    Rm {
+        recipient: String,
+        /// Re-encrypt to listed recipients you have not confirmed, without asking.
+        #[arg(long)]
+        confirm_recipients: bool,
+    },
     /// List the project vault's recipients.
     #[command(after_help = "Examples:\n  patina secrets recipients list --json")]
     List,
@@ -148,16 +165,24 @@ pub fn run(args: Args, ctx: &Ctx) -> Result<()> {
             env,
             stdin,
             project,
+            confirm_recipients,
             value,
         } => add(
             ctx,
             &name,
-            env.as_deref(),
-            stdin,
-            project,
-            !value.is_empty(),
+            AddOpts {
+                env: env.as_deref(),
+                from_stdin: stdin,
+                project,
+                confirm_recipients,
+                value_given: !value.is_empty(),
+            },
         ),
-        Cmd::Rm { name, project } => rm(ctx, &name, project),
+        Cmd::Rm {
+            name,
+            project,
+            confirm_recipients,
+        } => rm(ctx, &name, project, confirm_recipients),
         Cmd::List => list(ctx),
         Cmd::Run { ssh, only, command } => run_cmd(ctx, ssh.as_deref(), &only, &command),
         Cmd::Unlock { ttl } => unlock(ctx, ttl),
@@ -194,14 +219,119 @@ fn init(ctx: &Ctx) -> Result<()> {
     Ok(())
 }
 
-fn add(
-    ctx: &Ctx,
-    name: &str,
-    env: Option<&str>,
+struct AddOpts<'a> {
+    env: Option<&'a str>,
     from_stdin: bool,
     project: bool,
+    confirm_recipients: bool,
     value_given: bool,
+}
+
+/// Before the project vault is re-encrypted: recipients added to `.patina/recipients.txt`
+/// since the user last confirmed them are shown and must be confirmed (on the terminal, or by
+/// `--confirm-recipients`); refused otherwise, naming them. `adding` is confirmed by the command
+/// itself (`recipients add KEY`).
+fn confirm_new_recipients(
+    ctx: &Ctx,
+    paths: &VaultPaths,
+    identity: &Identity,
+    flag: bool,
+    change: Change<'_>,
 ) -> Result<()> {
+    if paths.scope != Scope::Project {
+        return Ok(());
+    }
+    let (adding, removing) = match change {
+        Change::None => (None, None),
+        Change::Add(k) => (Some(k), None),
+        Change::Remove(k) => (None, Some(k)),
+    };
+    let new: Vec<String> = secrets::unconfirmed_recipients(paths, identity)?
+        .into_iter()
+        .filter(|r| Some(r.as_str()) != adding && Some(r.as_str()) != removing)
+        .collect();
+    if !new.is_empty() && !flag {
+        let file = paths
+            .recipients
+            .as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_default();
+        let list = new
+            .iter()
+            .map(|r| format!("  {r}"))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let question = format!(
+            "{file} lists recipients you have not confirmed:\n{list}\n\
+             Encrypt the project vault (every project secret) to them too? [y/N] "
+        );
+        match ask_yes_no(&question) {
+            Some(true) => {}
+            Some(false) => {
+                return Err(Error::denied(format!(
+                    "not confirmed: nothing was encrypted to {}",
+                    new.join(", ")
+                ))
+                .into());
+            }
+            None => {
+                return Err(Error::usage(format!(
+                    "{file} lists recipients you have not confirmed ({}); check them with \
+                     `patina secrets recipients list`, then run again on a terminal or with \
+                     --confirm-recipients",
+                    new.join(", ")
+                ))
+                .into());
+            }
+        }
+    }
+    let mut all: Vec<String> = secrets::recipients_list(paths)?
+        .into_iter()
+        .filter(|r| Some(r.as_str()) != removing)
+        .collect();
+    if let Some(a) = adding {
+        all.push(a.to_string());
+    }
+    if !new.is_empty() {
+        ctx.notice(&format!(
+            "patina: confirmed recipient(s) {}",
+            new.join(", ")
+        ));
+    }
+    secrets::confirm_recipients(paths, &all)
+}
+
+/// How a command changes the recipients list (the key it names is confirmed by the command).
+enum Change<'a> {
+    None,
+    Add(&'a str),
+    Remove(&'a str),
+}
+
+/// Ask on the controlling terminal; `None` without one.
+fn ask_yes_no(question: &str) -> Option<bool> {
+    use std::io::{BufRead, Write};
+    let tty = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open("/dev/tty")
+        .ok()?;
+    let mut out = tty.try_clone().ok()?;
+    out.write_all(question.as_bytes()).ok()?;
+    out.flush().ok()?;
+    let mut line = String::new();
+    std::io::BufReader::new(tty).read_line(&mut line).ok()?;
+    Some(matches!(line.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+}
+
+fn add(ctx: &Ctx, name: &str, o: AddOpts<'_>) -> Result<()> {
+    let AddOpts {
+        env,
+        from_stdin,
+        project,
+        confirm_recipients,
+        value_given,
+    } = o;
     if value_given {
         // Do not echo what was given: it is the value.
         return Err(Error::usage(
@@ -227,9 +357,13 @@ fn add(
         .into());
     };
     let identity = secrets::load_identity()?;
+    confirm_new_recipients(ctx, &paths, &identity, confirm_recipients, Change::None)?;
     let report = secrets::add(&paths, &identity, name, env, value)?;
     // The old vault's cached values are stale now: forget them (the new id is not cached).
     forget_stale(ctx, &report.old_vault_id);
+    if !report.redactable {
+        ctx.notice(&unredactable_notice(std::slice::from_ref(&report.name)));
+    }
     ctx.emit(&report, |r| {
         format!(
             "{} {} → ${} in the {} vault ({})",
@@ -250,10 +384,28 @@ fn forget_stale(ctx: &Ctx, old_vault_id: &str) {
     }
 }
 
-fn rm(ctx: &Ctx, name: &str, project: bool) -> Result<()> {
+/// What the user is told about values that cannot be fingerprinted.
+fn unredactable_notice(names: &[String]) -> String {
+    let (what, it) = if names.len() == 1 {
+        ("the value of", "it")
+    } else {
+        ("the values of", "them")
+    };
+    format!(
+        "patina: warning: {what} {} cannot be redacted from session archives: too short or too \
+         weak to fingerprint safely (needs at least {} characters and about {} bits); never \
+         paste {it} into an agent's prompt",
+        names.join(", "),
+        secrets::FINGERPRINT_MIN_CHARS,
+        secrets::FINGERPRINT_MIN_BITS,
+    )
+}
+
+fn rm(ctx: &Ctx, name: &str, project: bool, confirm_recipients: bool) -> Result<()> {
     secrets::validate_name(name).map_err(|e| Error::usage(e.to_string()))?;
     let paths = vault_paths(ctx, project)?;
     let identity = secrets::load_identity()?;
+    confirm_new_recipients(ctx, &paths, &identity, confirm_recipients, Change::None)?;
     let report = secrets::remove(&paths, &identity, name)?;
     forget_stale(ctx, &report.old_vault_id);
     ctx.emit(&report, |r| {
@@ -265,6 +417,9 @@ fn rm(ctx: &Ctx, name: &str, project: bool) -> Result<()> {
 #[derive(Serialize)]
 struct ListJson {
     vaults: Vec<Listing>,
+    /// Secrets whose values cannot be redacted from session archives (too short or weak to
+    /// fingerprint), as recorded at the last add/unlock.
+    unredactable: Vec<secrets::Unredactable>,
 }
 
 fn warn_out_of_sync(ctx: &Ctx, l: &Listing) {
@@ -284,25 +439,53 @@ fn list(ctx: &Ctx) -> Result<()> {
         warn_out_of_sync(ctx, &l);
         vaults.push(l);
     }
-    ctx.emit(&ListJson { vaults }, |v| {
-        let mut s = String::new();
-        for l in &v.vaults {
-            s.push_str(&format!(
-                "{} vault ({}){}\n",
-                l.vault.as_str(),
-                l.path.display(),
-                match l.state {
-                    RegistryState::Ok => "",
-                    RegistryState::Empty => ": empty",
-                    RegistryState::OutOfSync => ": OUT OF SYNC",
+    let unredactable = secrets::unredactable()?
+        .into_iter()
+        .filter(|u| {
+            vaults.iter().any(|l| {
+                std::path::absolute(&l.path).is_ok_and(|p| p == u.vault)
+                    && l.secrets.iter().any(|e| e.name == u.name)
+            })
+        })
+        .collect();
+    ctx.emit(
+        &ListJson {
+            vaults,
+            unredactable,
+        },
+        |v| {
+            let mut s = String::new();
+            for l in &v.vaults {
+                s.push_str(&format!(
+                    "{} vault ({}){}\n",
+                    l.vault.as_str(),
+                    l.path.display(),
+                    match l.state {
+                        RegistryState::Ok => "",
+                        RegistryState::Empty => ": empty",
+                        RegistryState::OutOfSync => ": OUT OF SYNC",
+                    }
+                ));
+                for e in &l.secrets {
+                    let weak = v
+                        .unredactable
+                        .iter()
+                        .any(|u| u.name == e.name && u.scope == l.vault);
+                    s.push_str(&format!(
+                        "  {:<24} ${}{}\n",
+                        e.name,
+                        e.env,
+                        if weak {
+                            "  (cannot be redacted from archives: too short to fingerprint)"
+                        } else {
+                            ""
+                        }
+                    ));
                 }
-            ));
-            for e in &l.secrets {
-                s.push_str(&format!("  {:<24} ${}\n", e.name, e.env));
             }
-        }
-        s
-    });
+            s
+        },
+    );
     Ok(())
 }
 
@@ -477,6 +660,8 @@ struct UnlockedVault {
     vault: Scope,
     vault_id: String,
     names: Vec<String>,
+    /// Names too short or weak to fingerprint: not redacted from archives.
+    unredactable: Vec<String>,
 }
 
 fn unlock(ctx: &Ctx, ttl: Option<u64>) -> Result<()> {
@@ -506,10 +691,14 @@ fn unlock(ctx: &Ctx, ttl: Option<u64>) -> Result<()> {
     let mut out = Vec::new();
     for u in &unlocked {
         d.cache(u, ttl_secs)?;
+        if !u.unredactable.is_empty() {
+            ctx.notice(&unredactable_notice(&u.unredactable));
+        }
         out.push(UnlockedVault {
             vault: u.paths.scope,
             vault_id: u.vault_id.clone(),
             names: u.entries.iter().map(|e| e.name.clone()).collect(),
+            unredactable: u.unredactable.clone(),
         });
     }
     drop(unlocked);
@@ -692,8 +881,19 @@ fn recipients(ctx: &Ctx, cmd: RecipientsCmd) -> Result<()> {
                 }
             });
         }
-        RecipientsCmd::Add { recipient } => {
+        RecipientsCmd::Add {
+            recipient,
+            confirm_recipients,
+        } => {
             let identity = secrets::load_identity()?;
+            let key = recipient.trim().to_string();
+            confirm_new_recipients(
+                ctx,
+                &paths,
+                &identity,
+                confirm_recipients,
+                Change::Add(&key),
+            )?;
             let r = secrets::recipients_add(&paths, &identity, &recipient)?;
             forget_stale(ctx, &r.old_vault_id);
             ctx.emit(&r, |r| {
@@ -708,8 +908,19 @@ fn recipients(ctx: &Ctx, cmd: RecipientsCmd) -> Result<()> {
                 )
             });
         }
-        RecipientsCmd::Rm { recipient } => {
+        RecipientsCmd::Rm {
+            recipient,
+            confirm_recipients,
+        } => {
             let identity = secrets::load_identity()?;
+            let key = recipient.trim().to_string();
+            confirm_new_recipients(
+                ctx,
+                &paths,
+                &identity,
+                confirm_recipients,
+                Change::Remove(&key),
+            )?;
             let r = secrets::recipients_remove(&paths, &identity, &recipient)?;
             forget_stale(ctx, &r.old_vault_id);
             ctx.emit(&r, |r| {

@@ -19,7 +19,9 @@ Examples:
   patina serve start                    start one in the background unless one already answers
   patina serve status --json            running = answers /health with the pid it claims
   patina serve stop                     SIGTERM to that verified pid, wait for a clean exit
-  patina serve --listen 127.0.0.1:7878  also serve TCP (token in $PATINA_HOME/run/serve.token)
+  patina serve --listen 127.0.0.1:7878 --expose ~/code/app
+                                        also serve TCP (token in $PATINA_HOME/run/serve.token),
+                                        answering /api/* for ~/code/app only
   curl --unix-socket $PATINA_HOME/run/serve.sock http://localhost/health
 
 Exit codes: 3 when a daemon already runs (serve, --background), 5 when none runs (status, stop
@@ -40,9 +42,16 @@ pub struct Args {
     /// Write a new TCP token instead of reusing run/serve.token.
     #[arg(long, requires = "listen")]
     rotate_token: bool,
-    /// Connections served at once; further ones get 503.
+    /// A project TCP clients may query (repeatable). Over TCP, `/api/*` answers only for
+    /// exposed projects (403 for any other path, and nothing is indexed there).
+    #[arg(long, value_name = "PATH", requires = "listen", num_args = 1..)]
+    expose: Vec<std::path::PathBuf>,
+    /// Connections served at once on the Unix socket; further ones get 503.
     #[arg(long, value_name = "N", default_value_t = 512)]
     max_connections: usize,
+    /// Connections served at once over TCP (a separate pool, so TCP never starves the socket).
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    max_tcp_connections: usize,
     /// Milliseconds a client has to deliver its whole request before it gets 408.
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     request_timeout_ms: u64,
@@ -73,10 +82,30 @@ fn cmd_error(e: ClientError) -> anyhow::Error {
     e.into_error().into()
 }
 
+/// `--expose` paths as canonical project roots (each must be inside a project or git work tree).
+fn exposed_roots(args: &Args, ctx: &Ctx) -> Result<Vec<std::path::PathBuf>> {
+    let mut roots = Vec::new();
+    for p in &args.expose {
+        let abs = ctx.cwd.join(p);
+        let canon = std::fs::canonicalize(&abs)
+            .map_err(|e| Error::not_found(format!("--expose {}: {e}", abs.display())))?;
+        let project = crate::project::Project::discover(&canon)
+            .map_err(|e| Error::not_found(format!("--expose {}: {e:#}", abs.display())))?;
+        let root =
+            std::fs::canonicalize(project.root()).unwrap_or_else(|_| project.root().to_path_buf());
+        if !roots.contains(&root) {
+            roots.push(root);
+        }
+    }
+    Ok(roots)
+}
+
 fn foreground(args: Args, ctx: &Ctx) -> Result<()> {
     let opts = ServeOptions {
+        expose: exposed_roots(&args, ctx)?,
         listen: args.listen,
         max_connections: args.max_connections,
+        max_tcp_connections: args.max_tcp_connections,
         request_timeout: Duration::from_millis(args.request_timeout_ms.max(1)),
         rotate_token: args.rotate_token,
     };
@@ -95,6 +124,14 @@ fn foreground(args: Args, ctx: &Ctx) -> Result<()> {
                     "TCP on {addr}; token in {} (send it as Authorization: Bearer <token>)\n",
                     tf.display()
                 ));
+                if s.exposed.is_empty() {
+                    t.push_str(
+                        "no project exposed over TCP (--expose PATH); /api/* answers 403 there\n",
+                    );
+                }
+                for r in &s.exposed {
+                    t.push_str(&format!("exposed over TCP: {}\n", r.display()));
+                }
             }
             t.push_str("Ctrl-C or `patina serve stop` stops it.");
             t
@@ -139,7 +176,12 @@ fn background(args: &Args, ctx: &Ctx) -> Result<()> {
     if args.rotate_token {
         fwd.push("--rotate-token".into());
     }
+    for r in exposed_roots(args, ctx)? {
+        fwd.push("--expose".into());
+        fwd.push(r.into_os_string());
+    }
     fwd.push(format!("--max-connections={}", args.max_connections).into());
+    fwd.push(format!("--max-tcp-connections={}", args.max_tcp_connections).into());
     fwd.push(format!("--request-timeout-ms={}", args.request_timeout_ms).into());
     let pid = client::start_background(&fwd, Duration::from_secs(10)).map_err(cmd_error)?;
     let report = BackgroundReport {

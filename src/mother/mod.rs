@@ -135,17 +135,24 @@ pub fn search_all_in_process(
 }
 
 /// What the daemon's `POST /api/scry` with `scope: "all"` runs: `local` is its hot engine;
-/// `over_tcp` (the request came from another host) limits the fan-out to this host's local
-/// projects, so federation never loops and never relays onward.
+/// `exposed_over_tcp` (the request came from another host: the roots the owner exposed) limits
+/// the fan-out to those local projects, so federation never loops, never relays onward and
+/// never answers for a project the owner did not expose.
 pub fn daemon_search(
     here: Option<&Project>,
     q: &Query,
     local: LocalSearch,
-    over_tcp: bool,
+    exposed_over_tcp: Option<&[PathBuf]>,
 ) -> Result<FederatedAnswer> {
     let mut opts = FanOut::from_user_config()?;
-    opts.include_remotes = !over_tcp;
-    search_all(here, q, local, &opts)
+    let mut reg = Registry::load()?;
+    if let Some(exposed) = exposed_over_tcp {
+        // A query that arrived over TCP: only what the owner exposed (`serve --expose`), no
+        // remotes (no loops, no token relayed onward).
+        opts.include_remotes = false;
+        reg.projects.retain(|e| exposed.contains(&e.path));
+    }
+    search_registry(&reg, here, q, local, &opts)
 }
 
 /// Federated search over `reg` (see [`search_all`]).

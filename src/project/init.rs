@@ -70,7 +70,8 @@ pub fn init(cwd: &Path, llm: Option<&str>) -> Result<InitReport> {
         if dir.is_dir() {
             report.kept.push(rel.into());
         } else {
-            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            // Explicit modes, never the umask's: .patina/local 0700, the rest 0755.
+            crate::store::create_dirs(&dir)?;
             report.created.push(rel.into());
         }
     }

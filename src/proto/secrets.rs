@@ -2,9 +2,8 @@
 //! `client/secrets.rs`.
 //!
 //! Values travel only in [`CacheRequest`] (CLI → daemon, at unlock) and [`ResolveAnswer`]
-//! (daemon → `secrets run`), as [`WireSecret`]: zeroized on drop, `***` in Debug. Redaction
-//! (`/secrets/redact`) sends text in and gets it back with values masked: values never leave
-//! the daemon for it.
+//! (daemon → `secrets run`), as [`WireSecret`]: zeroized on drop, `***` in Debug. No endpoint
+//! tells whether a text contains a secret (that would be a guessing oracle).
 
 use std::collections::BTreeMap;
 
@@ -17,7 +16,6 @@ pub const RESOLVE: &str = "/secrets/resolve";
 pub const LOCK: &str = "/secrets/lock";
 pub const PENDING: &str = "/secrets/pending";
 pub const PENDING_ID: &str = "/secrets/pending/{id}";
-pub const REDACT: &str = "/secrets/redact";
 
 /// A secret value on the wire: zeroized on drop, never shown by Debug.
 #[derive(Clone, PartialEq, Eq)]
@@ -50,12 +48,16 @@ impl<'de> Deserialize<'de> for WireSecret {
     }
 }
 
-/// Who asks for a release. The daemon prefers what the kernel says (SO_PEERCRED pid and its
-/// `/proc/<pid>/cmdline`) over these fields.
+/// Who asks for a release. The daemon prefers what the kernel says (SO_PEERCRED pid, its
+/// `/proc/<pid>/cmdline` and `/proc/<pid>/cwd`) over these fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
     pub pid: u32,
+    /// The command line, at most 200 characters.
     pub command: String,
+    /// The requester's working directory (from the kernel), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cwd: Option<String>,
 }
 
 /// `POST /secrets/cache`
@@ -136,22 +138,80 @@ pub struct StatusAnswer {
     pub cockpit_attached: bool,
 }
 
-/// A release waiting for the cockpit's y/n.
+/// Where a release request stands. Only `waiting` ones can be answered; the others are shown
+/// for a few seconds (in [`PendingAnswer::recent`]) so a cockpit can take its banner down and
+/// say why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReleaseState {
+    /// Waits for a cockpit's answer.
+    Waiting,
+    /// A cockpit allowed it (maybe another one).
+    Allowed,
+    /// A cockpit refused it (maybe another one).
+    Refused,
+    /// The requester went away (its process exited) before an answer.
+    Withdrawn,
+    /// Nobody answered within the timeout: refused.
+    Expired,
+    /// The vault was locked while it waited.
+    Cancelled,
+}
+
+/// A release waiting for a cockpit's answer: everything the confirmation shows (requester's
+/// command, cwd, project, pid, the names, a countdown). The cockpit's rules for showing and
+/// answering it are in docs/ARCHITECTURE.md ("Release confirmation").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingRelease {
     pub id: u64,
     pub vault_id: String,
+    /// The vault file the values come from, when the daemon knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vault_path: Option<String>,
     pub names: Vec<String>,
     pub requester: Requester,
+    /// The project root the requester runs in (its claim, else none): a cockpit shows requests
+    /// of its own project first and marks the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
     pub waiting_secs: u64,
-    /// Seconds left before it is refused for lack of an answer.
+    /// Seconds left before it is refused for lack of an answer (the countdown).
     pub expires_in_secs: u64,
+    /// The whole window, for a countdown bar.
+    #[serde(default)]
+    pub timeout_secs: u64,
+    #[serde(default = "waiting")]
+    pub state: ReleaseState,
+}
+
+fn waiting() -> ReleaseState {
+    ReleaseState::Waiting
+}
+
+/// A release that went through without a question (policy `first` after its first yes, or
+/// `never`): a cockpit shows it as a toast, so no release is silent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReleaseNotice {
+    /// Increases with every release; a cockpit toasts each `seq` once.
+    pub seq: u64,
+    pub names: Vec<String>,
+    pub requester: Requester,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    pub ago_secs: u64,
 }
 
 /// `GET /secrets/pending` (polling it marks the cockpit as attached).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingAnswer {
+    /// Requests that wait for an answer (state `waiting`), oldest first.
     pub pending: Vec<PendingRelease>,
+    /// Requests answered, withdrawn or expired in the last few seconds (their final state).
+    #[serde(default)]
+    pub recent: Vec<PendingRelease>,
+    /// Releases of the last minute that nobody was asked about.
+    #[serde(default)]
+    pub released: Vec<ReleaseNotice>,
 }
 
 /// `POST /secrets/pending/{id}`
@@ -165,17 +225,4 @@ pub struct Decision {
 pub struct DecisionAnswer {
     /// `allowed` | `refused`
     pub status: String,
-}
-
-/// `POST /secrets/redact`: `text` with every unlocked value replaced by `[REDACTED:name]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RedactRequest {
-    pub text: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct RedactAnswer {
-    pub text: String,
-    pub redactions: usize,
 }

@@ -90,6 +90,14 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     let root = project.root();
     let mut chunks = vec![];
     let mut seen_paths: HashSet<PathBuf> = HashSet::new();
+    // A vault value pasted into a note or a layer document must not reach an index file or a
+    // search result: documents are redacted by the values' keyed fingerprints before chunking
+    // (whatever the daemon holds). An unreadable fingerprint file fails the refresh.
+    let known = crate::secrets::Fingerprints::load()?;
+    let redacted = |text: String| match &known {
+        Some(f) => f.redact(&text).0,
+        None => text,
+    };
 
     for doc in layer::documents(project)? {
         let abs = if doc.path.is_absolute() {
@@ -103,6 +111,7 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
         let Ok(text) = std::fs::read_to_string(&abs) else {
             continue;
         };
+        let text = redacted(text);
         let rel = rel_path(root, &abs);
         match doc.kind {
             DocKind::Session => {
@@ -120,6 +129,7 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     // The active session is knowledge too.
     let active = project.active_session_path();
     if let Ok(text) = std::fs::read_to_string(&active) {
+        let text = redacted(text);
         let head = doc::header::read(
             doc::header::Kind::Session,
             &active,
@@ -128,7 +138,12 @@ pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
         session_chunks(&rel_path(root, &active), &head.id, &text, &mut chunks);
     }
 
-    commit_chunks(project, cfg.max_commits.unwrap_or(5000), &mut chunks)?;
+    commit_chunks(
+        project,
+        cfg.max_commits.unwrap_or(5000),
+        &redacted,
+        &mut chunks,
+    )?;
     if cfg.code != Some(false) {
         code_chunks(project, &cfg, &mut chunks)?;
     }
@@ -196,6 +211,7 @@ fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
     // The title every other reader shows (`doc::header`), so scry agrees with `session list`.
     let title = doc::header::read(doc::header::Kind::Session, Path::new(rel), &d).title;
     let (body, skipped) = body_of(&d);
+    let body = without_release_log(&d, body, skipped);
     let mut n = 0;
     for (p, t) in markdown_pieces(&body, &title, true) {
         let only_headings = p
@@ -217,6 +233,38 @@ fn session_chunks(rel: &str, id: &str, text: &str, out: &mut Vec<Chunk>) {
         ));
         n += 1;
     }
+}
+
+/// `body` (line `i` is line `skipped + i + 1` of the file) with the entries `secrets::log_release`
+/// writes blanked out (line numbers kept): who got which secret when is for the session's own
+/// record, not for search results (or an index file) to repeat.
+fn without_release_log(d: &doc::Document, body: String, skipped: usize) -> String {
+    let spans: Vec<(usize, usize)> = d
+        .sections
+        .iter()
+        .filter(|s| doc::session::is_log_section(&s.title))
+        .flat_map(doc::session::entries)
+        .filter(|e| is_release_log(&e.heading))
+        .map(|e| (e.line, e.body.len()))
+        .collect();
+    if spans.is_empty() {
+        return body;
+    }
+    let mut lines: Vec<&str> = body.lines().collect();
+    for (line, body_len) in spans {
+        let start = line.saturating_sub(skipped + 1);
+        for l in lines.iter_mut().skip(start).take(body_len + 1) {
+            *l = "";
+        }
+    }
+    lines.join("\n")
+}
+
+/// The heading `secrets::log_release` writes: `YYYY-MM-DD HH:MM - Secrets released`.
+fn is_release_log(heading: &str) -> bool {
+    heading
+        .rsplit_once(" - ")
+        .is_some_and(|(_, what)| what.trim() == "Secrets released")
 }
 
 /// A belief: one chunk when it fits the window (the usual case), else by section.
@@ -290,11 +338,18 @@ fn toml_title(text: &str) -> Option<String> {
         .find_map(|k| v.get(*k).and_then(|x| x.as_str()).map(str::to_string))
 }
 
-fn commit_chunks(project: &Project, max: usize, out: &mut Vec<Chunk>) -> Result<()> {
+/// Commit messages as chunks, each first passed through `redacted` (vault values out).
+fn commit_chunks(
+    project: &Project,
+    max: usize,
+    redacted: &dyn Fn(String) -> String,
+    out: &mut Vec<Chunk>,
+) -> Result<()> {
     if max == 0 {
         return Ok(());
     }
     for (sha, message) in crate::git::recent_messages(project.root(), max)? {
+        let message = redacted(message);
         let subject = message.lines().next().unwrap_or("").trim().to_string();
         let short = crate::git::short(&sha).to_string();
         // Long messages (a merge summary, a release note) are split by paragraph like text.
@@ -523,6 +578,26 @@ fn code_chunks(project: &Project, cfg: &ScryConfig, out: &mut Vec<Chunk>) -> Res
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn release_log_entries_are_not_indexed() {
+        let text = "---\ntype: session\nid: 1\ntitle: t\n---\n## Activity Log\n### 2026-11-29 14:15 - Note\nkept\n### 2026-11-29 14:16 - Secrets released\nReleased `api-key` to pid 7 (`deploy`) via daemon.\n### 2026-11-29 14:17 - Note\nafter\n";
+        let mut out = vec![];
+        session_chunks("sessions/x.md", "1", text, &mut out);
+        assert!(out.iter().all(|c| !c.text.contains("Released")), "{out:?}");
+        assert!(out.iter().any(|c| c.text.contains("kept")), "{out:?}");
+        let after = out
+            .iter()
+            .find(|c| c.text.contains("after"))
+            .expect("later entry");
+        // Line numbers are kept: the chunk's first line is that line of the file.
+        let first = after.text.lines().next().unwrap();
+        assert_eq!(
+            text.lines().nth(after.line_start - 1),
+            Some(first),
+            "{after:?}"
+        );
+    }
 
     #[test]
     fn session_entries_and_sections_are_chunks() {

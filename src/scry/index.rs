@@ -356,7 +356,9 @@ pub fn refresh_lexical(
     rebuild: bool,
 ) -> Result<LexicalRound> {
     let dir = project.index_dir();
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    // The index copies session text (0600 sources): its dirs are 0700 and its files 0600.
+    store::private_dir(&project.local_dir())?;
+    store::private_dir(&dir)?;
     let _lock = store::FileLock::acquire(&lock_path(project))?;
     let chunks = corpus::gather(project)?;
     let digest = corpus_digest(&chunks);
@@ -470,7 +472,7 @@ pub fn refresh_lexical(
     store::atomic_write(
         &manifest_path(&dir),
         serde_json::to_string_pretty(&manifest)?.as_bytes(),
-        0o644,
+        store::PRIVATE_FILE,
     )?;
     // Older chunk files (and schema-3 generation directories) go only after the switch.
     let keep = format!("chunks-{generation}.json");
@@ -552,8 +554,15 @@ pub fn sha256(bytes: &[u8]) -> String {
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
+    use std::os::unix::fs::OpenOptionsExt;
+    // 0600 like the session text it holds.
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(store::PRIVATE_FILE)
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .with_context(|| format!("writing {}", path.display()))

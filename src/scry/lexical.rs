@@ -126,6 +126,7 @@ pub struct Lexical {
     index: Index,
     reader: IndexReader,
     fields: Fields,
+    dir: std::path::PathBuf,
 }
 
 impl Lexical {
@@ -134,7 +135,7 @@ impl Lexical {
         if dir.exists() {
             std::fs::remove_dir_all(dir).with_context(|| format!("clearing {}", dir.display()))?;
         }
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::store::create_dirs(dir)?;
         let (schema, _) = schema();
         let index = Index::create_in_dir(dir, schema)
             .map_err(|e| anyhow!("creating lexical index in {}: {e}", dir.display()))?;
@@ -175,6 +176,7 @@ impl Lexical {
             index,
             reader,
             fields,
+            dir: dir.to_path_buf(),
         })
     }
 
@@ -217,9 +219,27 @@ impl Lexical {
             .map_err(|e| anyhow!("lexical index commit: {e}"))?;
         w.wait_merging_threads()
             .map_err(|e| anyhow!("lexical index merge: {e}"))?;
+        self.make_files_private()?;
         self.reader
             .reload()
             .map_err(|e| anyhow!("reloading lexical index: {e}"))?;
+        Ok(())
+    }
+
+    /// tantivy creates its files with the umask's mode; they hold session text: 0600.
+    fn make_files_private(&self) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = &self.dir;
+        for e in std::fs::read_dir(dir).with_context(|| format!("reading {}", dir.display()))? {
+            let e = e?;
+            if e.file_type()?.is_file() {
+                let mode = e.metadata()?.permissions().mode() & 0o777;
+                if mode & 0o077 != 0 {
+                    std::fs::set_permissions(e.path(), std::fs::Permissions::from_mode(0o600))
+                        .with_context(|| format!("making {} private", e.path().display()))?;
+                }
+            }
+        }
         Ok(())
     }
 

@@ -1070,7 +1070,7 @@ impl Scry {
             .map(|(h, v)| (*h, v.as_slice()))
             .collect();
         let dir = project.index_dir();
-        std::fs::create_dir_all(&dir)?;
+        crate::store::create_dirs(&dir)?;
         vectors::append(&dir, &model_hash, model::DIMS, &new)?;
         self.vectors(project);
         Ok(new.len())

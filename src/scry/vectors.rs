@@ -18,7 +18,7 @@
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -242,13 +242,15 @@ pub fn append(
     }
     let path = log_path(dir, model_hash);
     let parent = path.parent().unwrap_or(dir);
-    std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+    // 0700/0600 like the rest of `.patina/local` (whatever the umask).
+    store::create_dirs(parent)?;
     let _lock = store::FileLock::acquire(&lock_path(&path))?;
     let mut f = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
+        .mode(store::PRIVATE_FILE)
         .open(&path)
         .with_context(|| format!("opening {}", path.display()))?;
     let header = log_header(model_hash, dims);
@@ -304,7 +306,7 @@ pub fn compact(dir: &Path, set: &VectorSet, keep: &dyn Fn(&ChunkHash) -> bool) -
     if dropped * 2 <= current.len() + current.bad {
         return Ok(0);
     }
-    store::atomic_write(&path, &buf, 0o644)?;
+    store::atomic_write(&path, &buf, store::PRIVATE_FILE)?;
     Ok(dropped)
 }
 

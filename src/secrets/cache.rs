@@ -75,9 +75,6 @@ pub struct VaultStatus {
     pub max_expires_in_secs: u64,
 }
 
-/// Shorter values are not redacted (they would mask ordinary words).
-pub const REDACT_MIN_CHARS: usize = 4;
-
 /// What to cache: name → (env var, value).
 pub type CacheInput = BTreeMap<String, (String, SecretValue)>;
 
@@ -159,6 +156,11 @@ impl SecretCache {
         }
     }
 
+    /// The vault file a cached id was decrypted from (as the unlocking client said).
+    pub fn vault_path(&self, vault_id: &str) -> Option<String> {
+        self.vaults.get(vault_id).and_then(|c| c.vault_path.clone())
+    }
+
     /// Record a cockpit approval for `vault_id` (policy `first`).
     pub fn mark_approved(&mut self, vault_id: &str) {
         if let Some(c) = self.vaults.get_mut(vault_id) {
@@ -233,29 +235,6 @@ impl SecretCache {
                 max_expires_in_secs: c.max_expires_at().saturating_duration_since(now).as_secs(),
             })
             .collect()
-    }
-
-    /// Replace every cached value of at least [`REDACT_MIN_CHARS`] characters in `text` by
-    /// `[REDACTED:name]` (longest values first). Values never leave the cache for this.
-    pub fn redact(&mut self, now: Instant, text: &str) -> (String, usize) {
-        self.expire(now);
-        let mut pairs: Vec<(&str, &str)> = self
-            .vaults
-            .values()
-            .flat_map(|c| c.secrets.iter().map(|(n, (_, v))| (n.as_str(), v.expose())))
-            .filter(|(_, v)| v.chars().count() >= REDACT_MIN_CHARS)
-            .collect();
-        pairs.sort_by_key(|p| std::cmp::Reverse(p.1.len()));
-        let mut out = text.to_string();
-        let mut count = 0;
-        for (name, value) in pairs {
-            let n = out.matches(value).count();
-            if n > 0 {
-                count += n;
-                out = out.replace(value, &format!("[REDACTED:{name}]"));
-            }
-        }
-        (out, count)
     }
 
     pub fn is_empty(&self) -> bool {
@@ -376,30 +355,6 @@ mod tests {
             ),
         );
         assert!(c.insert(t, ID, None, bad, None).is_err());
-    }
-
-    #[test]
-    fn redacts_longest_first() {
-        let mut c = SecretCache::new(cfg(600, 7200));
-        let t = Instant::now();
-        let mut m = CacheInput::new();
-        for (n, e, v) in [
-            ("short", "S", "abcd"),
-            ("long", "L", "abcdefgh"),
-            ("tiny", "T", "ab"),
-        ] {
-            m.insert(
-                n.into(),
-                (
-                    e.into(),
-                    SecretValue::new(Zeroizing::new(v.into())).unwrap(),
-                ),
-            );
-        }
-        c.insert(t, ID, None, m, None).unwrap();
-        let (text, n) = c.redact(t, "x abcdefgh y abcd z ab");
-        assert_eq!(text, "x [REDACTED:long] y [REDACTED:short] z ab");
-        assert_eq!(n, 2);
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! max_ttl_secs = 7200         # absolute cap from unlock (1 ..= 604800)
 //! confirm = "first"           # never | first | always: ask in the cockpit before a release
 //! confirm_timeout_secs = 60   # no answer in time → refused (1 ..= 600)
+//! allow_project_env = []      # variables a committed project vault may set anyway (see envguard)
 //! ```
 
 use std::time::Duration;
@@ -41,6 +42,7 @@ struct Section {
     max_ttl_secs: Option<u64>,
     confirm: Option<ConfirmPolicy>,
     confirm_timeout_secs: Option<u64>,
+    allow_project_env: Option<Vec<String>>,
 }
 
 /// Effective settings, clamped.
@@ -85,6 +87,19 @@ impl SecretsConfig {
                 .unwrap_or(DEFAULT_CONFIRM_TIMEOUT_SECS)
                 .clamp(1, 600),
         }
+    }
+
+    /// `[secrets] allow_project_env`: variables the user lets a project vault release into even
+    /// though they change how programs run (each must be a valid variable name).
+    pub fn allowed_project_env() -> Result<std::collections::BTreeSet<String>> {
+        let s: Section = UserConfig::load()?.section("secrets")?;
+        let list = s.allow_project_env.unwrap_or_default();
+        for v in &list {
+            super::names::validate_env(v).map_err(|e| {
+                anyhow::anyhow!("[secrets] allow_project_env in the user config: {e}")
+            })?;
+        }
+        Ok(list.into_iter().collect())
     }
 
     /// A requested TTL (e.g. `unlock --ttl`), clamped to 1 ..= max_ttl_secs.

@@ -11,8 +11,11 @@
 
 pub mod cache;
 mod config;
+pub mod envguard;
+mod fingerprint;
 mod identity;
 mod names;
+mod recipients;
 pub mod run;
 mod vault;
 
@@ -23,14 +26,17 @@ use serde::Serialize;
 use zeroize::Zeroizing;
 
 pub use config::{ConfirmPolicy, SecretsConfig};
+pub use fingerprint::{
+    Fingerprints, MIN_BITS as FINGERPRINT_MIN_BITS, MIN_CHARS as FINGERPRINT_MIN_CHARS,
+    Unredactable, is_fingerprintable, redact_known, unredactable,
+};
 pub use identity::{
     ENV_IDENTITY, ENV_IDENTITY_FILE, ENV_PASSPHRASE_FILE, Identity, IdentitySource, InitReport,
     configured_source, identity_path, prompt_masked, recipient_path,
 };
 pub use names::{default_env, validate_env, validate_name};
-pub use vault::{
-    Entry, Listing, RegistryState, Scope, SecretValue, Unlocked, VaultPaths, list, unlock,
-};
+pub use recipients::{confirm_recipients, unconfirmed_recipients};
+pub use vault::{Entry, Listing, RegistryState, Scope, SecretValue, Unlocked, VaultPaths, list};
 
 use crate::error::Error;
 use crate::project::Project;
@@ -76,6 +82,52 @@ pub fn project_vault(project: &Project) -> Result<VaultPaths> {
     Ok(VaultPaths::project(project))
 }
 
+/// Decrypt a vault (see [`vault::unlock`]), refuse a project mapping into a variable that
+/// changes how programs run (unless the user allows it), and record the fingerprints of its
+/// values so archives are redacted later whatever the daemon holds.
+pub fn unlock(paths: &VaultPaths, identity: &Identity) -> Result<Unlocked> {
+    let mut u = vault::unlock(paths, identity)?;
+    check_project_env(
+        paths,
+        u.entries.iter().map(|e| (e.name.as_str(), e.env.as_str())),
+    )?;
+    u.unredactable = fingerprint::record(paths, &u.values)?;
+    Ok(u)
+}
+
+/// A committed project mapping may not name a variable of [`envguard`] unless the user's config
+/// allows it (`[secrets] allow_project_env`).
+fn check_project_env<'a>(
+    paths: &VaultPaths,
+    entries: impl IntoIterator<Item = (&'a str, &'a str)>,
+) -> Result<()> {
+    if paths.scope != Scope::Project {
+        return Ok(());
+    }
+    let mut allowed = None;
+    for (name, env) in entries {
+        let Some(why) = envguard::danger(env) else {
+            continue;
+        };
+        if allowed.is_none() {
+            allowed = Some(SecretsConfig::allowed_project_env()?);
+        }
+        if allowed.as_ref().is_some_and(|a| a.contains(env)) {
+            continue;
+        }
+        let config = crate::paths::user_config_dir().join("config.toml");
+        return Err(Error::denied(format!(
+            "{}: secret {name} maps to ${env}, which changes how programs run ({why}); \
+                 a committed project vault may not set it. If you trust this mapping, allow it \
+                 in {}: [secrets] allow_project_env = [\"{env}\"]",
+            paths.vault.display(),
+            config.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// What `add` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct AddReport {
@@ -85,6 +137,9 @@ pub struct AddReport {
     pub path: PathBuf,
     /// True when an existing secret's value was replaced.
     pub replaced: bool,
+    /// False when the value is too short or weak to fingerprint: it cannot be redacted from
+    /// session archives (see docs/ARCHITECTURE.md, "Redaction").
+    pub redactable: bool,
     pub vault_id: String,
     #[serde(skip)]
     pub old_vault_id: String,
@@ -102,6 +157,8 @@ pub fn add(
     validate_name(name)?;
     let env = env.map(str::to_string).unwrap_or_else(|| default_env(name));
     validate_env(&env)?;
+    check_project_env(paths, [(name, env.as_str())])?;
+    let redactable = is_fingerprintable(value.expose());
     let (old, new, replaced) = vault::modify(paths, identity, None, |entries, values| {
         if let Some(other) = entries.iter().find(|e| e.env == env && e.name != name) {
             return Err(Error::conflict(format!(
@@ -117,6 +174,8 @@ pub fn add(
             env: env.clone(),
         });
         values.insert(name.to_string(), value);
+        // Before the vault is written: a value in the vault always has its fingerprint.
+        fingerprint::record(paths, values)?;
         Ok(replaced)
     })?;
     tracing::info!(
@@ -131,6 +190,7 @@ pub fn add(
         vault: paths.scope,
         path: paths.vault.clone(),
         replaced,
+        redactable,
         vault_id: new,
         old_vault_id: old,
     })
@@ -166,6 +226,8 @@ pub fn remove(paths: &VaultPaths, identity: &Identity, name: &str) -> Result<Rem
             .into());
         }
         entries.retain(|e| e.name != name);
+        // The removed value keeps its fingerprint (it may still be in an agent's log).
+        fingerprint::record(paths, values)?;
         Ok(())
     })?;
     tracing::info!(name, vault = paths.scope.as_str(), "secrets: removed");

@@ -48,6 +48,14 @@ pub fn child_env(
     out
 }
 
+/// Wipe the values of an environment list built by [`child_env`].
+fn wipe_env(env: Vec<(OsString, OsString)>) {
+    use std::os::unix::ffi::OsStringExt;
+    for (_, v) in env {
+        drop(Zeroizing::new(v.into_vec()));
+    }
+}
+
 /// POSIX single-quote `s` for sh: `'` becomes `'\''`.
 pub fn shell_quote(s: &str) -> String {
     let mut q = String::with_capacity(s.len() + 2);
@@ -156,9 +164,16 @@ pub fn run_local(command: &[String], released: &EnvValues) -> Result<u8> {
     };
     let env = child_env(std::env::vars_os(), released);
     let mut cmd = Command::new(program);
-    cmd.args(args).env_clear().envs(env);
+    cmd.args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k, v)));
+    wipe_env(env);
     install_handlers();
-    let mut child = cmd.spawn().map_err(|e| {
+    let spawned = cmd.spawn();
+    // std's Command keeps its own copy of the environment block until it is dropped; it is not
+    // ours to wipe (documented in docs/ARCHITECTURE.md), but it goes at once.
+    drop(cmd);
+    let mut child = spawned.map_err(|e| {
         let kind = if e.kind() == std::io::ErrorKind::NotFound {
             crate::error::ErrorKind::NotFound
         } else {

@@ -336,6 +336,8 @@ pub struct Unlocked {
     pub values: BTreeMap<String, SecretValue>,
     /// Set when the registry was rebuilt from the vault (it was missing or out of sync).
     pub repaired: Option<String>,
+    /// Names whose values are too short or weak to fingerprint (cannot be redacted).
+    pub unredactable: Vec<String>,
 }
 
 impl std::fmt::Debug for Unlocked {
@@ -356,6 +358,7 @@ impl Unlocked {
             entries: vec![],
             values: BTreeMap::new(),
             repaired: None,
+            unredactable: vec![],
         }
     }
 
@@ -498,7 +501,7 @@ pub fn unlock(paths: &VaultPaths, identity: &Identity) -> Result<Unlocked> {
 
 fn lock_path(paths: &VaultPaths) -> Result<PathBuf> {
     if let Some(dir) = paths.lock.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        store::create_dirs(dir)?;
     }
     Ok(paths.lock.clone())
 }
@@ -571,6 +574,7 @@ fn unlock_locked(paths: &VaultPaths, identity: &Identity) -> Result<Unlocked> {
         entries,
         values,
         repaired,
+        unredactable: vec![],
     })
 }
 

@@ -28,9 +28,10 @@ pub(super) async fn scry_all(cx: Call, req: FederatedScryRequest) -> Reply {
     let svc = cx.state.service::<ScryService>();
     let refresh = req.refresh;
     let local: LocalSearch = Arc::new(move |p, q| svc.search(p, q, refresh));
-    let over_tcp = !cx.peer.is_unix();
+    // Over TCP only the projects the owner exposed are searched (and no remotes).
+    let exposed = (!cx.peer.is_unix()).then(|| cx.state.exposed().to_vec());
     let answer = cx
-        .blocking(move || mother::daemon_search(here.as_ref(), &q, local, over_tcp))
+        .blocking(move || mother::daemon_search(here.as_ref(), &q, local, exposed.as_deref()))
         .await?;
     ok(&answer)
 }

@@ -161,14 +161,35 @@ impl Call {
     }
 
     /// Open the project a request names (`?project=ROOT` or a body field): it must be an absolute
-    /// path inside a patina project or git work tree. Never the daemon's cwd.
+    /// path inside a patina project or git work tree. Never the daemon's cwd. Over TCP only a
+    /// root the owner exposed (`serve --expose`) is served: anything else is 403 before the
+    /// directory is even looked at, so a TCP peer can neither read nor make an index in a
+    /// directory it merely names.
     pub fn project_at(&self, root: &str) -> Result<Project, ApiError> {
+        if !self.peer.is_unix() {
+            self.require_exposed(root)?;
+        }
         open_project(root)
     }
 
     /// The project of `?project=ROOT`.
     pub fn project(&self) -> Result<Project, ApiError> {
-        open_project(self.require_query("project")?)
+        self.project_at(self.require_query("project")?)
+    }
+
+    fn require_exposed(&self, root: &str) -> Result<(), ApiError> {
+        let exposed = self.state.exposed();
+        let hit = std::fs::canonicalize(root)
+            .ok()
+            .is_some_and(|p| exposed.contains(&p));
+        if hit {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "{root} is not exposed over TCP (the owner can expose a project with \
+                 `patina serve --listen ADDR --expose PATH`)"
+            )))
+        }
     }
 
     /// Run blocking domain work (file I/O, git, ONNX) off the async workers.
@@ -216,8 +237,16 @@ struct Route {
     method: &'static str,
     pattern: Vec<Segment>,
     access: Access,
+    /// Largest body this route accepts (413 above; only this much is ever buffered).
+    max_body: usize,
     handler: Handler,
 }
+
+/// `{name}` segments of a matched route.
+type Params = Vec<(String, String)>;
+
+/// Body limit of a POST route unless it says otherwise ([`Router::body_limit`]).
+pub const DEFAULT_POST_BODY: usize = 64 * 1024;
 
 /// The route table every area adds to.
 #[derive(Default)]
@@ -274,8 +303,22 @@ impl Router {
             method,
             pattern,
             access,
+            max_body: if matches!(method, "GET" | "HEAD" | "DELETE") {
+                0
+            } else {
+                DEFAULT_POST_BODY
+            },
             handler: Arc::new(move |call| Box::pin(handler(call))),
         });
+        self
+    }
+
+    /// Set the body limit of the route registered last (e.g. `/secrets/cache`, whose body is a
+    /// whole vault). Capped by the framing limit (1 MiB).
+    pub fn body_limit(&mut self, bytes: usize) -> &mut Self {
+        if let Some(r) = self.routes.last_mut() {
+            r.max_body = bytes;
+        }
         self
     }
 
@@ -289,6 +332,84 @@ impl Router {
         self.on_shutdown.push(Box::new(hook));
     }
 
+    /// Decide on a request from its head alone, before any body byte is read: the TCP rules
+    /// (`/secrets/*` 403, token 401, Unix-only 403), unknown path 404, other method 405 — or
+    /// the route's body limit when it may go on. The connection loop calls this right after
+    /// the headers, so an unauthenticated TCP peer never gets a body buffered.
+    pub fn admission(
+        &self,
+        method: &str,
+        raw_path: &str,
+        path: &str,
+        peer: &Peer,
+        authorized: bool,
+    ) -> Result<usize, Response> {
+        self.find(method, raw_path, path, peer, authorized)
+            .map(|(route, _)| route.max_body)
+    }
+
+    fn find(
+        &self,
+        method: &str,
+        raw_path: &str,
+        path: &str,
+        peer: &Peer,
+        authorized: bool,
+    ) -> Result<(&Route, Params), Response> {
+        let secrets_area = SECRETS_PREFIX.trim_matches('/');
+        let first_segment = path.split('/').find(|s| !s.is_empty() && *s != ".");
+        if !peer.is_unix() && first_segment.is_some_and(|s| s.eq_ignore_ascii_case(secrets_area)) {
+            // Before routing, so a TCP peer cannot even learn which secret endpoints exist.
+            return Err(Response::error(
+                403,
+                "/secrets/* is served only on the Unix socket",
+            ));
+        }
+        let segments: Vec<&str> = raw_path.split('/').skip(1).collect();
+        let mut allowed = BTreeSet::new();
+        let mut found = None;
+        for route in &self.routes {
+            if let Some(params) = match_pattern(&route.pattern, &segments) {
+                if route.method == method {
+                    found = Some((route, params));
+                    break;
+                }
+                allowed.insert(route.method);
+            }
+        }
+        let Some((route, params)) = found else {
+            if allowed.is_empty() {
+                return Err(Response::error(404, &format!("no endpoint {path}")));
+            }
+            let allow = allowed.into_iter().collect::<Vec<_>>().join(", ");
+            return Err(Response::error(
+                405,
+                &format!("{method} is not allowed on {path} (use {allow})"),
+            )
+            .with_header("Allow", &allow));
+        };
+        if !peer.is_unix() {
+            match route.access {
+                Access::Open => {}
+                Access::Token if authorized => {}
+                Access::Token => {
+                    return Err(Response::error(
+                        401,
+                        "this endpoint needs Authorization: Bearer <token> over TCP",
+                    )
+                    .with_header("WWW-Authenticate", "Bearer"));
+                }
+                Access::LocalOnly => {
+                    return Err(Response::error(
+                        403,
+                        &format!("{path} is served only on the Unix socket"),
+                    ));
+                }
+            }
+        }
+        Ok((route, params))
+    }
+
     /// Answer one request. `authorized` says whether a TCP peer presented the right token (always
     /// true on the Unix socket, where the uid check already happened).
     pub async fn dispatch(
@@ -298,57 +419,16 @@ impl Router {
         authorized: bool,
         state: Arc<DaemonState>,
     ) -> Response {
-        let secrets_area = SECRETS_PREFIX.trim_matches('/');
-        let first_segment = request.path.split('/').find(|s| !s.is_empty() && *s != ".");
-        if !peer.is_unix() && first_segment.is_some_and(|s| s.eq_ignore_ascii_case(secrets_area)) {
-            // Before routing, so a TCP peer cannot even learn which secret endpoints exist.
-            return Response::error(403, "/secrets/* is served only on the Unix socket");
-        }
-        let segments: Vec<&str> = request.raw_path.split('/').skip(1).collect();
-        let mut allowed = BTreeSet::new();
-        let mut found = None;
-        for route in &self.routes {
-            if let Some(params) = match_pattern(&route.pattern, &segments) {
-                if route.method == request.method {
-                    found = Some((route, params));
-                    break;
-                }
-                allowed.insert(route.method);
-            }
-        }
-        let Some((route, params)) = found else {
-            if allowed.is_empty() {
-                return Response::error(404, &format!("no endpoint {}", request.path));
-            }
-            let allow = allowed.into_iter().collect::<Vec<_>>().join(", ");
-            return Response::error(
-                405,
-                &format!(
-                    "{} is not allowed on {} (use {allow})",
-                    request.method, request.path
-                ),
-            )
-            .with_header("Allow", &allow);
+        let (route, params) = match self.find(
+            &request.method,
+            &request.raw_path,
+            &request.path,
+            &peer,
+            authorized,
+        ) {
+            Ok(found) => found,
+            Err(resp) => return resp,
         };
-        if !peer.is_unix() {
-            match route.access {
-                Access::Open => {}
-                Access::Token if authorized => {}
-                Access::Token => {
-                    return Response::error(
-                        401,
-                        "this endpoint needs Authorization: Bearer <token> over TCP",
-                    )
-                    .with_header("WWW-Authenticate", "Bearer");
-                }
-                Access::LocalOnly => {
-                    return Response::error(
-                        403,
-                        &format!("{} is served only on the Unix socket", request.path),
-                    );
-                }
-            }
-        }
         let call = Call {
             request,
             params,

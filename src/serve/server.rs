@@ -1,7 +1,13 @@
 //! The daemon's lifecycle and connection loop: single instance (flock), stale-socket cleanup only
 //! after a refused connect, a 0600 socket that never exists under its final name with a wider mode,
-//! SO_PEERCRED uid check, bounded concurrency (503), a per-connection deadline (408), exact
-//! framing, `shutdown(Write)` after every answer, and a clean exit on SIGINT/SIGTERM.
+//! SO_PEERCRED uid check, bounded concurrency per door (503), a per-connection deadline (408),
+//! exact framing, `shutdown(Write)` after every answer, and a clean exit on SIGINT/SIGTERM.
+//!
+//! Limits per door: the Unix socket and TCP have separate connection pools, so a flood of TCP
+//! connections (anyone who can reach the port) never takes a slot the owner's socket needs. A
+//! request is judged on its head alone (route, token, Unix-only rules, the route's body limit)
+//! before one body byte is read: an unauthenticated TCP peer gets its 401 without having a body
+//! buffered, and no route buffers more than it declared.
 
 use std::fs;
 use std::io;
@@ -20,7 +26,7 @@ use super::router::{Peer, Router};
 use super::state::DaemonState;
 use super::token::Token;
 use crate::paths;
-use crate::proto::framing::{CONTINUE, FrameError, Limits, Request, RequestDecoder, Response};
+use crate::proto::framing::{CONTINUE, FrameError, Request, RequestDecoder, Response};
 use crate::proto::{LOCK_FILE, PID_FILE, SOCKET_FILE, TOKEN_FILE};
 use crate::store::{self, FileLock};
 
@@ -29,8 +35,12 @@ use crate::store::{self, FileLock};
 pub struct ServeOptions {
     /// Also listen on TCP (token required except for /health and /version).
     pub listen: Option<String>,
-    /// Connections served at once; more get 503.
+    /// Connections served at once on the Unix socket; more get 503.
     pub max_connections: usize,
+    /// Connections served at once over TCP (a separate pool: TCP never starves the socket).
+    pub max_tcp_connections: usize,
+    /// Project roots `/api/*` may name over TCP (`--expose`); anything else is 403 there.
+    pub expose: Vec<PathBuf>,
     /// Deadline for a client to deliver its whole request (408 after).
     pub request_timeout: Duration,
     /// Write a new TCP token even if a valid one exists.
@@ -42,6 +52,8 @@ impl Default for ServeOptions {
         ServeOptions {
             listen: None,
             max_connections: 512,
+            max_tcp_connections: 64,
+            expose: Vec::new(),
             request_timeout: Duration::from_secs(10),
             rotate_token: false,
         }
@@ -58,6 +70,9 @@ pub struct Started {
     /// Where the TCP token is (never the token itself).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub token_file: Option<PathBuf>,
+    /// Project roots served over TCP.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exposed: Vec<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub warning: Option<String>,
 }
@@ -82,6 +97,15 @@ pub fn read_pid_file(run_dir: &Path) -> Option<u32> {
 /// accept connections.
 pub fn run(router: Router, opts: ServeOptions, on_ready: impl FnOnce(&Started)) -> Result<()> {
     let run_dir = paths::run_dir();
+    let home = paths::patina_home();
+    store::create_dirs(&home)?;
+    // The client refuses a PATINA_HOME others can write to (they could swap run/); so does the
+    // daemon, rather than serve on a socket nobody should trust.
+    if let Some(problem) = store::dir_problem(&home, store::DirRule::NotWritableByOthers)
+        .with_context(|| format!("inspecting {}", home.display()))?
+    {
+        bail!("{} {problem}; refusing to serve from it", home.display());
+    }
     store::ensure_private_dir(&run_dir)?;
     let lock = FileLock::try_acquire(&run_dir.join(LOCK_FILE))?.ok_or_else(|| AlreadyRunning {
         home: paths::patina_home().display().to_string(),
@@ -151,9 +175,15 @@ struct Shared {
     router: Router,
     state: Arc<DaemonState>,
     token: Option<Token>,
-    limits: Limits,
+    limits: crate::proto::framing::Limits,
     request_timeout: Duration,
     uid: u32,
+}
+
+/// Connections in flight, per door; releases trim the allocator once a burst is over.
+struct Door {
+    permits: Arc<Semaphore>,
+    max: usize,
 }
 
 async fn serve(
@@ -183,6 +213,7 @@ async fn serve(
         socket: socket.to_path_buf(),
         listen: None,
         token_file: None,
+        exposed: opts.expose.clone(),
         warning: None,
     };
     if let Some(addr) = &opts.listen {
@@ -205,7 +236,7 @@ async fn serve(
         tcp = Some(listener);
     }
 
-    let state = Arc::new(DaemonState::new(socket.to_path_buf()));
+    let state = Arc::new(DaemonState::new(socket.to_path_buf()).with_exposed(opts.expose.clone()));
     for hook in &router.on_start {
         hook(&state);
     }
@@ -213,12 +244,18 @@ async fn serve(
         router,
         state: state.clone(),
         token,
-        limits: Limits::default(),
+        limits: crate::proto::framing::Limits::default(),
         request_timeout: opts.request_timeout,
         uid: store::current_uid(),
     });
-    let max = opts.max_connections.max(1);
-    let permits = Arc::new(Semaphore::new(max));
+    let unix_door = Arc::new(Door {
+        permits: Arc::new(Semaphore::new(opts.max_connections.max(1))),
+        max: opts.max_connections.max(1),
+    });
+    let tcp_door = Arc::new(Door {
+        permits: Arc::new(Semaphore::new(opts.max_tcp_connections.max(1))),
+        max: opts.max_tcp_connections.max(1),
+    });
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let mut sigterm = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -227,14 +264,14 @@ async fn serve(
     let unix_task = tokio::spawn(accept_unix(
         unix,
         shared.clone(),
-        permits.clone(),
+        unix_door.clone(),
         stop_rx.clone(),
     ));
     let tcp_task = tcp.map(|l| {
         tokio::spawn(accept_tcp(
             l,
             shared.clone(),
-            permits.clone(),
+            tcp_door.clone(),
             stop_rx.clone(),
         ))
     });
@@ -251,7 +288,11 @@ async fn serve(
         let _ = t.await;
     }
     // Let in-flight requests finish (bounded), then run the areas' shutdown hooks.
-    let _ = tokio::time::timeout(Duration::from_secs(3), permits.acquire_many(max as u32)).await;
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        let _u = unix_door.permits.acquire_many(unix_door.max as u32).await;
+        let _t = tcp_door.permits.acquire_many(tcp_door.max as u32).await;
+    })
+    .await;
     for hook in &shared.router.on_shutdown {
         hook(&state);
     }
@@ -285,7 +326,7 @@ impl Drop for SocketCleanup {
 async fn accept_unix(
     listener: tokio::net::UnixListener,
     shared: Arc<Shared>,
-    permits: Arc<Semaphore>,
+    door: Arc<Door>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -300,11 +341,12 @@ async fn accept_unix(
             },
             _ = stop.changed() => return,
         };
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        let Ok(permit) = door.permits.clone().try_acquire_owned() else {
             reject_busy(&stream);
             continue;
         };
         let shared = shared.clone();
+        let door = door.clone();
         tokio::spawn(async move {
             let peer = match stream.peer_cred() {
                 Ok(c) => Peer::Unix {
@@ -318,14 +360,34 @@ async fn accept_unix(
             };
             handle(stream, peer, &shared).await;
             drop(permit);
+            door.after_connection();
         });
+    }
+}
+
+impl Door {
+    /// The last connection of a burst went away: give the freed request and answer buffers
+    /// back to the OS, so the daemon returns to its idle size after a flood (glibc keeps freed
+    /// heap otherwise).
+    fn after_connection(&self) {
+        if self.permits.available_permits() == self.max {
+            trim_allocator();
+        }
+    }
+}
+
+fn trim_allocator() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim(3) only releases free memory; it is thread-safe.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 
 async fn accept_tcp(
     listener: tokio::net::TcpListener,
     shared: Arc<Shared>,
-    permits: Arc<Semaphore>,
+    door: Arc<Door>,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
@@ -341,14 +403,16 @@ async fn accept_tcp(
             _ = stop.changed() => return,
         };
         let _ = stream.set_nodelay(true);
-        let Ok(permit) = permits.clone().try_acquire_owned() else {
+        let Ok(permit) = door.permits.clone().try_acquire_owned() else {
             reject_busy(&stream);
             continue;
         };
         let shared = shared.clone();
+        let door = door.clone();
         tokio::spawn(async move {
             handle(stream, Peer::Tcp { addr }, &shared).await;
             drop(permit);
+            door.after_connection();
         });
     }
 }
@@ -379,22 +443,29 @@ impl TryWrite for tokio::net::TcpStream {
 }
 
 enum ReadOutcome {
-    Request(Request),
+    Request(Request, bool),
     /// Answer with this error; the request was not fully read.
     Refuse(FrameError),
+    /// Judged on its head alone (404, 405, 401, 403): answer this, the body was never read.
+    Early(Response),
     /// The peer went away (or sent nothing): close without answering.
     Gone,
 }
 
+/// Read one request: the head, then the verdict on the head ([`Router::admission`]: token,
+/// route, the route's body limit), then exactly the admitted body.
 async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
-    limits: Limits,
+    peer: &Peer,
+    shared: &Shared,
 ) -> ReadOutcome {
-    let mut decoder = RequestDecoder::new(limits);
-    let mut chunk = [0u8; 8192];
+    let mut decoder = RequestDecoder::held(shared.limits);
+    // Wiped after use: a request body may carry secret values.
+    let mut chunk = zeroize::Zeroizing::new([0u8; 8192]);
     let mut sent_continue = false;
+    let mut authorized = peer.is_unix();
     loop {
-        let n = match stream.read(&mut chunk).await {
+        let n = match stream.read(&mut chunk[..]).await {
             Ok(n) => n,
             Err(_) => return ReadOutcome::Gone,
         };
@@ -404,8 +475,25 @@ async fn read_request<S: AsyncRead + AsyncWrite + Unpin>(
                 None => ReadOutcome::Gone,
             };
         }
-        match decoder.push(&chunk[..n]) {
-            Ok(Some(req)) => return ReadOutcome::Request(req),
+        let mut got = decoder.push(&chunk[..n]);
+        if let Ok(None) = got
+            && let Some(head) = decoder.held_head()
+        {
+            if !peer.is_unix()
+                && let Some(t) = &shared.token
+            {
+                authorized = t.verify(head.header("authorization"));
+            }
+            match shared
+                .router
+                .admission(head.method, head.raw_path, head.path, peer, authorized)
+            {
+                Ok(max_body) => got = decoder.admit(max_body),
+                Err(resp) => return ReadOutcome::Early(resp),
+            }
+        }
+        match got {
+            Ok(Some(req)) => return ReadOutcome::Request(req, authorized),
             Ok(None) => {}
             Err(e) => return ReadOutcome::Refuse(e),
         }
@@ -429,7 +517,7 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: Peer, sh
         return;
     }
     let outcome =
-        match tokio::time::timeout_at(deadline, read_request(&mut stream, shared.limits)).await {
+        match tokio::time::timeout_at(deadline, read_request(&mut stream, &peer, shared)).await {
             Ok(o) => o,
             Err(_) => ReadOutcome::Refuse(FrameError::new(
                 408,
@@ -445,12 +533,11 @@ async fn handle<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, peer: Peer, sh
             tracing::debug!(status = e.status, error = %e.message, "refused request");
             (Response::error(e.status, &e.message), true)
         }
-        ReadOutcome::Request(req) => {
-            let authorized = match (&peer, &shared.token) {
-                (Peer::Unix { .. }, _) => true,
-                (Peer::Tcp { .. }, Some(t)) => t.verify(req.header("authorization")),
-                (Peer::Tcp { .. }, None) => false,
-            };
+        ReadOutcome::Early(resp) => {
+            tracing::debug!(status = resp.status, "refused request on its head");
+            (resp, true)
+        }
+        ReadOutcome::Request(req, authorized) => {
             let method = req.method.clone();
             let path = req.path.clone();
             let resp = shared

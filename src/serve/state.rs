@@ -13,6 +13,8 @@ pub struct DaemonState {
     started: Instant,
     pid: u32,
     socket: PathBuf,
+    /// Project roots the owner exposed over TCP (`serve --expose`), canonical.
+    exposed: Vec<PathBuf>,
     services: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
@@ -22,8 +24,20 @@ impl DaemonState {
             started: Instant::now(),
             pid: std::process::id(),
             socket,
+            exposed: Vec::new(),
             services: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The project roots a TCP request may name (canonical paths).
+    pub fn with_exposed(mut self, roots: Vec<PathBuf>) -> Self {
+        self.exposed = roots;
+        self
+    }
+
+    /// The project roots exposed over TCP; a TCP request naming anything else is refused.
+    pub fn exposed(&self) -> &[PathBuf] {
+        &self.exposed
     }
 
     pub fn pid(&self) -> u32 {

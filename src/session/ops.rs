@@ -186,8 +186,8 @@ pub(crate) fn start(
         .into());
     }
     let cfg = config(project)?;
-    std::fs::create_dir_all(project.local_dir())
-        .with_context(|| format!("creating {}", project.local_dir().display()))?;
+    // Session text lives here: 0700 whatever the umask (an older one is narrowed).
+    store::private_dir(&project.local_dir())?;
     let path = project.active_session_path();
     store::update_locked(&path, &project.session_lock_path(), ACTIVE_MODE, |cur| {
         if let Some(text) = cur {
@@ -461,13 +461,36 @@ pub(crate) fn note(eng: &Engine, project: &Project, text: &str) -> Result<NoteRe
         Some(l) => format!("Note [{l}]"),
         None => "Note".to_string(),
     };
+    let mut warnings = Vec::new();
+    // A vault value typed into a note never reaches the session file (nor the cockpit, the
+    // agent context or scry that read it): replaced by `[redacted: NAME]` from the values'
+    // keyed fingerprints, and the user is told.
+    let text = match eng.secrets().fingerprints() {
+        Ok(Some(known)) => {
+            let (clean, hits) = known.redact(text);
+            if !hits.is_empty() {
+                let mut names = hits;
+                names.sort();
+                names.dedup();
+                warnings.push(format!(
+                    "the value of {} was redacted from the note",
+                    names.join(", ")
+                ));
+            }
+            clean
+        }
+        Ok(None) => text.to_string(),
+        Err(e) => {
+            warnings.push(format!("note not checked for secret values: {e:#}"));
+            text.to_string()
+        }
+    };
     let t = eng.now();
     let when = heading_time(&t);
     let id = with_active(project, |f| {
-        f.append_activity(&when, &heading, text);
+        f.append_activity(&when, &heading, &text);
         Ok((true, f.fm.id.clone()))
     })?;
-    let mut warnings = Vec::new();
     super::pending::flush(project, &mut warnings);
     Ok(NoteReport {
         id,
@@ -1291,7 +1314,18 @@ fn close_locked(
     } else {
         source.to_path_buf()
     };
-    store::atomic_write(&archive, file.render()?.as_bytes(), ARCHIVE_MODE)?;
+    // No vault secret value in an archive, whatever the daemon holds: the whole text (notes
+    // included) is checked against the values' keyed fingerprints.
+    let rendered = file.render()?;
+    let rendered = match eng.secrets().fingerprints() {
+        Ok(Some(known)) => known.redact(&rendered).0,
+        Ok(None) => rendered,
+        Err(e) => {
+            warnings.push(format!("archive not checked for secret values: {e:#}"));
+            rendered
+        }
+    };
+    store::atomic_write(&archive, rendered.as_bytes(), ARCHIVE_MODE)?;
     let archive_rel = rel(project, &archive);
     let pointer = doc::pointer::LastSession {
         id: id.clone(),

@@ -7,9 +7,10 @@
 //!   signature).
 //! - [`capture`] — the same as data (`session transcript --json`).
 //! - [`summary`] — prompt count and the agent's last action, for the cockpit.
-//! - [`SecretRedactor`] — how the values of unlocked secrets (held by the daemon) are redacted
-//!   too: every reading function takes one from its caller (the command layer passes the
-//!   daemon-backed one, `backend::DaemonRedactor`); [`redact_values`] is the daemon side of it.
+//! - Vault secret values are redacted by their keyed fingerprints (`secrets::Fingerprints`),
+//!   whatever the daemon holds: every reading function takes a [`SecretRedactor`] from its caller
+//!   (commands and the cockpit pass [`KnownSecrets`], the fingerprints recorded for this user); a
+//!   fingerprint file that cannot be read fails the capture rather than let a value through.
 //!
 //! One reader per agent (`claude`, `codex`, `gemini`, `opencode`), each a function
 //! `read(location, &Scope) -> Found`; everything after reading (redaction, folding pastes,
@@ -32,6 +33,7 @@ use chrono::{DateTime, FixedOffset, SubsecRound as _, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::project::Project;
+use crate::secrets::Fingerprints;
 
 pub use model::Tokens;
 
@@ -158,26 +160,34 @@ pub fn summary(
     })
 }
 
-/// Redacts the values of currently unlocked secrets in a batch of raw texts: answers each text
-/// redacted (`[REDACTED:name]`) with its number of hits, in order, or `None` when it cannot (no
-/// daemon, all locked). The caller passes one in — the command layer's asks the daemon, so secret
-/// values never leave it and the domain never talks to the daemon itself; the daemon answers
-/// with [`redact_values`].
+/// Where the values of the user's vault secrets are recognised from: their keyed fingerprints,
+/// recorded at `secrets add`/`unlock`, so redaction needs no plaintext and no daemon (after lock,
+/// expiry or `serve stop` a pasted value is still found). The caller passes one in.
 pub trait SecretRedactor: Send + Sync {
-    fn redact(&self, project: &Project, texts: &[String]) -> Option<Vec<(String, usize)>>;
+    /// The fingerprints to check texts against; `Ok(None)` when none are recorded. An error (a
+    /// fingerprint file that cannot be read) must fail the capture: nothing is written unredacted.
+    fn fingerprints(&self) -> Result<Option<Fingerprints>>;
 }
 
-/// Nothing is unlocked anywhere this caller can see: only the pattern-based redaction applies.
+/// No vault values to look for: only the pattern-based redaction applies (tests).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoSecrets;
 
 impl SecretRedactor for NoSecrets {
-    fn redact(&self, _: &Project, _: &[String]) -> Option<Vec<(String, usize)>> {
-        None
+    fn fingerprints(&self) -> Result<Option<Fingerprints>> {
+        Ok(None)
     }
 }
 
-pub use redact::redact_values;
+/// The fingerprints recorded for this user under `PATINA_HOME`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KnownSecrets;
+
+impl SecretRedactor for KnownSecrets {
+    fn fingerprints(&self) -> Result<Option<Fingerprints>> {
+        Fingerprints::load()
+    }
+}
 
 /// Project settings: `transcripts = false`, or a `[transcripts]` table.
 #[derive(Debug, Default, Deserialize)]
@@ -370,22 +380,8 @@ pub fn capture(
     prompts.sort_by_key(|p| p.time);
 
     // Secret values are redacted first, on the raw texts (before anything is cut, so no prefix of
-    // a value can survive a truncation).
-    let mut redactor = redact::Redactor::default();
-    {
-        let mut raw: Vec<String> = prompts.iter().map(|p| p.text.clone()).collect();
-        raw.extend(activity.errors.iter().map(|e| e.text.clone()));
-        raw.extend(
-            activity
-                .files_edited
-                .iter()
-                .map(|p| p.to_string_lossy().into_owned()),
-        );
-        raw.extend(activity.last_action.iter().map(|(_, t)| t.clone()));
-        if let Some(answers) = secrets.redact(project, &raw) {
-            redactor = redactor.with_precomputed(raw, answers);
-        }
-    }
+    // a value can survive a truncation), by their fingerprints: no daemon, no plaintext needed.
+    let mut redactor = redact::Redactor::new(secrets.fingerprints()?);
     cap.prompts = prompts
         .into_iter()
         .enumerate()

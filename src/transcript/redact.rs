@@ -1,12 +1,15 @@
 //! Privacy: nothing that looks like a secret leaves an agent's log into a session file or onto
-//! stdout. Known token shapes and the values of unlocked secrets are replaced by
-//! `[redacted: <kind>]`, and every hit is counted by kind.
+//! stdout. The values of the user's vault secrets are replaced by `[redacted: NAME]` — found by
+//! their keyed fingerprints (`secrets::Fingerprints`), so this works whatever the daemon holds,
+//! after lock, expiry or `serve stop` — and known token shapes by `[redacted: <kind>]`; every
+//! hit is counted by kind (`secret` for vault values).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use regex::Regex;
-use zeroize::Zeroizing;
+
+use crate::secrets::Fingerprints;
 
 /// Token shapes, most specific first (an Anthropic key also looks like an OpenAI one).
 static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
@@ -38,70 +41,36 @@ static PATTERNS: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
     ]
 });
 
-/// Values shorter than this are not scanned for (a 3-character "secret" would redact words).
-const MIN_SECRET_LEN: usize = 6;
-
 /// Scans text for secrets and counts what it replaced.
 #[derive(Default)]
 pub(crate) struct Redactor {
-    /// Values of unlocked secrets, longest first so a value containing another wins.
-    values: Vec<Zeroizing<String>>,
-    /// Texts already scanned for secret values elsewhere (the daemon): raw → (redacted, hits).
-    precomputed: HashMap<String, (String, usize)>,
+    /// Fingerprints of the user's secret values (none recorded: only token shapes).
+    known: Option<Fingerprints>,
     pub counts: BTreeMap<String, usize>,
 }
 
-/// Replace each of `values` (unlocked secrets) in each text by `[redacted: secret]`; returns the
-/// texts and how many replacements each needed. For the daemon, which holds the values: it can
-/// answer a batch of texts without the values ever leaving it.
-pub fn redact_values(texts: &[String], values: &[Zeroizing<String>]) -> Vec<(String, usize)> {
-    let r = Redactor::new(values.to_vec());
-    texts.iter().map(|t| r.replace_values(t)).collect()
-}
-
 impl Redactor {
-    pub fn new(mut values: Vec<Zeroizing<String>>) -> Redactor {
-        values.retain(|v| v.chars().count() >= MIN_SECRET_LEN);
-        values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    /// A redactor that knows these fingerprints of the user's secret values (`None`: token
+    /// shapes only).
+    pub fn new(known: Option<Fingerprints>) -> Redactor {
         Redactor {
-            values,
-            precomputed: HashMap::new(),
+            known,
             counts: BTreeMap::new(),
         }
     }
 
-    /// Use answers computed elsewhere for these raw texts (same order as `answers`).
-    pub fn with_precomputed(mut self, texts: Vec<String>, answers: Vec<(String, usize)>) -> Self {
-        if texts.len() == answers.len() {
-            self.precomputed = texts.into_iter().zip(answers).collect();
-        }
-        self
-    }
-
-    fn replace_values(&self, text: &str) -> (String, usize) {
-        let mut out = text.to_string();
-        let mut hits = 0;
-        for v in &self.values {
-            let n = out.matches(v.as_str()).count();
-            if n > 0 {
-                out = out.replace(v.as_str(), "[redacted: secret]");
-                hits += n;
-            }
-        }
-        (out, hits)
-    }
-
     /// `text` with every secret replaced by `[redacted: <kind>]`.
     pub fn redact(&mut self, text: &str) -> String {
-        let (mut out, mut hits) = self.replace_values(text);
-        if let Some((pre, n)) = self.precomputed.get(text) {
-            let again = self.replace_values(pre).0;
-            out = again;
-            hits += *n;
-        }
-        if hits > 0 {
-            *self.counts.entry("secret".into()).or_default() += hits;
-        }
+        let mut out = match &self.known {
+            Some(f) => {
+                let (out, hits) = f.redact(text);
+                if !hits.is_empty() {
+                    *self.counts.entry("secret".into()).or_default() += hits.len();
+                }
+                out
+            }
+            None => text.to_string(),
+        };
         for (kind, re) in PATTERNS.iter() {
             let n = re.find_iter(&out).count();
             if n > 0 {
@@ -158,28 +127,6 @@ mod tests {
         assert_eq!(c["private-key"], 1);
         let (out, _) = one("-----BEGIN RSA PRIVATE KEY-----\nMIIEow");
         assert_eq!(out, "[redacted: private-key]");
-    }
-
-    #[test]
-    fn unlocked_secret_values_are_redacted_and_short_ones_ignored() {
-        let mut r = Redactor::new(vec![
-            Zeroizing::new("hunter2-very-secret".to_string()),
-            Zeroizing::new("abc".to_string()),
-        ]);
-        let out = r.redact("pw hunter2-very-secret and abc, hunter2-very-secret");
-        assert_eq!(out, "pw [redacted: secret] and abc, [redacted: secret]");
-        assert_eq!(r.total(), 2);
-        // The daemon-side batch gives the same answer, and a redactor fed those answers counts them.
-        let texts = vec!["a hunter2-very-secret b".to_string(), "clean".to_string()];
-        let answers = redact_values(&texts, &[Zeroizing::new("hunter2-very-secret".to_string())]);
-        assert_eq!(answers[0], ("a [redacted: secret] b".to_string(), 1));
-        let mut r = Redactor::default().with_precomputed(texts, answers);
-        assert_eq!(
-            r.redact("a hunter2-very-secret b"),
-            "a [redacted: secret] b"
-        );
-        assert_eq!(r.redact("clean"), "clean");
-        assert_eq!(r.counts["secret"], 1);
     }
 
     #[test]

@@ -165,6 +165,24 @@ pub fn load_commits(p: &Project, session: Option<&SessionView>) -> Feed<Vec<Comm
     }
 }
 
+/// The beliefs this session created or revised — the rule `session end` records
+/// (`belief::captured_in_session`), so the cockpit and the archive never disagree.
+fn captured(
+    p: &Project,
+    id: &str,
+    starting_commit: Option<&str>,
+    started: Option<i64>,
+) -> Result<Vec<crate::belief::CapturedBelief>> {
+    crate::belief::captured_in_session(
+        p,
+        &crate::belief::SessionRef {
+            id,
+            starting_commit,
+            started,
+        },
+    )
+}
+
 /// This session's beliefs first, then the others, most recently revised or extracted first.
 pub fn load_beliefs(p: &Project, session: Option<&SessionView>) -> Feed<Vec<BeliefRow>> {
     let all = match crate::belief::list(p) {
@@ -172,9 +190,14 @@ pub fn load_beliefs(p: &Project, session: Option<&SessionView>) -> Feed<Vec<Beli
         Err(e) => return Feed::Unavailable(format!("{e:#}")),
     };
     let mine: Vec<String> = match session {
-        Some(s) => crate::belief::captured_since(p, s.starting_commit.as_deref())
-            .map(|c| c.into_iter().map(|b| b.id).collect())
-            .unwrap_or_default(),
+        Some(s) => captured(
+            p,
+            &s.id,
+            s.starting_commit.as_deref(),
+            s.started.map(|t| t.timestamp()),
+        )
+        .map(|c| c.into_iter().map(|b| b.id).collect())
+        .unwrap_or_default(),
         None => vec![],
     };
     let mut rows: Vec<(String, BeliefRow)> = all
@@ -269,9 +292,17 @@ pub fn end_preview(p: &Project) -> Result<Vec<String>> {
             ));
         }
     }
-    let beliefs = crate::belief::captured_since(p, st.starting_commit.as_deref())
-        .map(|b| b.len())
-        .unwrap_or(0);
+    let started = st
+        .created
+        .as_deref()
+        .and_then(|c| chrono::DateTime::parse_from_rfc3339(c).ok())
+        .map(|t| t.timestamp());
+    let beliefs = match &st.id {
+        Some(id) => captured(p, id, st.starting_commit.as_deref(), started)
+            .map(|b| b.len())
+            .unwrap_or(0),
+        None => 0,
+    };
     lines.push(format!(
         "Goals: {}/{} done · Beliefs captured: {beliefs} · Entries: {}",
         st.goals_done,
@@ -443,7 +474,12 @@ pub fn daemon_index_state(p: &Project) -> Option<IndexState> {
 /// (slow poll only: it opens the session's log files). None without a session or on error.
 pub fn transcript_summary(p: &Project) -> Option<TranscriptView> {
     let active = crate::transcript::active_session(p).ok()??;
-    match crate::transcript::summary(p, &active.llm, &active.window, &backend::DaemonRedactor) {
+    match crate::transcript::summary(
+        p,
+        &active.llm,
+        &active.window,
+        &crate::transcript::KnownSecrets,
+    ) {
         Ok(s) => Some(TranscriptView {
             prompt_count: s.prompt_count,
             last_action: s.last_action.map(|a| (a.time, a.agent, a.text)),

@@ -92,6 +92,7 @@ impl Daemon {
             requester: p::Requester {
                 pid: requester.pid,
                 command: requester.command.clone(),
+                cwd: None,
             },
             project: project.map(|p| p.display().to_string()),
         };
