@@ -41,6 +41,11 @@ const SCRY_DEBOUNCE: Duration = Duration::from_millis(150);
 static PULLING: AtomicBool = AtomicBool::new(false);
 /// The watcher's last word on the daemon: scry goes through it while it answers.
 static DAEMON_UP: AtomicBool = AtomicBool::new(false);
+/// The daemon is running an index job for this project (GET /api/index, polled by the watcher).
+/// A query must then not ask for a refresh: the daemon would answer only after a whole lexical
+/// round over the corpus (seconds on a large project), so every keystroke's results came 3–4 s
+/// late while a build embedded (benches/tui.sh). The running job picks the change up instead.
+static INDEX_BUILDING: AtomicBool = AtomicBool::new(false);
 
 enum Poke {
     Refresh,
@@ -552,6 +557,7 @@ fn watcher(
                 && let Some(i) = domain::daemon_index_state(p)
                 && index_sent.changed(&i)
             {
+                INDEX_BUILDING.store(matches!(i, IndexState::Building { .. }), Ordering::SeqCst);
                 if matches!(i, IndexState::Idle) {
                     // A build finished: a query that timed out during it can be answered now.
                     let _ = scry.send(ScryReq::Retry);
@@ -681,6 +687,14 @@ fn scry_worker(rx: Receiver<ScryReq>, tx: UnboundedSender<Action>, slot: Slot) {
                 .map_err(|e| format!("{e:#}"));
             send(&tx, Msg::Scry { seq, result });
             continue;
+        }
+        let building = DAEMON_UP.load(Ordering::SeqCst) && INDEX_BUILDING.load(Ordering::SeqCst);
+        if dirty && building {
+            // Queue the change for the running job and answer from what is indexed now.
+            let _span = tracing::info_span!("tui_index_refresh").entered();
+            if backend.index_start(project.root()).is_ok() {
+                dirty = false;
+            }
         }
         let req = ScryRequest {
             project: root,
