@@ -56,8 +56,8 @@ Examples:
         /// Only beliefs with this facet.
         #[arg(long)]
         facet: Option<String>,
-        /// Only beliefs added or changed since this commit (committed, staged or untracked),
-        /// as `session end` counts them.
+        /// Only beliefs added or changed since this commit (committed, staged or untracked).
+        /// `session end` counts fewer: only the beliefs the session itself created or revised.
         #[arg(long, value_name = "COMMIT")]
         since: Option<String>,
     },
