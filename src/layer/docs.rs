@@ -36,38 +36,12 @@ pub(crate) fn documents(project: &Project) -> Result<Vec<LayerDoc>> {
 /// `.md` and `.toml` files under `layer/` outside core/, surface/ and the sessions archive
 /// (`layer/slate/`, work items, ...), recursively, skipping hidden entries; sorted.
 fn other_layer_files(project: &Project, sessions_dir: &Path) -> Result<Vec<PathBuf>> {
-    let layer = project.layer_dir();
     let skip = [
         project.core_dir(),
         project.surface_dir(),
         sessions_dir.to_path_buf(),
     ];
-    let mut out = Vec::new();
-    let mut stack = vec![layer.clone()];
-    while let Some(d) = stack.pop() {
-        let rd = match std::fs::read_dir(&d) {
-            Ok(rd) => rd,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(e).with_context(|| format!("reading directory {}", d.display())),
-        };
-        for entry in rd {
-            let entry = entry.with_context(|| format!("reading directory {}", d.display()))?;
-            if entry.file_name().to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let p = entry.path();
-            let Ok(t) = entry.file_type() else { continue };
-            if t.is_dir() {
-                if !skip.contains(&p) {
-                    stack.push(p);
-                }
-            } else if t.is_file() && p.extension().is_some_and(|e| e == "md" || e == "toml") {
-                out.push(p);
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    files_under(&project.layer_dir(), &skip, &["md", "toml"])
 }
 
 /// `*.md` directly in `dir` (missing dir → none).
@@ -94,22 +68,35 @@ pub(crate) fn list_dir_md(dir: &Path) -> Result<Vec<PathBuf>> {
 
 /// `**.md` under `dir`, recursively, skipping hidden entries and the `skip` directory; sorted.
 fn markdown_files(dir: &Path, skip: Option<&Path>) -> Result<Vec<PathBuf>> {
+    let skip: Vec<PathBuf> = skip.map(Path::to_path_buf).into_iter().collect();
+    files_under(dir, &skip, &["md"])
+}
+
+/// Files with one of `exts` under `dir`, recursively, skipping hidden entries and the `skip`
+/// directories (missing directories → none); sorted.
+fn files_under(dir: &Path, skip: &[PathBuf], exts: &[&str]) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        if skip.is_some_and(|s| s == d) {
+        if skip.contains(&d) {
             continue;
         }
-        out.extend(list_dir_md(&d)?);
         let rd = match std::fs::read_dir(&d) {
             Ok(rd) => rd,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
             Err(e) => return Err(e).with_context(|| format!("reading directory {}", d.display())),
         };
-        for entry in rd.flatten() {
-            let hidden = entry.file_name().to_string_lossy().starts_with('.');
-            if !hidden && entry.file_type().map(|t| t.is_dir()).unwrap_or(false) {
-                stack.push(entry.path());
+        for entry in rd {
+            let entry = entry.with_context(|| format!("reading directory {}", d.display()))?;
+            if entry.file_name().to_string_lossy().starts_with('.') {
+                continue;
+            }
+            let Ok(t) = entry.file_type() else { continue };
+            let p = entry.path();
+            if t.is_dir() {
+                stack.push(p);
+            } else if t.is_file() && p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
+                out.push(p);
             }
         }
     }

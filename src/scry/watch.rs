@@ -67,7 +67,7 @@ impl ProjectWatcher {
     /// Watch `project`; `on_change` is called for every change that matters (debounce there).
     pub fn start(project: &Project, on_change: OnChange) -> Result<ProjectWatcher> {
         let root = project.root().to_path_buf();
-        let git_dirs = git_dirs(&root);
+        let git_dirs = crate::git::git_dirs(&root);
         let filter = Filter {
             index_dir: project.index_dir(),
             git_dirs: git_dirs.clone(),
@@ -126,11 +126,6 @@ impl ProjectWatcher {
     pub fn watched(&self) -> usize {
         self.watched.len()
     }
-}
-
-/// The repository's git directory and common directory (they differ in a linked worktree).
-fn git_dirs(root: &Path) -> Vec<PathBuf> {
-    crate::git::git_dirs(root)
 }
 
 fn dirs_to_watch(project: &Project, root: &Path, git_dirs: &[PathBuf]) -> Vec<PathBuf> {

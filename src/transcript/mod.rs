@@ -25,7 +25,7 @@ mod redact;
 mod render;
 mod source;
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
@@ -422,7 +422,7 @@ fn finish_activity(
     redactor: &mut redact::Redactor,
     offset: FixedOffset,
 ) -> Activity {
-    let changed = git_changed_since(root, base, scope.start);
+    let changed = crate::git::paths_changed_since(root, base, scope.start.timestamp());
     let root_prefix = format!("{}/", root.display());
     let files_edited = raw
         .files_edited
@@ -460,16 +460,6 @@ fn finish_activity(
             text: redactor.redact(&text).replace(&root_prefix, ""),
         }),
     }
-}
-
-/// Paths (relative to the root) that differ between the last commit made before `start` and the
-/// working tree now — committed, staged, unstaged or untracked. `None` when git cannot tell.
-fn git_changed_since(
-    root: &Path,
-    base_sha: Option<&str>,
-    start: DateTime<Utc>,
-) -> Option<HashSet<PathBuf>> {
-    crate::git::paths_changed_since(root, base_sha, start.timestamp())
 }
 
 /// What `session update --prompts` did.

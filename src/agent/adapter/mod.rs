@@ -326,17 +326,11 @@ fn targets(root: &Path, agent: &str, shared: bool) -> Vec<Target> {
     // Claude's per-user settings file lives in the project: keep it out of git.
     if agent == "claude" && !shared {
         let rel = ".claude/settings.local.json";
-        if let Some(exclude) = git_exclude_needed(root, rel) {
+        if let Some(exclude) = crate::git::info_exclude_needed(root, rel) {
             add(exclude, "ignore", Piece::Line(rel.to_string()));
         }
     }
     out
-}
-
-/// `.git/info/exclude` when `rel` would not be ignored by git as things stand (the per-user
-/// settings must never be committed by accident); `None` outside git or when already ignored.
-fn git_exclude_needed(root: &Path, rel: &str) -> Option<PathBuf> {
-    crate::git::info_exclude_needed(root, rel)
 }
 
 fn manifest_path(root: &Path, agent: &str) -> PathBuf {
