@@ -1,7 +1,8 @@
 //! Relevance evaluation shared by tests/scry.rs and benches/scry_relevance.rs: a labelled set of
-//! paraphrase queries over a fixture project, scored as recall@3 and MRR for the semantic source,
-//! the lexical source and the hybrid (RRF) ranking, at the document level (a document's first
-//! chunk in a ranking counts; commits are identified by their subject).
+//! paraphrase queries over a fixture project (and the bench corpus's set), scored as recall@1,
+//! recall@5 and MRR for the semantic source, the lexical source and the hybrid (RRF) ranking, per
+//! target kind and overall, at the document level (a document's first chunk in a ranking counts;
+//! commits are identified by their subject).
 #![allow(dead_code)]
 
 use std::path::Path;
@@ -17,10 +18,26 @@ pub struct Labelled {
     pub expect: Vec<String>,
 }
 
+/// The kinds a labelled query can target, in table order.
+pub const KINDS: [&str; 5] = ["belief", "layer", "session", "code", "commit"];
+
+/// Sums while scoring, fractions of the queries once [`Report`] is finished.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Score {
-    pub recall3: f64,
+    pub recall1: f64,
+    pub recall5: f64,
     pub mrr: f64,
+}
+
+/// Semantic, lexical and hybrid scores over one group of queries.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Scores {
+    pub queries: usize,
+    pub semantic: Score,
+    pub lexical: Score,
+    pub hybrid: Score,
+    /// Another ranking scored on the same queries (e.g. the binary of an earlier revision).
+    pub before: Option<Score>,
 }
 
 #[derive(Debug, Default)]
@@ -29,8 +46,28 @@ pub struct Report {
     pub semantic: Score,
     pub lexical: Score,
     pub hybrid: Score,
-    /// Queries the hybrid ranking missed in its top 3, for reading.
+    /// Per target kind (derived from the first expected target), in [`KINDS`] order; kinds
+    /// without a query are left out.
+    pub by_kind: Vec<(&'static str, Scores)>,
+    /// Queries the hybrid ranking missed in its top 5, for reading.
     pub misses: Vec<String>,
+}
+
+/// The kind of document a labelled target is: the corpus rules (sessions under `sessions/` or
+/// `layer/sessions/`, beliefs under `…/epistemic/beliefs/`, other `layer/` files are layer docs,
+/// `commit:` a commit, anything else code).
+pub fn kind_of(target: &str) -> &'static str {
+    if target.starts_with("commit:") {
+        "commit"
+    } else if target.starts_with("sessions/") || target.starts_with("layer/sessions/") {
+        "session"
+    } else if target.contains("/epistemic/beliefs/") {
+        "belief"
+    } else if target.starts_with("layer/") {
+        "layer"
+    } else {
+        "code"
+    }
 }
 
 pub fn manifest_dir() -> &'static Path {
@@ -104,70 +141,208 @@ fn relevant(k: &str, expect: &[String]) -> bool {
     })
 }
 
-/// 1-based rank of the first relevant document, documents deduplicated.
-fn first_rank(hits: &[Hit], expect: &[String]) -> Option<usize> {
-    let mut seen: Vec<String> = vec![];
-    for h in hits {
-        let k = key(h);
+/// 1-based rank of the first relevant document among `keys` (document keys best first,
+/// duplicates counted once: a document's first chunk is its rank).
+pub fn first_rank_of_keys<S: AsRef<str>>(keys: &[S], expect: &[String]) -> Option<usize> {
+    let mut seen: Vec<&str> = vec![];
+    for k in keys {
+        let k = k.as_ref();
         if seen.contains(&k) {
             continue;
         }
-        seen.push(k.clone());
-        if relevant(&k, expect) {
+        seen.push(k);
+        if relevant(k, expect) {
             return Some(seen.len());
         }
     }
     None
 }
 
+fn first_rank(hits: &[Hit], expect: &[String]) -> Option<usize> {
+    first_rank_of_keys(&hits.iter().map(key).collect::<Vec<_>>(), expect)
+}
+
 fn add(s: &mut Score, rank: Option<usize>) {
     if let Some(r) = rank {
-        if r <= 3 {
-            s.recall3 += 1.0;
+        if r <= 1 {
+            s.recall1 += 1.0;
+        }
+        if r <= 5 {
+            s.recall5 += 1.0;
         }
         s.mrr += 1.0 / r as f64;
     }
 }
 
+fn mean(s: &mut Score, n: usize) {
+    let n = n.max(1) as f64;
+    s.recall1 /= n;
+    s.recall5 /= n;
+    s.mrr /= n;
+}
+
+/// Ranks of the first relevant document per query: (semantic, lexical, hybrid).
+type Ranks = (Option<usize>, Option<usize>, Option<usize>);
+
 /// Score every labelled query (the index must be built).
 pub fn evaluate(engine: &Scry, project: &Project, queries: &[Labelled]) -> Report {
+    let ranks: Vec<Ranks> = queries
+        .iter()
+        .map(|l| {
+            let rk = engine
+                .rankings(project, &Query::new(&l.q), pool())
+                .expect("rankings");
+            assert!(rk.errors.is_empty(), "{:?}", rk.errors);
+            // SCRY_EVAL_DEBUG=1: every ranking's top documents, for reading a regression.
+            if std::env::var_os("SCRY_EVAL_DEBUG").is_some() {
+                let top = |hits: &[Hit]| {
+                    let mut keys: Vec<String> = vec![];
+                    for h in hits {
+                        let k = key(h);
+                        if !keys.contains(&k) && keys.len() < 5 {
+                            keys.push(k);
+                        }
+                    }
+                    keys
+                };
+                eprintln!(
+                    "{} → {:?}\n  lexical {:?}\n  semantic {:?}\n  hybrid {:?}",
+                    l.q,
+                    l.expect,
+                    top(&rk.lexical),
+                    top(&rk.semantic),
+                    top(&rk.hybrid)
+                );
+            }
+            (
+                first_rank(&rk.semantic, &l.expect),
+                first_rank(&rk.lexical, &l.expect),
+                first_rank(&rk.hybrid, &l.expect),
+            )
+        })
+        .collect();
+    report(queries, &ranks)
+}
+
+fn report(queries: &[Labelled], ranks: &[Ranks]) -> Report {
     let mut r = Report {
         queries: queries.len(),
         ..Default::default()
     };
-    for l in queries {
-        let rk = engine
-            .rankings(project, &Query::new(&l.q), pool())
-            .expect("rankings");
-        assert!(rk.errors.is_empty(), "{:?}", rk.errors);
-        add(&mut r.semantic, first_rank(&rk.semantic, &l.expect));
-        add(&mut r.lexical, first_rank(&rk.lexical, &l.expect));
-        let h = first_rank(&rk.hybrid, &l.expect);
-        if !matches!(h, Some(1..=3)) {
-            r.misses.push(format!("{} (hybrid rank {h:?})", l.q));
+    let mut by_kind: Vec<(&'static str, Scores)> =
+        KINDS.iter().map(|k| (*k, Scores::default())).collect();
+    for (l, &(sem, lex, hyb)) in queries.iter().zip(ranks) {
+        add(&mut r.semantic, sem);
+        add(&mut r.lexical, lex);
+        add(&mut r.hybrid, hyb);
+        let k = kind_of(l.expect.first().map_or("", String::as_str));
+        let s = &mut by_kind.iter_mut().find(|(n, _)| *n == k).unwrap().1;
+        s.queries += 1;
+        add(&mut s.semantic, sem);
+        add(&mut s.lexical, lex);
+        add(&mut s.hybrid, hyb);
+        if !matches!(hyb, Some(1..=5)) {
+            r.misses.push(format!(
+                "[{k}] {} (hybrid {hyb:?}, lexical {lex:?}, semantic {sem:?})",
+                l.q
+            ));
         }
-        add(&mut r.hybrid, h);
     }
-    let n = queries.len().max(1) as f64;
     for s in [&mut r.semantic, &mut r.lexical, &mut r.hybrid] {
-        s.recall3 /= n;
-        s.mrr /= n;
+        mean(s, r.queries);
     }
+    for (_, s) in &mut by_kind {
+        for x in [&mut s.semantic, &mut s.lexical, &mut s.hybrid] {
+            mean(x, s.queries);
+        }
+    }
+    by_kind.retain(|(_, s)| s.queries > 0);
+    r.by_kind = by_kind;
     r
 }
 
-/// Markdown table of a report.
+/// Score a ranking produced elsewhere (document keys best first per query: a path, or
+/// `commit:<subject>`), per kind in [`KINDS`] order and overall (last, named "all").
+pub fn score_keys(queries: &[Labelled], keys: &[Vec<String>]) -> Vec<(&'static str, Score)> {
+    let mut out: Vec<(&'static str, Score, usize)> =
+        KINDS.iter().map(|k| (*k, Score::default(), 0)).collect();
+    out.push(("all", Score::default(), 0));
+    for (l, k) in queries.iter().zip(keys) {
+        let rank = first_rank_of_keys(k, &l.expect);
+        let kind = kind_of(l.expect.first().map_or("", String::as_str));
+        for e in out.iter_mut().filter(|e| e.0 == kind || e.0 == "all") {
+            add(&mut e.1, rank);
+            e.2 += 1;
+        }
+    }
+    out.into_iter()
+        .filter(|e| e.2 > 0)
+        .map(|(k, mut s, n)| {
+            mean(&mut s, n);
+            (k, s)
+        })
+        .collect()
+}
+
+/// Attach an earlier ranking's scores (from [`score_keys`]) to the report, as its "before".
+pub fn set_before(r: &mut Report, before: &[(&'static str, Score)]) {
+    for (k, s) in &mut r.by_kind {
+        s.before = before.iter().find(|(n, _)| *n == *k).map(|(_, b)| *b);
+    }
+    r.by_kind.push((
+        "all",
+        Scores {
+            queries: r.queries,
+            semantic: r.semantic,
+            lexical: r.lexical,
+            hybrid: r.hybrid,
+            before: before.iter().find(|(n, _)| *n == "all").map(|(_, b)| *b),
+        },
+    ));
+}
+
+/// Markdown table of a report: one row per kind and one for all queries; R@1 / R@5 / MRR of
+/// each ranking (and of the "before" ranking when one was attached).
 pub fn table(name: &str, r: &Report) -> String {
+    let mut rows = r.by_kind.clone();
+    if !rows.iter().any(|(k, _)| *k == "all") {
+        rows.push((
+            "all",
+            Scores {
+                queries: r.queries,
+                semantic: r.semantic,
+                lexical: r.lexical,
+                hybrid: r.hybrid,
+                before: None,
+            },
+        ));
+    }
+    let with_before = rows.iter().any(|(_, s)| s.before.is_some());
     let mut t = format!(
-        "{name} ({} queries)\n\n| ranking | recall@3 | MRR |\n|---|---|---|\n",
-        r.queries
+        "{name} ({} queries; R@1 / R@5 / MRR, documents deduplicated)\n\n| kind | n |{} lexical (BM25) | vector (MiniLM) | hybrid (RRF) |\n|---|---|{}---|---|---|\n",
+        r.queries,
+        if with_before {
+            " before (bdb6070) |"
+        } else {
+            ""
+        },
+        if with_before { "---|" } else { "" },
     );
-    for (label, s) in [
-        ("lexical (BM25)", r.lexical),
-        ("vector (MiniLM)", r.semantic),
-        ("hybrid (RRF k=60)", r.hybrid),
-    ] {
-        t.push_str(&format!("| {label} | {:.3} | {:.3} |\n", s.recall3, s.mrr));
+    let cell = |s: &Score| format!("{:.2} / {:.2} / {:.3}", s.recall1, s.recall5, s.mrr);
+    for (k, s) in &rows {
+        t.push_str(&format!("| {k} | {} |", s.queries));
+        if with_before {
+            t.push_str(&format!(
+                " {} |",
+                s.before.as_ref().map_or("—".into(), cell)
+            ));
+        }
+        t.push_str(&format!(
+            " {} | {} | {} |\n",
+            cell(&s.lexical),
+            cell(&s.semantic),
+            cell(&s.hybrid)
+        ));
     }
     t
 }
