@@ -65,6 +65,15 @@ wait_screen() { # text
   echo "timed out waiting for $1" >&2; return 1
 }
 
+pct() { # file label — p50/p99/max of the us= values of "$2" lines
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+us=sorted(int(re.search(r'us=(\d+)', l).group(1)) for l in open(sys.argv[1]) if sys.argv[2] in l)
+if not us: print("    (no samples)"); sys.exit()
+p=lambda q: us[min(len(us)-1, int(round(q/100*(len(us)-1))))]/1000
+print(f"    n={len(us)}  p50 {p(50):.2f} ms  p99 {p(99):.2f} ms  max {us[-1]/1000:.2f} ms")
+PY
+}
 want() { [[ " ${SECTIONS:-1 2 3 4} " == *" $1 "* ]]; }
 if want 1; then
 echo "== 1. exec to first frame ($RUNS runs, 120x40)"
@@ -88,15 +97,6 @@ print(f"  patina tui      exec→first frame  median {st.median(f):.0f} ms  max 
 print(f"  patina --version exec→exit        median {st.median(b):.0f} ms  max {max(b)} ms  (baseline)")
 PY
 
-pct() { # file label — p50/p99/max of the us= values of "$2" lines
-  python3 - "$1" "$2" <<'PY'
-import re, sys
-us=sorted(int(re.search(r'us=(\d+)', l).group(1)) for l in open(sys.argv[1]) if sys.argv[2] in l)
-if not us: print("    (no samples)"); sys.exit()
-p=lambda q: us[min(len(us)-1, int(round(q/100*(len(us)-1))))]/1000
-print(f"    n={len(us)}  p50 {p(50):.2f} ms  p99 {p(99):.2f} ms  max {us[-1]/1000:.2f} ms")
-PY
-}
 fi
 if want 2; then
 echo "== 2. key→frame latency in a note field ($KEYS keys each; the index builds meanwhile)"
