@@ -152,6 +152,7 @@ during=0
 for r in $(seq 1 6); do [ "$(index_state)" = running ] && during=$((during + 5)); queries 1; done
 cp "$LOG" "$T/during.log"
 for _ in $(seq 1 600); do [ "$(index_state)" != running ] && break; sleep 0.5; done
+echo "  index state before the baseline queries: $(index_state)"
 : > "$LOG"; queries 6; cp "$LOG" "$T/after.log"
 echo "  while indexing (~$during of 30 queries sent during the build):"; pct "$T/during.log" "key to scry results"
 echo "  index complete (baseline):"; pct "$T/after.log" "key to scry results"
