@@ -52,8 +52,6 @@ pub const DEFAULT_LIMIT: usize = 10;
 /// Share of the query's content terms a document must exceed to enter the lexical list in hybrid
 /// mode ("more than a third": 1 of 2, 2 of 3-5, 3 of 6-8 ...).
 const HYBRID_MIN_SHARE: f64 = 0.34;
-/// Chunks this high in the semantic ranking enter the hybrid lexical list on any lexical match.
-const SEMANTIC_CONFIRMED: usize = 3;
 /// How long a failed model load is remembered before the next attempt.
 const MODEL_RETRY: Duration = Duration::from_secs(30);
 
@@ -916,29 +914,7 @@ impl Scry {
         } else {
             0.0
         };
-        let gated = |share: f64| self.lexical(g, q, pool, share);
-        let lexical = match gated(share) {
-            Ok(list) if share > 0.0 => {
-                // The gate's exception: a chunk the semantic ranking already puts near its top
-                // keeps any lexical match (the words confirm the meaning rather than lift
-                // something unrelated): "credentials were written to debug output" finds the
-                // commit "Stop logging the bearer token at debug level" second semantically and
-                // first lexically on "debug" alone, one word of the query's four.
-                let near: HashSet<usize> = semantic
-                    .iter()
-                    .flatten()
-                    .take(SEMANTIC_CONFIRMED)
-                    .map(|(o, _)| *o)
-                    .collect();
-                let admitted: HashSet<usize> = list.iter().map(|(o, _)| *o).collect();
-                match gated(0.0) {
-                    Ok(all) => all
-                        .into_iter()
-                        .filter(|(o, _)| admitted.contains(o) || near.contains(o))
-                        .collect(),
-                    Err(_) => list,
-                }
-            }
+        let lexical = match self.lexical(g, q, pool, share) {
             Ok(list) => list,
             Err(e) => {
                 errors.push(SourceError {
