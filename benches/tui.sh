@@ -10,6 +10,8 @@
 #
 #   benches/tui.sh                 # builds --release first
 #   RUNS=20 IDLE_SECS=30 benches/tui.sh
+#   BASE_BIN=/path/to/older/patina benches/tui.sh   # section 4 also measures that binary
+#   SECTIONS="4" benches/tui.sh                     # only some sections (default 1 2 3 4)
 #
 # Needs tmux and python3. Runs in a temp PATINA_HOME / XDG_CONFIG_HOME; a private tmux server
 # (-L) is killed on exit. The index-build corpus is a copy of this repository's src/ (x4).
@@ -63,6 +65,17 @@ wait_screen() { # text
   echo "timed out waiting for $1" >&2; return 1
 }
 
+pct() { # file label — p50/p99/max of the us= values of "$2" lines
+  python3 - "$1" "$2" <<'PY'
+import re, sys
+us=sorted(int(re.search(r'us=(\d+)', l).group(1)) for l in open(sys.argv[1]) if sys.argv[2] in l)
+if not us: print("    (no samples)"); sys.exit()
+p=lambda q: us[min(len(us)-1, int(round(q/100*(len(us)-1))))]/1000
+print(f"    n={len(us)}  p50 {p(50):.2f} ms  p99 {p(99):.2f} ms  max {us[-1]/1000:.2f} ms")
+PY
+}
+want() { [[ " ${SECTIONS:-1 2 3 4} " == *" $1 "* ]]; }
+if want 1; then
 echo "== 1. exec to first frame ($RUNS runs, 120x40)"
 first=()
 base=()
@@ -84,15 +97,8 @@ print(f"  patina tui      exec→first frame  median {st.median(f):.0f} ms  max 
 print(f"  patina --version exec→exit        median {st.median(b):.0f} ms  max {max(b)} ms  (baseline)")
 PY
 
-pct() { # file label — p50/p99/max of the us= values of "$2" lines
-  python3 - "$1" "$2" <<'PY'
-import re, sys
-us=sorted(int(re.search(r'us=(\d+)', l).group(1)) for l in open(sys.argv[1]) if sys.argv[2] in l)
-if not us: print("    (no samples)"); sys.exit()
-p=lambda q: us[min(len(us)-1, int(round(q/100*(len(us)-1))))]/1000
-print(f"    n={len(us)}  p50 {p(50):.2f} ms  p99 {p(99):.2f} ms  max {us[-1]/1000:.2f} ms")
-PY
-}
+fi
+if want 2; then
 echo "== 2. key→frame latency in a note field ($KEYS keys each; the index builds meanwhile)"
 "$BIN" serve stop >/dev/null 2>&1 || true
 rm -rf "$T/repo/.patina/local/index"
@@ -123,6 +129,8 @@ echo "  keys sent while the daemon's index build was running: ~$building/$((2 * 
 tmux -L "$SOCK" send-keys -t b Escape
 tmux -L "$SOCK" kill-server
 
+fi
+if want 3; then
 echo "== 3. key→scry results while the daemon indexes, and after"
 "$BIN" serve stop >/dev/null 2>&1 || true
 rm -rf "$T/repo/.patina/local/index"
@@ -144,24 +152,36 @@ during=0
 for r in $(seq 1 6); do [ "$(index_state)" = running ] && during=$((during + 5)); queries 1; done
 cp "$LOG" "$T/during.log"
 for _ in $(seq 1 600); do [ "$(index_state)" != running ] && break; sleep 0.5; done
+echo "  index state before the baseline queries: $(index_state)"
 : > "$LOG"; queries 6; cp "$LOG" "$T/after.log"
 echo "  while indexing (~$during of 30 queries sent during the build):"; pct "$T/during.log" "key to scry results"
 echo "  index complete (baseline):"; pct "$T/after.log" "key to scry results"
 tmux -L "$SOCK" kill-server
 
-echo "== 4. CPU of an idle cockpit over ${IDLE_SECS} s"
-tmux_run "exec $BIN tui"
-wait_screen "help"
-sleep 3  # let the first index refresh finish
-pid=$(tmux -L "$SOCK" list-panes -t b -F '#{pane_pid}')
-tick=$(getconf CLK_TCK)
-cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
-c0=$(cpu); t0=$(now_ms)
-sleep "$IDLE_SECS"
-c1=$(cpu); t1=$(now_ms)
-python3 - "$c0" "$c1" "$t0" "$t1" "$tick" <<'PY'
+fi
+if want 4; then
+echo "== 4. CPU of an idle cockpit over ${IDLE_SECS} s (and of BASE_BIN's, when given, in this run)"
+idle_cpu() { # bin label
+  "$1" serve stop >/dev/null 2>&1 || true
+  tmux_run "exec $1 tui"
+  wait_screen "help"
+  sleep 3  # let the first index refresh finish
+  local pid tick c0 c1 t0 t1
+  pid=$(tmux -L "$SOCK" list-panes -t b -F '#{pane_pid}')
+  tick=$(getconf CLK_TCK)
+  cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
+  c0=$(cpu); t0=$(now_ms)
+  sleep "$IDLE_SECS"
+  c1=$(cpu); t1=$(now_ms)
+  python3 - "$c0" "$c1" "$t0" "$t1" "$tick" "$2" <<'PY'
 import sys
-c0,c1,t0,t1,tick=map(int,sys.argv[1:])
+c0,c1,t0,t1,tick=map(int,sys.argv[1:6])
 cpu=(c1-c0)/tick; wall=(t1-t0)/1000
-print(f"  cpu {cpu*1000:.0f} ms over {wall:.1f} s = {100*cpu/wall:.2f} %  (goal ≈ 0 %)")
+print(f"  {sys.argv[6]:<10} cpu {cpu*1000:.0f} ms over {wall:.1f} s = {100*cpu/wall:.2f} %  (goal ≈ 0 %)")
 PY
+  tmux -L "$SOCK" kill-server
+  "$1" serve stop >/dev/null 2>&1 || true
+}
+idle_cpu "$BIN" "this build"
+if [ -n "${BASE_BIN:-}" ]; then idle_cpu "$BASE_BIN" "baseline"; fi
+fi

@@ -55,7 +55,7 @@ fn new_writes_the_format_and_list_show_read_it() {
             "--evidence",
             "profiling showed parsing dominates (weight: 0.9)",
             "--facets",
-            "perf,process",
+            "perf, process,",
             "--entrenchment",
             "high",
             "--persona",

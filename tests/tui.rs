@@ -628,6 +628,30 @@ mod state {
     }
 
     #[test]
+    fn a_long_command_never_hides_what_a_release_asks_for() {
+        let mut app = full();
+        let mut r = release("r1");
+        r.command = format!(
+            "patina secrets run -- sh -c 'deploy {}'",
+            "/very/long/path".repeat(12)
+        );
+        app.update(Action::Msg(Msg::Pending(vec![r])));
+        for w in [80, 120] {
+            let out = screen(&mut app, w, 24);
+            let banner = out.lines().next().unwrap();
+            assert!(
+                banner.contains("asks for secrets github-token, npm-token"),
+                "{banner}"
+            );
+            assert!(banner.contains("f2 reviews"), "{banner}");
+        }
+        let out = screen(&mut app, 120, 24);
+        let banner = out.lines().next().unwrap();
+        assert!(banner.contains("patina secrets"), "{banner}");
+        assert!(banner.contains("path'"), "{banner}");
+    }
+
+    #[test]
     fn release_requests_of_this_project_come_first_and_vanish_when_answered_elsewhere() {
         let mut app = full();
         let mut other = release("r2");
@@ -1736,6 +1760,130 @@ mod real_terminal {
         t.keys(&["n"]);
         let s = t.wait("the init popup to close", |s| !s.contains("Set it up now?"));
         assert!(!s.contains("loading"), "{s}");
+        t.keys(&["q"]);
+        t.wait_for("EXIT=0");
+    }
+
+    /// Issue 14: a release request never takes a key from a text field. A sentence full of `y`
+    /// typed into scry while `secrets run` waits for the cockpit approves nothing (the run is
+    /// refused when the request times out and its command never runs); the same kind of request
+    /// answered deliberately (F2, then Ctrl-Y once armed) is released, so the refusal is not a
+    /// release path that never works.
+    #[test]
+    fn typing_y_into_scry_while_a_release_waits_approves_nothing() {
+        use age::secrecy::ExposeSecret;
+        use std::io::Write;
+        use std::process::Stdio;
+        if !common::require_tool("tmux") {
+            return;
+        }
+        let env = common::Env::new();
+        let cfg = env.xdg().join("patina");
+        std::fs::create_dir_all(&cfg).unwrap();
+        std::fs::write(
+            cfg.join("config.toml"),
+            "[scry]\nauto_pull = false\n[secrets]\nconfirm = \"always\"\nconfirm_timeout_secs = 10\n",
+        )
+        .unwrap();
+        let repo = env.project("release");
+        let _stop = StopDaemon(&env, repo.clone());
+        let identity = age::x25519::Identity::generate();
+        let key = identity.to_string().expose_secret().to_string();
+        let value = format!("typed-y-s3cr3t-{}", std::process::id());
+        let mut add = env.cmd(&repo);
+        add.env("PATINA_IDENTITY", &key)
+            .args(["secrets", "add", "guarded", "--stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = add.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{value}\n").as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        let out = env
+            .cmd(&repo)
+            .env("PATINA_IDENTITY", &key)
+            .args(["secrets", "unlock"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", common::stderr(&out));
+
+        let t = cockpit(&env, &repo, "", 120, 40);
+        t.wait_for("No active session");
+        // The daemon asks a person only while a cockpit polls it.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while env.json(&repo, &["secrets", "status"])["daemon"]["cockpit_attached"] != true {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the cockpit never attached"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        t.keys(&["s"]);
+        t.wait_for("esc leave");
+
+        // `secrets run` without an identity: only the daemon can release the value.
+        let marker = env.root.path().join("child-ran");
+        let run = || {
+            env.cmd(&repo)
+                .args(["secrets", "run", "--", "sh", "-c"])
+                .arg(format!("printenv GUARDED > '{}'", marker.display()))
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let pending = run();
+        t.wait_for("asks for secrets guarded");
+        t.text("yes yy yay, you typed y");
+        t.keys(&["y", "Y", "y", "Space", "y"]);
+        t.text("yyyy");
+        let screen = t.wait_for("you typed yyYy yyyyy");
+        assert!(screen.contains("asks for secrets guarded"), "{screen}");
+        let out = pending.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(8),
+            "typing y released the secret: {}",
+            common::stderr(&out)
+        );
+        assert!(
+            common::stderr(&out).contains("refused"),
+            "{}",
+            common::stderr(&out)
+        );
+        assert!(!marker.exists(), "the command ran with the secret");
+        t.wait("the banner to go", |s| !s.contains("asks for secrets"));
+
+        // Deliberately: F2 opens the review, Ctrl-Y releases once the request is armed.
+        let allowed = run();
+        t.wait_for("asks for secrets guarded");
+        t.keys(&["F2"]);
+        t.wait_for("Secret release requests");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(9);
+        while !marker.exists() && std::time::Instant::now() < deadline {
+            // Pressed until the request is armed (it must have been on screen ~2 s).
+            t.keys(&["C-y"]);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        let out = allowed.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", common::stderr(&out));
+        assert_eq!(
+            std::fs::read_to_string(&marker).unwrap(),
+            format!("{value}\n"),
+            "the allowed command did not get the value"
+        );
+        let screen = t.screen();
+        assert!(!screen.contains(&value), "{screen}");
+        assert!(!common::stdout(&out).contains(&value));
+        assert!(!common::stderr(&out).contains(&value));
+        t.keys(&["Escape"]);
+        t.wait("leaving the scry input", |s| !s.contains("esc leave"));
         t.keys(&["q"]);
         t.wait_for("EXIT=0");
     }

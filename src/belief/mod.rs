@@ -75,6 +75,7 @@ pub struct NewBelief {
     pub evidence: Vec<String>,
     pub supports: Vec<String>,
     pub attacks: Vec<String>,
+    /// As typed: `create` trims each and drops blanks before checking them.
     pub facets: Vec<String>,
     pub entrenchment: String,
     pub persona: String,

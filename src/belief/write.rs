@@ -210,6 +210,17 @@ pub(crate) fn create(
     edit: Option<super::EditHook<'_>>,
     log: &dyn crate::activity::ActivityLog,
 ) -> Result<Created> {
+    // Facets as people type them (`a, b`, ` c `, a trailing comma): names trimmed, blanks gone.
+    let cleaned = NewBelief {
+        facets: nb
+            .facets
+            .iter()
+            .map(|f| f.trim().to_string())
+            .filter(|f| !f.is_empty())
+            .collect(),
+        ..nb.clone()
+    };
+    let nb = &cleaned;
     validate_new(nb)?;
     // Reading every layer doc and session costs ~20 ms on a large archive: only when linking.
     let mut targets: Option<LinkTargets> = None;

@@ -304,12 +304,7 @@ fn new(project: &Project, a: NewArgs, ctx: &Ctx) -> Result<()> {
         evidence: a.evidence,
         supports: a.supports,
         attacks: a.attacks,
-        facets: a
-            .facets
-            .into_iter()
-            .map(|f| f.trim().to_string())
-            .filter(|f| !f.is_empty())
-            .collect(),
+        facets: a.facets,
         entrenchment: a.entrenchment,
         persona: a.persona,
         hypothetical: a.hypothetical,

@@ -308,12 +308,7 @@ impl Ops {
             evidence: a.evidence,
             supports: a.supports,
             attacks: a.attacks,
-            facets: a
-                .facets
-                .into_iter()
-                .map(|f| f.trim().to_string())
-                .filter(|f| !f.is_empty())
-                .collect(),
+            facets: a.facets,
             ..NewBelief::default()
         };
         if let Some(e) = a.entrenchment {

@@ -124,13 +124,18 @@ fn draw_banner(app: &App, f: &mut Frame, area: Rect) {
         .map(|u| (*u - app.sh.now).num_seconds().max(0) as u64)
         .unwrap_or(r.expires_in_secs);
     let key = app.sh.keymap.hint(Command::ReviewRelease);
-    let text = S::release_banner(
-        app.sh.pending.len(),
-        &r.names.join(", "),
-        &r.command,
-        left,
-        &key,
-    );
+    let names = r.names.join(", ");
+    let n = app.sh.pending.len();
+    // The names, the countdown and the key must stay readable: a long command line (a script
+    // with paths) gives up its middle, never the end of the banner.
+    let fixed = S::release_banner(n, &names, "", left, &key).width();
+    let room = (area.width as usize).saturating_sub(fixed);
+    let command = if room >= 8 {
+        text::truncate_middle(&r.command, room)
+    } else {
+        "…".to_string()
+    };
+    let text = S::release_banner(n, &names, &command, left, &key);
     let style = Style::default()
         .fg(t.selection_fg)
         .bg(t.warn)
