@@ -12,7 +12,7 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => return ExitCode::from(clap_failed(e)),
     };
-    let _log_guard = patina::logging::init();
+    patina::logging::init();
     let cwd = match std::env::current_dir() {
         Ok(d) => d,
         Err(e) => {

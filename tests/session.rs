@@ -761,3 +761,72 @@ fn domain_api_for_the_cockpit_matches_git() {
     );
     assert_eq!(a.goals[0].index, 1);
 }
+
+/// `git diff --shortstat`'s three numbers, parsed.
+fn shortstat(env: &Env, repo: &Path, from: &str) -> (u64, u64, u64) {
+    let s = env.git(repo, &["diff", "--shortstat", from, "HEAD"]);
+    let mut n = (0, 0, 0);
+    for part in s.split(',') {
+        let mut words = part.split_whitespace();
+        let v: u64 = words.next().unwrap().parse().unwrap();
+        match words.next().unwrap() {
+            w if w.starts_with("file") => n.0 = v,
+            w if w.starts_with("insertion") => n.1 = v,
+            _ => n.2 = v,
+        }
+    }
+    n
+}
+
+/// `session update`'s line counts equal `git diff --shortstat` over the session range, both when
+/// no attributes file exists (patina's blob-level count) and when one marks files `-diff`
+/// (libgit2's attribute-aware count), and when HEAD has not moved (the memo); a symlink, a binary
+/// file, a rename with edits and a deletion are in the range.
+#[test]
+fn update_line_counts_match_git_shortstat() {
+    let env = Env::new();
+    let repo = env.project("p");
+    env.commit_file(&repo, "doc/old.txt", "one\ntwo\nthree\nfour\nfive\n", "old");
+    env.commit_file(&repo, "gone.txt", "a\nb\n", "gone");
+    let start = env.json(&repo, &["session", "start", "counts"]);
+    let from = start["starting_commit"].as_str().unwrap().to_string();
+    env.commit_file(&repo, "src/new.rs", "fn a() {}\nfn b() {}\n", "add");
+    env.commit_file(&repo, "README.md", "# changed\nmore\n", "edit");
+    std::fs::write(repo.join("bin.dat"), b"\x00\x01\x02binary\n").unwrap();
+    env.git(&repo, &["add", "bin.dat"]);
+    env.git(&repo, &["mv", "doc/old.txt", "doc/new.txt"]);
+    std::fs::write(repo.join("doc/new.txt"), "one\ntwo\nthree\nfour\nFIVE\n").unwrap();
+    env.git(&repo, &["rm", "-q", "gone.txt"]);
+    env.git(&repo, &["add", "-A"]);
+    env.git(&repo, &["commit", "-q", "-m", "mixed"]);
+    let check = |what: &str| {
+        let up = env.json(&repo, &["session", "update"]);
+        let (files, ins, del) = shortstat(&env, &repo, &from);
+        let g = &up["git"];
+        assert_eq!(
+            g["files"].as_array().unwrap().len() as u64,
+            files,
+            "{what}: {up}"
+        );
+        assert_eq!(g["insertions"], ins, "{what}: {up}");
+        assert_eq!(g["deletions"], del, "{what}: {up}");
+        let commits = env.git(&repo, &["rev-list", "--count", &format!("{from}..HEAD")]);
+        assert_eq!(g["commits"].to_string(), commits, "{what}");
+    };
+    check("plain files");
+    // HEAD has not moved: the memo of the committed half is reused, until an attributes file
+    // appears in the work tree (uncommitted; git reads it) and the range is measured again.
+    assert!(repo.join(".patina/local/range-memo.json").is_file());
+    check("memo reused");
+    std::fs::write(repo.join(".gitattributes"), "*.md -diff\n").unwrap();
+    check("untracked attributes file, HEAD unchanged");
+    std::fs::remove_file(repo.join(".gitattributes")).unwrap();
+    check("attributes file removed again");
+    std::os::unix::fs::symlink("src/new.rs", repo.join("link")).unwrap();
+    env.git(&repo, &["add", "link"]);
+    env.git(&repo, &["commit", "-q", "-m", "symlink"]);
+    check("with a symlink");
+    env.commit_file(&repo, "src/.gitattributes", "*.rs -diff\n", "attributes");
+    env.commit_file(&repo, "src/new.rs", "fn c() {}\n", "edit rs");
+    check("with an attributes file");
+}

@@ -6,11 +6,11 @@ use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use git2::{Delta, DiffOptions, Repository};
+use git2::{Delta, DiffOptions};
 
 /// The work tree of the repository that contains `cwd`; `None` outside git or in a bare repo.
 pub fn discover_workdir(cwd: &Path) -> Option<PathBuf> {
-    Repository::discover(cwd)
+    super::discover_raw(cwd)
         .ok()?
         .workdir()
         .map(Path::to_path_buf)
@@ -19,7 +19,7 @@ pub fn discover_workdir(cwd: &Path) -> Option<PathBuf> {
 /// The repository's git directory and common directory, canonical (they differ in a linked
 /// worktree); empty outside git.
 pub fn git_dirs(root: &Path) -> Vec<PathBuf> {
-    let Ok(repo) = Repository::discover(root) else {
+    let Ok(repo) = super::discover_raw(root) else {
         return vec![];
     };
     let mut out = vec![repo.path().to_path_buf(), repo.commondir().to_path_buf()];
@@ -35,7 +35,7 @@ pub fn git_dirs(root: &Path) -> Vec<PathBuf> {
 /// A cheap fingerprint of HEAD (`branch@sha`): reading one ref is far cheaper than walking a
 /// range, so callers walk only when this changes.
 pub fn head_fingerprint(root: &Path) -> Option<String> {
-    let repo = Repository::open(root).ok()?;
+    let repo = super::open_raw(root).ok()?;
     let head = repo.head().ok()?;
     Some(format!(
         "{}@{}",
@@ -47,7 +47,7 @@ pub fn head_fingerprint(root: &Path) -> Option<String> {
 /// The newest `max` commits reachable from HEAD as (sha, full message). Empty outside git or
 /// before the first commit.
 pub fn recent_messages(root: &Path, max: usize) -> Result<Vec<(String, String)>> {
-    let Ok(repo) = Repository::discover(root) else {
+    let Ok(repo) = super::discover_raw(root) else {
         return Ok(vec![]);
     };
     let mut walk = repo.revwalk().context("walking git history")?;
@@ -71,7 +71,7 @@ pub fn recent_messages(root: &Path, max: usize) -> Result<Vec<(String, String)>>
 /// returned only if it already carries exactly that line (an earlier install's line, to keep
 /// recording it); `None` outside git.
 pub fn info_exclude_needed(root: &Path, rel: &str) -> Option<PathBuf> {
-    let repo = Repository::open(root).ok()?;
+    let repo = super::open_raw(root).ok()?;
     let exclude = repo.path().join("info").join("exclude");
     if repo.is_path_ignored(rel).unwrap_or(false) {
         let ours = std::fs::read_to_string(&exclude).is_ok_and(|t| t.lines().any(|l| l == rel));
@@ -89,7 +89,7 @@ pub fn paths_changed_since(
     base_sha: Option<&str>,
     start_secs: i64,
 ) -> Option<HashSet<PathBuf>> {
-    let repo = Repository::open(root).ok()?;
+    let repo = super::open_raw(root).ok()?;
     let known = base_sha
         .and_then(|s| git2::Oid::from_str(s).ok())
         .and_then(|oid| repo.find_commit(oid).ok());
@@ -141,7 +141,7 @@ pub struct ChangedFile {
 /// copied, retyped or are untracked, comparing `rev`'s tree (the empty tree when `None`) with
 /// the index and working tree. Empty outside git or when `dir` is outside the work tree.
 pub fn files_changed_since(root: &Path, rev: Option<&str>, dir: &Path) -> Result<Vec<ChangedFile>> {
-    let Ok(repo) = Repository::discover(root) else {
+    let Ok(repo) = super::discover_raw(root) else {
         return Ok(vec![]);
     };
     let Some(workdir) = repo.workdir() else {

@@ -453,11 +453,7 @@ pub(crate) fn note(eng: &Engine, project: &Project, text: &str) -> Result<NoteRe
     if text.trim().is_empty() {
         return Err(Error::usage("the note is empty; nothing was written").into());
     }
-    let label = match git::open(project.root()) {
-        Ok(Some(r)) => git::head(&r).ok().map(|h| h.label()),
-        _ => None,
-    };
-    let heading = match label {
+    let heading = match git::head_label(project.root()) {
         Some(l) => format!("Note [{l}]"),
         None => "Note".to_string(),
     };
@@ -672,11 +668,47 @@ fn list_files(label: &str, files: &[FileChange], out: &mut Vec<String>) {
     out.push(format!("- {label}: {}", s.join(", ")));
 }
 
+/// The session range's git activity. The committed part of the last measurement is kept in
+/// `.patina/local/range-memo.json` and reused while HEAD has not moved ([`git::RangeMemo`] says
+/// when that is exact); only the work tree is read then. The memo is a cache: unreadable means
+/// measure again, and it is written without fsync (a torn file is just unreadable).
 fn measure(project: &Project, starting_commit: Option<&str>) -> Result<Option<RangeActivity>> {
-    match git::open(project.root())? {
-        Some(r) => Ok(Some(git::range_activity(&r, starting_commit)?)),
-        None => Ok(None),
+    let Some(repo) = git::open(project.root())? else {
+        return Ok(None);
+    };
+    let path = project.local_dir().join("range-memo.json");
+    let known: Option<git::RangeMemo> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let (activity, memo) = git::range_activity_memo(&repo, starting_commit, known.clone())?;
+    if memo != known {
+        let kept = match &memo {
+            Some(m) => serde_json::to_vec(m)
+                .map_err(anyhow::Error::from)
+                .and_then(|bytes| keep_memo(&path, &bytes)),
+            None => {
+                let _ = std::fs::remove_file(&path);
+                Ok(())
+            }
+        };
+        if let Err(e) = kept {
+            tracing::debug!("range memo not kept: {e:#}");
+        }
     }
+    Ok(Some(activity))
+}
+
+/// Replace the memo file (0600, temp file + rename, no fsync: it is a cache).
+fn keep_memo(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".range-memo.")
+        .suffix(".tmp")
+        .tempfile_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Record git activity since the start (commits, files incl. added/deleted/renamed, uncommitted,
