@@ -1345,8 +1345,10 @@ mod real_terminal {
         }
         t.text("echo EXIT=$?");
         t.keys(&["Enter"]);
-        let s = t.wait_for("EXIT=");
-        assert!(s.contains("EXIT=0"), "{s}");
+        // The typed command line itself holds "EXIT=": wait for the shell's answer line.
+        let answered = |s: &str| s.lines().any(|l| l.trim().starts_with("EXIT="));
+        let s = t.wait("the exit status", answered);
+        assert!(s.lines().any(|l| l.trim() == "EXIT=0"), "{s}");
     }
 
     /// `o` on a belief hands the terminal to $EDITOR at the file and line, then comes back.
