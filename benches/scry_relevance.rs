@@ -9,7 +9,8 @@
 //!
 //! With `SCRY_BEFORE_BIN`, the same queries also go through that binary (`patina scry --json
 //! --no-daemon --limit 50`, on its own copy of each corpus, its own index), and its hybrid ranking
-//! is the "before" column: main when issue 17 started was bdb6070.
+//! is the "before" column (labelled SCRY_BEFORE_LABEL, else the binary's file name): main when
+//! issue 17 started was bdb6070.
 //!
 //! Needs the model (PATINA_ORT_DYLIB / PATINA_EMBED_MODEL / PATINA_EMBED_TOKENIZER, as scripts/test
 //! exports them). The corpus copies live in target/scry-bench/relevance/ so reruns only re-embed
@@ -37,6 +38,13 @@ fn main() {
     let work = root.join("target/scry-bench/relevance");
     std::fs::create_dir_all(&work).unwrap();
     let before_bin = std::env::var_os("SCRY_BEFORE_BIN").map(PathBuf::from);
+    // What the before column is called: SCRY_BEFORE_LABEL, else the binary's file name.
+    let before_label = std::env::var("SCRY_BEFORE_LABEL").unwrap_or_else(|_| {
+        before_bin
+            .as_ref()
+            .and_then(|b| b.file_name())
+            .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+    });
 
     // 1. Fixture.
     let dir = tempfile::tempdir().unwrap();
@@ -51,7 +59,11 @@ fn main() {
         // The old CLI finds the project by its `.patina/` (no config: the defaults, as here).
         std::fs::create_dir_all(old.path().join(".patina")).unwrap();
         let keys = before_keys(bin, old.path(), &work, &queries);
-        relevance::set_before(&mut r, &relevance::score_keys(&queries, &keys));
+        relevance::set_before(
+            &mut r,
+            &before_label,
+            &relevance::score_keys(&queries, &keys),
+        );
     }
     println!(
         "{}",
@@ -85,7 +97,11 @@ fn main() {
         let old = work.join("corpus-before");
         build_corpus(root, &old);
         let keys = before_keys(bin, &old, &work, &queries);
-        relevance::set_before(&mut r, &relevance::score_keys(&queries, &keys));
+        relevance::set_before(
+            &mut r,
+            &before_label,
+            &relevance::score_keys(&queries, &keys),
+        );
     }
     println!(
         "{}",

@@ -293,8 +293,13 @@ impl ScryAnswer {
 /// Each source's ranking separately (see [`Scry::rankings`]).
 #[derive(Debug, Clone)]
 pub struct Rankings {
+    /// Cosine ranking (each hit's `score` is its cosine).
     pub semantic: Vec<Hit>,
+    /// BM25 ranking of every match, as lexical ranks alone (`score` = BM25).
     pub lexical: Vec<Hit>,
+    /// The lexical list the fusion was given (beside a complete semantic ranking, only the
+    /// documents holding enough of the query's terms).
+    pub lexical_fused: Vec<Hit>,
     pub hybrid: Vec<Hit>,
     pub errors: Vec<SourceError>,
 }
@@ -322,6 +327,34 @@ fn hit(c: &corpus::Chunk, root: &str, terms: &[String], score: f64) -> Hit {
 
 /// Chunk ordinals with their source's score (cosine or BM25), best first.
 type Scored = Vec<(usize, f32)>;
+
+/// What each source ranked for one query ([`Scry::sources`]).
+struct SourceLists {
+    semantic: Option<Scored>,
+    /// What lexical contributes to the fusion.
+    lexical: Scored,
+    /// Every lexical match, when `lexical` was gated (else `lexical` is every match).
+    lexical_all: Option<Scored>,
+    errors: Vec<SourceError>,
+}
+
+/// Fuse a query's rankings over generation `g` (hybrid.rs); a chunk's document is its path.
+fn fuse(
+    g: &index::Generation,
+    semantic: Option<&[(usize, f32)]>,
+    lexical: &[(usize, f32)],
+    lexical_all: Option<&[(usize, f32)]>,
+) -> Vec<hybrid::Fused> {
+    hybrid::fuse(
+        &hybrid::Sources {
+            semantic: semantic.unwrap_or(&[]),
+            lexical,
+            lexical_all: lexical_all.unwrap_or(lexical),
+        },
+        |o| g.chunks[o].path.as_str(),
+        |o| g.chunks[o].doc_id.as_str(),
+    )
+}
 
 /// How an engine is set up.
 #[derive(Debug, Clone, Default)]
@@ -838,16 +871,19 @@ impl Scry {
         };
         let set = self.vectors(project);
         let coverage = g.coverage(set.as_deref());
-        let (semantic, lexical, errors) =
-            self.sources(&g, set.as_deref(), &coverage, q, limit.max(50));
+        let src = self.sources(&g, set.as_deref(), &coverage, q, limit.max(50));
+        let (semantic, lexical, errors) = (src.semantic, src.lexical, src.errors);
         let mode = if semantic.is_some() {
             "hybrid"
         } else {
             "lexical"
         };
-        let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
-        let sem_ords = ords(semantic.as_deref().unwrap_or(&[]));
-        let fused = hybrid::rrf(&sem_ords, &ords(&lexical), doc_id);
+        let fused = fuse(
+            &g,
+            semantic.as_deref(),
+            &lexical,
+            src.lexical_all.as_deref(),
+        );
         let evidence = results::Evidence {
             cosine: semantic.iter().flatten().copied().collect(),
             bm25: lexical.iter().copied().collect(),
@@ -877,7 +913,7 @@ impl Scry {
         coverage: &Coverage,
         q: &Query,
         pool: usize,
-    ) -> (Option<Scored>, Scored, Vec<SourceError>) {
+    ) -> SourceLists {
         let mut errors = vec![];
         let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
         let semantic = if coverage.embedded == 0 {
@@ -914,17 +950,30 @@ impl Scry {
         } else {
             0.0
         };
-        let lexical = match self.lexical(g, q, pool, share) {
-            Ok(list) => list,
+        let (lexical, lexical_all) = match self.lexical(g, q, pool, share) {
+            // Every match too, when the gate applied: BM25's clear best joins the fusion even
+            // when it holds few of the query's words (hybrid.rs).
+            Ok(list) if share > 0.0 => {
+                let all = self
+                    .lexical(g, q, pool, 0.0)
+                    .unwrap_or_else(|_| list.clone());
+                (list, Some(all))
+            }
+            Ok(list) => (list, None),
             Err(e) => {
                 errors.push(SourceError {
                     source: "lexical".into(),
                     message: format!("{e:#}"),
                 });
-                vec![]
+                (vec![], None)
             }
         };
-        (semantic, lexical, errors)
+        SourceLists {
+            semantic,
+            lexical,
+            lexical_all,
+            errors,
+        }
     }
 
     fn lexical(&self, g: &index::Generation, q: &Query, pool: usize, share: f64) -> Result<Scored> {
@@ -946,31 +995,28 @@ impl Scry {
             .ok_or_else(|| Error::not_found("no index; run `patina index`"))?;
         let set = self.vectors(project);
         let coverage = g.coverage(set.as_deref());
-        let (semantic, lexical, mut errors) = self.sources(&g, set.as_deref(), &coverage, q, pool);
-        let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
-        let sem_ords = ords(semantic.as_deref().unwrap_or(&[]));
-        let fused = hybrid::rrf(&sem_ords, &ords(&lexical), doc_id);
+        let src = self.sources(&g, set.as_deref(), &coverage, q, pool);
+        let fused = fuse(
+            &g,
+            src.semantic.as_deref(),
+            &src.lexical,
+            src.lexical_all.as_deref(),
+        );
+        let (semantic, lexical, errors) = (src.semantic, src.lexical, src.errors);
         // Lexical as it ranks alone (no model): every match.
-        let lexical_alone = match self.lexical(&g, q, pool, 0.0) {
-            Ok(l) => ords(&l),
-            Err(e) => {
-                errors.push(SourceError {
-                    source: "lexical".into(),
-                    message: format!("{e:#}"),
-                });
-                vec![]
-            }
-        };
+        let lexical_alone = src.lexical_all.unwrap_or_else(|| lexical.clone());
         let terms = lexical::analyze(&q.query);
         let root = project.root().to_string_lossy().into_owned();
-        let mk = |ords: &[usize]| -> Vec<Hit> {
-            ords.iter()
-                .map(|&o| hit(&g.chunks[o], &root, &terms, 0.0))
+        let mk = |scored: &[(usize, f32)]| -> Vec<Hit> {
+            scored
+                .iter()
+                .map(|&(o, s)| hit(&g.chunks[o], &root, &terms, f64::from(s)))
                 .collect()
         };
         Ok(Rankings {
-            semantic: mk(&sem_ords),
+            semantic: mk(semantic.as_deref().unwrap_or(&[])),
             lexical: mk(&lexical_alone),
+            lexical_fused: mk(&lexical),
             hybrid: fused
                 .iter()
                 .take(pool)
@@ -1125,11 +1171,6 @@ fn query_id() -> String {
     let mut b = [0u8; 8];
     let _ = getrandom::fill(&mut b);
     hex::encode(b)
-}
-
-/// The ordinals of a scored ranking.
-fn ords(list: &[(usize, f32)]) -> Vec<usize> {
-    list.iter().map(|x| x.0).collect()
 }
 
 #[cfg(test)]

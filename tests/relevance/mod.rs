@@ -49,8 +49,30 @@ pub struct Report {
     /// Per target kind (derived from the first expected target), in [`KINDS`] order; kinds
     /// without a query are left out.
     pub by_kind: Vec<(&'static str, Scores)>,
+    /// The "before" ranking over all queries, when one was attached ([`set_before`]).
+    pub before: Option<Score>,
+    /// What the "before" ranking is (e.g. "bdb6070"), for the table's header.
+    pub before_label: String,
     /// Queries the hybrid ranking missed in its top 5, for reading.
     pub misses: Vec<String>,
+}
+
+impl Report {
+    /// The per-kind rows followed by the row over all queries (named "all").
+    pub fn rows(&self) -> Vec<(&'static str, Scores)> {
+        let mut rows = self.by_kind.clone();
+        rows.push((
+            "all",
+            Scores {
+                queries: self.queries,
+                semantic: self.semantic,
+                lexical: self.lexical,
+                hybrid: self.hybrid,
+                before: self.before,
+            },
+        ));
+        rows
+    }
 }
 
 /// The kind of document a labelled target is: the corpus rules (sessions under `sessions/` or
@@ -214,6 +236,31 @@ pub fn evaluate(engine: &Scry, project: &Project, queries: &[Labelled]) -> Repor
                     top(&rk.hybrid)
                 );
             }
+            // SCRY_EVAL_DUMP=FILE: each query's source rankings with their scores, one JSON
+            // line per query, for studying fusion functions offline.
+            if let Some(path) = std::env::var_os("SCRY_EVAL_DUMP") {
+                let list = |hits: &[Hit]| -> Vec<(String, String, f64)> {
+                    hits.iter()
+                        .map(|h| (key(h), h.doc_id.clone(), h.score))
+                        .collect()
+                };
+                let line = serde_json::json!({
+                    "q": l.q,
+                    "expect": l.expect,
+                    "kind": kind_of(l.expect.first().map_or("", String::as_str)),
+                    "semantic": list(&rk.semantic),
+                    "lexical": list(&rk.lexical),
+                    "lexical_fused": list(&rk.lexical_fused),
+                    "hybrid": list(&rk.hybrid),
+                });
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .unwrap();
+                writeln!(f, "{line}").unwrap();
+            }
             (
                 first_rank(&rk.semantic, &l.expect),
                 first_rank(&rk.lexical, &l.expect),
@@ -284,47 +331,29 @@ pub fn score_keys(queries: &[Labelled], keys: &[Vec<String>]) -> Vec<(&'static s
         .collect()
 }
 
-/// Attach an earlier ranking's scores (from [`score_keys`]) to the report, as its "before".
-pub fn set_before(r: &mut Report, before: &[(&'static str, Score)]) {
+/// Attach an earlier ranking's scores (from [`score_keys`]) to the report, as its "before",
+/// labelled `label` in the table.
+pub fn set_before(r: &mut Report, label: &str, before: &[(&'static str, Score)]) {
+    let find = |k: &str| before.iter().find(|(n, _)| *n == k).map(|(_, b)| *b);
     for (k, s) in &mut r.by_kind {
-        s.before = before.iter().find(|(n, _)| *n == *k).map(|(_, b)| *b);
+        s.before = find(k);
     }
-    r.by_kind.push((
-        "all",
-        Scores {
-            queries: r.queries,
-            semantic: r.semantic,
-            lexical: r.lexical,
-            hybrid: r.hybrid,
-            before: before.iter().find(|(n, _)| *n == "all").map(|(_, b)| *b),
-        },
-    ));
+    r.before = find("all");
+    r.before_label = label.to_string();
 }
 
 /// Markdown table of a report: one row per kind and one for all queries; R@1 / R@5 / MRR of
 /// each ranking (and of the "before" ranking when one was attached).
 pub fn table(name: &str, r: &Report) -> String {
-    let mut rows = r.by_kind.clone();
-    if !rows.iter().any(|(k, _)| *k == "all") {
-        rows.push((
-            "all",
-            Scores {
-                queries: r.queries,
-                semantic: r.semantic,
-                lexical: r.lexical,
-                hybrid: r.hybrid,
-                before: None,
-            },
-        ));
-    }
+    let rows = r.rows();
     let with_before = rows.iter().any(|(_, s)| s.before.is_some());
     let mut t = format!(
-        "{name} ({} queries; R@1 / R@5 / MRR, documents deduplicated)\n\n| kind | n |{} lexical (BM25) | vector (MiniLM) | hybrid (RRF) |\n|---|---|{}---|---|---|\n",
+        "{name} ({} queries; R@1 / R@5 / MRR, documents deduplicated)\n\n| kind | n |{} lexical (BM25) | vector (MiniLM) | hybrid |\n|---|---|{}---|---|---|\n",
         r.queries,
         if with_before {
-            " before (bdb6070) |"
+            format!(" before ({}) |", r.before_label)
         } else {
-            ""
+            String::new()
         },
         if with_before { "---|" } else { "" },
     );
