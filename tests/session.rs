@@ -295,6 +295,61 @@ fn sigkilled_writers_leave_a_parsable_file() {
     assert!(litter.is_empty(), "{litter:?}");
 }
 
+/// The append path (a note only extends the file: O_APPEND + fdatasync) under SIGKILL with
+/// multi-byte text. The kill is sent as soon as the file starts growing, i.e. during the
+/// write(2), which a fatal signal stops at a page boundary, possibly inside a character. Every
+/// kill leaves a file that parses and keeps all earlier text, and the next note repairs the tail.
+#[test]
+fn sigkilled_appends_of_multibyte_notes_keep_earlier_text_and_parse() {
+    use std::io::Write as _;
+    let env = Env::new();
+    let repo = env.project("p");
+    env.ok(&repo, &["session", "start", "kill é"]);
+    env.ok(&repo, &["session", "note", "first ✓ before the kills"]);
+    let path = repo.join(".patina/local/active-session.md");
+    let big = "é✓".repeat(400 * 1024); // 2 MB: its write(2) lasts long enough to be cut
+    for i in 0..8 {
+        let before = std::fs::read(&path).unwrap();
+        let mut child = env
+            .cmd(&repo)
+            .args(["session", "note", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let text = format!("{i} {big}");
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_all(text.as_bytes());
+        });
+        // SIGKILL as soon as the append has begun (or the writer is done)
+        while std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) <= before.len() as u64
+            && child.try_wait().unwrap().is_none()
+        {}
+        let _ = child.kill();
+        let _ = child.wait();
+        feeder.join().unwrap();
+        let after = std::fs::read(&path).unwrap();
+        // nothing written before is lost: the file grew from the old bytes, or (when the old
+        // bytes ended in a torn character) it was rewritten from their valid text
+        let valid = match std::str::from_utf8(&before) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&before[..e.valid_up_to()]).unwrap(),
+        };
+        let kept = after.starts_with(&before)
+            || (valid.len() < before.len() && after.starts_with(valid.trim_end().as_bytes()));
+        assert!(kept, "kill {i} lost earlier text");
+        let v = env.json(&repo, &["session", "show"]);
+        assert_eq!(v["title"], "kill é");
+    }
+    env.ok(&repo, &["session", "note", "after the kills ✓"]);
+    let text = std::fs::read_to_string(&path).expect("valid UTF-8 after the next note");
+    assert!(text.contains("first ✓ before the kills"));
+    assert!(text.contains("after the kills ✓"));
+    env.ok(&repo, &["session", "end"]);
+}
+
 #[test]
 fn crash_then_recover_tags_last_session_commit() {
     let env = Env::new();
