@@ -350,6 +350,40 @@ fn sigkilled_appends_of_multibyte_notes_keep_earlier_text_and_parse() {
     env.ok(&repo, &["session", "end"]);
 }
 
+/// A note never leaves a code fence open: one its text opens is closed, and one the file ends in
+/// (a note cut short by a kill inside its fenced block) is closed before the next entry; else
+/// every later entry would read as part of that code block.
+#[test]
+fn an_open_fence_never_swallows_later_notes() {
+    let env = Env::new();
+    let repo = env.project("p");
+    env.ok(&repo, &["session", "start", "fences"]);
+    env.ok(&repo, &["session", "note", "line\n```\nunclosed"]);
+    env.ok(&repo, &["session", "note", "after an unclosed fence"]);
+    let path = repo.join(".patina/local/active-session.md");
+    // a kill inside a fenced block: the file ends in the open fence
+    env.ok(
+        &repo,
+        &["session", "note", "code:\n~~~~\nfn x() {}\n~~~~\nend"],
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = text.rfind("fn x()").unwrap() + "fn x(".len();
+    std::fs::write(&path, &text[..cut]).unwrap();
+    env.ok(&repo, &["session", "note", "after a torn fence"]);
+    let v = env.json(&repo, &["session", "show"]);
+    let bodies: Vec<String> = v["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["heading"].as_str().unwrap().starts_with("Note"))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(bodies.len(), 4, "{bodies:#?}");
+    assert!(bodies[1].contains("after an unclosed fence"), "{bodies:#?}");
+    assert!(bodies[3].contains("after a torn fence"), "{bodies:#?}");
+    env.ok(&repo, &["session", "end"]);
+}
+
 #[test]
 fn crash_then_recover_tags_last_session_commit() {
     let env = Env::new();

@@ -128,6 +128,11 @@ impl Fence {
     pub fn is_open(&self) -> bool {
         self.open.is_some()
     }
+
+    /// The line that closes the open fence (`None` when none is open).
+    pub fn closer(&self) -> Option<String> {
+        self.open.map(|(c, n)| char::from(c).to_string().repeat(n))
+    }
 }
 
 /// One top-level frontmatter entry: the key line and its continuation lines (nested maps, block

@@ -101,9 +101,21 @@ impl SessionFile {
     }
 
     /// Append `### <when> - <heading>` + body to `## Activity Log`.
+    ///
+    /// A code fence is never left open, or every later entry would read as code: one the body
+    /// opens is closed at its end, and one the file already ends in (an entry cut short by a
+    /// writer killed mid-append) is closed before the new entry.
     pub fn append_activity(&mut self, when: &str, heading: &str, body: &str) {
-        let mut lines = vec![String::new(), format!("### {when} - {}", one_line(heading))];
-        lines.extend(escape_body(body));
+        let mut lines = Vec::new();
+        if let Some(closer) = open_fence_closer(&self.body) {
+            lines.push(closer);
+        }
+        lines.push(String::new());
+        lines.push(format!("### {when} - {}", one_line(heading)));
+        let body = escape_body(body);
+        let closer = open_fence_closer(&body);
+        lines.extend(body);
+        lines.extend(closer);
         self.append_to_section("Activity Log", lines);
     }
 
@@ -204,6 +216,15 @@ pub fn one_line(s: &str) -> String {
 
 /// Body lines of an activity entry. A line that would read as a markdown heading (`#`, `##`, ...)
 /// is escaped with `\` so a note can never open a new section or entry; parsing removes it again.
+/// The line closing a code fence that `lines` leave open, if they do.
+fn open_fence_closer(lines: &[String]) -> Option<String> {
+    let mut fence = doc::Fence::default();
+    for l in lines {
+        fence.step(l);
+    }
+    fence.closer()
+}
+
 fn escape_body(body: &str) -> Vec<String> {
     body.trim_end()
         .lines()
