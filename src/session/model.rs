@@ -32,6 +32,24 @@ impl SessionFile {
 
     /// Parse a file in patina's own format (YAML frontmatter). Errors name the file and field.
     pub fn parse(path: &Path, text: &str) -> Result<SessionFile> {
+        // Only the frontmatter needs the document layer; the body is kept line by line as it is
+        // (the same lines `Document::body_lines` gives, without building every section twice:
+        // a note parses the whole file, so this cost grows with the session).
+        let bare = doc::strip_bom(text);
+        if let Some(n) = doc::frontmatter_len(bare) {
+            let head = &text[..text.len() - bare.len() + n];
+            let d = Document::parse(head);
+            let fm = doc::session::frontmatter(path, &d)?;
+            let body = bare[n..]
+                .split_inclusive('\n')
+                .map(|l| doc::line_text(l).to_string())
+                .collect();
+            return Ok(SessionFile {
+                fm,
+                body,
+                style: TextStyle::of(text),
+            });
+        }
         let d = Document::parse(text);
         let fm = doc::session::frontmatter(path, &d)?;
         let body = d
@@ -264,6 +282,62 @@ pub fn read_doc(path: &Path) -> Result<SessionDoc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The document layer's whole reading, as `parse` did before it split off the frontmatter.
+    fn parse_whole(text: &str) -> Result<SessionFile> {
+        let path = Path::new("s.md");
+        let d = Document::parse(text);
+        let fm = doc::session::frontmatter(path, &d)?;
+        let body = d
+            .body_lines()
+            .map(|(_, l)| doc::line_text(l).to_string())
+            .collect();
+        Ok(SessionFile {
+            fm,
+            body,
+            style: d.style(),
+        })
+    }
+
+    #[test]
+    fn parse_reads_what_the_whole_document_reads() {
+        let base = "---\ntype: session\nid: 20260101-000000\ntitle: t\nstatus: active\n---\n";
+        let bodies = [
+            "",
+            "\n",
+            "# T\n\n## Goals\n- [ ] a\n\n## Activity Log\n\n### x - Note\ntext\n",
+            "preamble\n## A\n```\n## not a heading\n```\n## B\nlast line without newline",
+            "## A\n~~~~\nunclosed fence\n## B\n",
+        ];
+        for body in bodies {
+            for crlf in [false, true] {
+                for bom in [false, true] {
+                    let mut text = format!("{base}{body}");
+                    if crlf {
+                        text = text.replace('\n', "\r\n");
+                    }
+                    if bom {
+                        text.insert(0, '\u{feff}');
+                    }
+                    let path = Path::new("s.md");
+                    let (a, b) = (
+                        SessionFile::parse(path, &text).unwrap(),
+                        parse_whole(&text).unwrap(),
+                    );
+                    assert_eq!(a.body, b.body, "{text:?}");
+                    assert_eq!(a.style, b.style, "{text:?}");
+                    assert_eq!(a.fm.id, b.fm.id);
+                    assert_eq!(a.render().unwrap(), b.render().unwrap(), "{text:?}");
+                }
+            }
+        }
+        for bad in ["no frontmatter\n", "---\nid: x\n", "---\n---\nbody\n"] {
+            assert!(
+                SessionFile::parse(Path::new("s.md"), bad).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
 
     const YAML: &str = "---\ntype: session\nid: 20261129-141503\ntitle: 'review: \"quotes\" é'\nstatus: active\ncreated: 2026-11-29T14:15:03+01:00\ncustom: kept\n---\n\n## Goals\n- [x] fix bug 2\n- [ ] review phase 3\n  - [ ] sub\n\n## Activity Log\n### 2026-11-29 14:15 - Session Start\nstarted\n```\n## not a section\n```\n";
 
