@@ -295,6 +295,95 @@ fn sigkilled_writers_leave_a_parsable_file() {
     assert!(litter.is_empty(), "{litter:?}");
 }
 
+/// The append path (a note only extends the file: O_APPEND + fdatasync) under SIGKILL with
+/// multi-byte text. The kill is sent as soon as the file starts growing, i.e. during the
+/// write(2), which a fatal signal stops at a page boundary, possibly inside a character. Every
+/// kill leaves a file that parses and keeps all earlier text, and the next note repairs the tail.
+#[test]
+fn sigkilled_appends_of_multibyte_notes_keep_earlier_text_and_parse() {
+    use std::io::Write as _;
+    let env = Env::new();
+    let repo = env.project("p");
+    env.ok(&repo, &["session", "start", "kill é"]);
+    env.ok(&repo, &["session", "note", "first ✓ before the kills"]);
+    let path = repo.join(".patina/local/active-session.md");
+    let big = "é✓".repeat(400 * 1024); // 2 MB: its write(2) lasts long enough to be cut
+    for i in 0..8 {
+        let before = std::fs::read(&path).unwrap();
+        let mut child = env
+            .cmd(&repo)
+            .args(["session", "note", "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let text = format!("{i} {big}");
+        let feeder = std::thread::spawn(move || {
+            let _ = stdin.write_all(text.as_bytes());
+        });
+        // SIGKILL as soon as the append has begun (or the writer is done)
+        while std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0) <= before.len() as u64
+            && child.try_wait().unwrap().is_none()
+        {}
+        let _ = child.kill();
+        let _ = child.wait();
+        feeder.join().unwrap();
+        let after = std::fs::read(&path).unwrap();
+        // nothing written before is lost: the file grew from the old bytes, or (when the old
+        // bytes ended in a torn character) it was rewritten from their valid text
+        let valid = match std::str::from_utf8(&before) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&before[..e.valid_up_to()]).unwrap(),
+        };
+        let kept = after.starts_with(&before)
+            || (valid.len() < before.len() && after.starts_with(valid.trim_end().as_bytes()));
+        assert!(kept, "kill {i} lost earlier text");
+        let v = env.json(&repo, &["session", "show"]);
+        assert_eq!(v["title"], "kill é");
+    }
+    env.ok(&repo, &["session", "note", "after the kills ✓"]);
+    let text = std::fs::read_to_string(&path).expect("valid UTF-8 after the next note");
+    assert!(text.contains("first ✓ before the kills"));
+    assert!(text.contains("after the kills ✓"));
+    env.ok(&repo, &["session", "end"]);
+}
+
+/// A note never leaves a code fence open: one its text opens is closed, and one the file ends in
+/// (a note cut short by a kill inside its fenced block) is closed before the next entry; else
+/// every later entry would read as part of that code block.
+#[test]
+fn an_open_fence_never_swallows_later_notes() {
+    let env = Env::new();
+    let repo = env.project("p");
+    env.ok(&repo, &["session", "start", "fences"]);
+    env.ok(&repo, &["session", "note", "line\n```\nunclosed"]);
+    env.ok(&repo, &["session", "note", "after an unclosed fence"]);
+    let path = repo.join(".patina/local/active-session.md");
+    // a kill inside a fenced block: the file ends in the open fence
+    env.ok(
+        &repo,
+        &["session", "note", "code:\n~~~~\nfn x() {}\n~~~~\nend"],
+    );
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = text.rfind("fn x()").unwrap() + "fn x(".len();
+    std::fs::write(&path, &text[..cut]).unwrap();
+    env.ok(&repo, &["session", "note", "after a torn fence"]);
+    let v = env.json(&repo, &["session", "show"]);
+    let bodies: Vec<String> = v["activity"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["heading"].as_str().unwrap().starts_with("Note"))
+        .map(|e| e.to_string())
+        .collect();
+    assert_eq!(bodies.len(), 4, "{bodies:#?}");
+    assert!(bodies[1].contains("after an unclosed fence"), "{bodies:#?}");
+    assert!(bodies[3].contains("after a torn fence"), "{bodies:#?}");
+    env.ok(&repo, &["session", "end"]);
+}
+
 #[test]
 fn crash_then_recover_tags_last_session_commit() {
     let env = Env::new();

@@ -5,7 +5,7 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::project::Project;
@@ -178,7 +178,9 @@ fn latest_archived(dir: &Path) -> Result<Option<PathBuf>> {
 }
 
 fn read_session(path: &Path) -> Result<SessionBrief> {
-    let text = crate::store::read_to_string(path)?;
+    // A torn tail of a killed append is dropped as the session engine drops it.
+    let (text, _) = crate::store::read_text_torn(path)
+        .with_context(|| format!("reading {}", path.display()))?;
     Ok(brief(crate::doc::session::parse(path, &text)?))
 }
 

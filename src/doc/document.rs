@@ -77,6 +77,22 @@ pub fn line_text(raw: &str) -> &str {
     l.strip_suffix('\r').unwrap_or(l)
 }
 
+/// The byte length of the frontmatter block at the top of `text` (BOM already stripped): the
+/// opening `---` line through the closing one, as [`Document::parse`] finds them. `None` when the
+/// text does not start with a closed frontmatter.
+pub fn frontmatter_len(text: &str) -> Option<usize> {
+    let mut lines = text.split_inclusive('\n');
+    let first = lines.next().filter(|l| is_delimiter(l))?;
+    let mut len = first.len();
+    for l in lines {
+        len += l.len();
+        if is_delimiter(l) {
+            return Some(len);
+        }
+    }
+    None
+}
+
 /// True for a frontmatter delimiter: `---` and nothing after it but whitespace.
 fn is_delimiter(raw: &str) -> bool {
     line_text(raw).trim_end() == "---"
@@ -127,6 +143,11 @@ impl Fence {
 
     pub fn is_open(&self) -> bool {
         self.open.is_some()
+    }
+
+    /// The line that closes the open fence (`None` when none is open).
+    pub fn closer(&self) -> Option<String> {
+        self.open.map(|(c, n)| char::from(c).to_string().repeat(n))
     }
 }
 

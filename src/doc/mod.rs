@@ -26,8 +26,8 @@ pub mod session;
 mod yaml;
 
 pub use document::{
-    Document, Eol, Fence, FmEntry, Frontmatter, Section, TextStyle, heading_title, line_text,
-    strip_bom,
+    Document, Eol, Fence, FmEntry, Frontmatter, Section, TextStyle, frontmatter_len, heading_title,
+    line_text, strip_bom,
 };
 pub use yaml::{FormatError, MAX_FRONTMATTER_BYTES, MAX_FRONTMATTER_DEPTH};
 

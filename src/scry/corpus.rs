@@ -154,7 +154,7 @@ fn knowledge_chunks(project: &Project, cfg: &ScryConfig) -> Result<Vec<Chunk>> {
     }
     // The active session is knowledge too.
     let active = project.active_session_path();
-    if let Ok(text) = std::fs::read_to_string(&active) {
+    if let Ok((text, _)) = crate::store::read_text_torn(&active) {
         let text = redacted(text);
         let head = doc::header::read(
             doc::header::Kind::Session,

@@ -32,6 +32,24 @@ impl SessionFile {
 
     /// Parse a file in patina's own format (YAML frontmatter). Errors name the file and field.
     pub fn parse(path: &Path, text: &str) -> Result<SessionFile> {
+        // Only the frontmatter needs the document layer; the body is kept line by line as it is
+        // (the same lines `Document::body_lines` gives, without building every section twice:
+        // a note parses the whole file, so this cost grows with the session).
+        let bare = doc::strip_bom(text);
+        if let Some(n) = doc::frontmatter_len(bare) {
+            let head = &text[..text.len() - bare.len() + n];
+            let d = Document::parse(head);
+            let fm = doc::session::frontmatter(path, &d)?;
+            let body = bare[n..]
+                .split_inclusive('\n')
+                .map(|l| doc::line_text(l).to_string())
+                .collect();
+            return Ok(SessionFile {
+                fm,
+                body,
+                style: TextStyle::of(text),
+            });
+        }
         let d = Document::parse(text);
         let fm = doc::session::frontmatter(path, &d)?;
         let body = d
@@ -101,9 +119,21 @@ impl SessionFile {
     }
 
     /// Append `### <when> - <heading>` + body to `## Activity Log`.
+    ///
+    /// A code fence is never left open, or every later entry would read as code: one the body
+    /// opens is closed at its end, and one the file already ends in (an entry cut short by a
+    /// writer killed mid-append) is closed before the new entry.
     pub fn append_activity(&mut self, when: &str, heading: &str, body: &str) {
-        let mut lines = vec![String::new(), format!("### {when} - {}", one_line(heading))];
-        lines.extend(escape_body(body));
+        let mut lines = Vec::new();
+        if let Some(closer) = open_fence_closer(&self.body) {
+            lines.push(closer);
+        }
+        lines.push(String::new());
+        lines.push(format!("### {when} - {}", one_line(heading)));
+        let body = escape_body(body);
+        let closer = open_fence_closer(&body);
+        lines.extend(body);
+        lines.extend(closer);
         self.append_to_section("Activity Log", lines);
     }
 
@@ -204,6 +234,15 @@ pub fn one_line(s: &str) -> String {
 
 /// Body lines of an activity entry. A line that would read as a markdown heading (`#`, `##`, ...)
 /// is escaped with `\` so a note can never open a new section or entry; parsing removes it again.
+/// The line closing a code fence that `lines` leave open, if they do.
+fn open_fence_closer(lines: &[String]) -> Option<String> {
+    let mut fence = doc::Fence::default();
+    for l in lines {
+        fence.step(l);
+    }
+    fence.closer()
+}
+
 fn escape_body(body: &str) -> Vec<String> {
     body.trim_end()
         .lines()
@@ -243,6 +282,62 @@ pub fn read_doc(path: &Path) -> Result<SessionDoc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The document layer's whole reading, as `parse` did before it split off the frontmatter.
+    fn parse_whole(text: &str) -> Result<SessionFile> {
+        let path = Path::new("s.md");
+        let d = Document::parse(text);
+        let fm = doc::session::frontmatter(path, &d)?;
+        let body = d
+            .body_lines()
+            .map(|(_, l)| doc::line_text(l).to_string())
+            .collect();
+        Ok(SessionFile {
+            fm,
+            body,
+            style: d.style(),
+        })
+    }
+
+    #[test]
+    fn parse_reads_what_the_whole_document_reads() {
+        let base = "---\ntype: session\nid: 20260101-000000\ntitle: t\nstatus: active\n---\n";
+        let bodies = [
+            "",
+            "\n",
+            "# T\n\n## Goals\n- [ ] a\n\n## Activity Log\n\n### x - Note\ntext\n",
+            "preamble\n## A\n```\n## not a heading\n```\n## B\nlast line without newline",
+            "## A\n~~~~\nunclosed fence\n## B\n",
+        ];
+        for body in bodies {
+            for crlf in [false, true] {
+                for bom in [false, true] {
+                    let mut text = format!("{base}{body}");
+                    if crlf {
+                        text = text.replace('\n', "\r\n");
+                    }
+                    if bom {
+                        text.insert(0, '\u{feff}');
+                    }
+                    let path = Path::new("s.md");
+                    let (a, b) = (
+                        SessionFile::parse(path, &text).unwrap(),
+                        parse_whole(&text).unwrap(),
+                    );
+                    assert_eq!(a.body, b.body, "{text:?}");
+                    assert_eq!(a.style, b.style, "{text:?}");
+                    assert_eq!(a.fm.id, b.fm.id);
+                    assert_eq!(a.render().unwrap(), b.render().unwrap(), "{text:?}");
+                }
+            }
+        }
+        for bad in ["no frontmatter\n", "---\nid: x\n", "---\n---\nbody\n"] {
+            assert!(
+                SessionFile::parse(Path::new("s.md"), bad).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
 
     const YAML: &str = "---\ntype: session\nid: 20261129-141503\ntitle: 'review: \"quotes\" é'\nstatus: active\ncreated: 2026-11-29T14:15:03+01:00\ncustom: kept\n---\n\n## Goals\n- [x] fix bug 2\n- [ ] review phase 3\n  - [ ] sub\n\n## Activity Log\n### 2026-11-29 14:15 - Session Start\nstarted\n```\n## not a section\n```\n";
 

@@ -73,8 +73,8 @@ fn sweep_temp_files(project: &Project) {
 
 fn read_active(project: &Project) -> Result<Option<SessionFile>> {
     let path = project.active_session_path();
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Ok(Some(SessionFile::parse(&path, &text)?)),
+    match store::read_text_torn(&path) {
+        Ok((text, _)) => Ok(Some(SessionFile::parse(&path, &text)?)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }

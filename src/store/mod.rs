@@ -229,6 +229,28 @@ pub fn create_private_new(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Read a text file that is only ever extended by [`update_locked`]'s appends. A writer killed
+/// in the middle of an append (SIGKILL stops a large write(2) at a page boundary) can leave the
+/// first bytes of a multi-byte character at the very end: that incomplete sequence is dropped and
+/// `true` says so (the text before it is what the last complete write left, plus part of the
+/// entry). Invalid UTF-8 anywhere else is an error (`InvalidData`), as with `read_to_string`.
+pub fn read_text_torn(path: &Path) -> io::Result<(String, bool)> {
+    let bytes = fs::read(path)?;
+    match String::from_utf8(bytes) {
+        Ok(s) => Ok((s, false)),
+        Err(e) if e.utf8_error().error_len().is_none() => {
+            let valid = e.utf8_error().valid_up_to();
+            let mut bytes = e.into_bytes();
+            bytes.truncate(valid);
+            // Cannot fail: the bytes up to `valid_up_to` are valid UTF-8.
+            let s = String::from_utf8(bytes)
+                .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+            Ok((s, true))
+        }
+        Err(e) => Err(io::Error::new(io::ErrorKind::InvalidData, e.utf8_error())),
+    }
+}
+
 /// Read a file to a string, naming the file in the error.
 pub fn read_to_string(path: &Path) -> Result<String> {
     let mut s = String::new();
@@ -310,15 +332,16 @@ pub fn update_locked<T>(
     edit: impl FnOnce(Option<String>) -> Result<(Option<String>, T)>,
 ) -> Result<T> {
     let _lock = FileLock::acquire(lock_path)?;
-    let current = match fs::read_to_string(path) {
-        Ok(s) => Some(s),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+    let (current, torn) = match read_text_torn(path) {
+        Ok((s, torn)) => (Some(s), torn),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => (None, false),
         Err(e) => return Err(e).with_context(|| format!("reading {}", path.display())),
     };
     let (next, out) = edit(current.clone())?;
     if let Some(next) = next {
         let appended = match &current {
-            Some(cur) if next.len() > cur.len() && next.starts_with(cur.as_str()) => {
+            // A torn tail is still on disk: the whole file is replaced, never appended to.
+            Some(cur) if !torn && next.len() > cur.len() && next.starts_with(cur.as_str()) => {
                 durable_append(path, &next.as_bytes()[cur.len()..])?
             }
             _ => false,
@@ -454,6 +477,35 @@ fn sync_dir(dir: &Path) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_multibyte_tail_is_dropped_and_the_next_update_rewrites_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("s.md");
+        let lock = dir.path().join("s.lock");
+        // "é" is two bytes: an append killed between them leaves one
+        let mut bytes = "old text\nnote é".as_bytes().to_vec();
+        bytes.pop();
+        fs::write(&p, &bytes).unwrap();
+        assert_eq!(
+            read_text_torn(&p).unwrap(),
+            ("old text\nnote ".to_string(), true)
+        );
+        update_locked(&p, &lock, 0o600, |cur| {
+            let cur = cur.unwrap();
+            assert_eq!(cur, "old text\nnote ");
+            Ok((Some(format!("{cur}\nnext")), ()))
+        })
+        .unwrap();
+        // replaced whole (an append would have kept the stray byte before the new text)
+        assert_eq!(fs::read_to_string(&p).unwrap(), "old text\nnote \nnext");
+        // invalid UTF-8 before the end is still an error
+        fs::write(&p, b"a\xffb").unwrap();
+        assert_eq!(
+            read_text_torn(&p).unwrap_err().kind(),
+            io::ErrorKind::InvalidData
+        );
+    }
 
     #[test]
     fn atomic_write_replaces_and_sets_mode() {

@@ -546,8 +546,8 @@ pub struct ActiveSession {
 /// `.patina/local/active-session.md`; `None` when no session is active.
 pub fn active_session(project: &Project) -> Result<Option<ActiveSession>> {
     let path = project.active_session_path();
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => t,
+    let text = match crate::store::read_text_torn(&path) {
+        Ok((t, _)) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!("reading {}", path.display())));
