@@ -395,6 +395,29 @@ pub fn configured_threads() -> Result<usize> {
     Ok(s.threads.min(64))
 }
 
+/// Hand the heap freed by a dropped build model back to the system. glibc keeps freed memory
+/// for reuse (its arenas only shrink from the top), so without this a daemon that finished a
+/// build kept the build's high-water mark as its idle RSS.
+pub fn release_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only returns free pages of the allocator's own arenas.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}
+
+/// At most two malloc arenas in this process. glibc gives each thread that contends for the
+/// heap its own arena (up to 8 per core) and memory freed in one is not reused by another, so
+/// the daemon's request threads, the build and ONNX Runtime's workers each kept a high-water
+/// mark of their own. Call before any thread starts.
+pub fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: a process-wide allocator setting, made before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

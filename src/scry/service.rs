@@ -493,6 +493,7 @@ fn embed_worker(engine: Arc<Scry>, q: Arc<EmbedQueue>) {
                     break t;
                 }
                 if emb.take().is_some() {
+                    super::embed::release_freed_memory();
                     tracing::info!("embedding done; build model released");
                 }
                 queue = q.cv.wait(queue).unwrap_or_else(|p| p.into_inner());

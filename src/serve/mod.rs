@@ -81,6 +81,7 @@ pub fn router() -> Router {
 /// connections. Fails with [`AlreadyRunning`] when another daemon holds `run/serve.lock`, and
 /// before binding anything when the user config is broken ([`check_config`]).
 pub fn run(opts: ServeOptions, on_ready: impl FnOnce(&Started)) -> anyhow::Result<()> {
+    crate::scry::embed::limit_malloc_arenas();
     check_config()?;
     server::run(router(), opts, on_ready)
 }
