@@ -88,8 +88,9 @@ impl Chunk {
 pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
     let cfg: ScryConfig = project.config().section("scry")?;
     // Source files (tree-sitter parses: on a real project the larger half of the work) are
-    // chunked on a second thread while this one reads the layer and the history, so a first
-    // index answers in about half the time on two cores.
+    // chunked on a second thread while this one reads the layer and the history (a first
+    // lexical build of 20.6k chunks: 1.07 → 0.96 s with the other changes of e70da2e, at load
+    // 3.4).
     let (knowledge, code) = std::thread::scope(|s| {
         let code = (cfg.code != Some(false)).then(|| {
             s.spawn(|| {
