@@ -50,6 +50,12 @@ impl SessionFile {
                 style: TextStyle::of(text),
             });
         }
+        Self::parse_whole(path, text)
+    }
+
+    /// The document layer's whole reading: what [`parse`](Self::parse) falls back to when the
+    /// text has no closed frontmatter (the layer then reports what is wrong with it).
+    fn parse_whole(path: &Path, text: &str) -> Result<SessionFile> {
         let d = Document::parse(text);
         let fm = doc::session::frontmatter(path, &d)?;
         let body = d
@@ -232,8 +238,6 @@ pub fn one_line(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Body lines of an activity entry. A line that would read as a markdown heading (`#`, `##`, ...)
-/// is escaped with `\` so a note can never open a new section or entry; parsing removes it again.
 /// The line closing a code fence that `lines` leave open, if they do.
 fn open_fence_closer(lines: &[String]) -> Option<String> {
     let mut fence = doc::Fence::default();
@@ -243,6 +247,8 @@ fn open_fence_closer(lines: &[String]) -> Option<String> {
     fence.closer()
 }
 
+/// Body lines of an activity entry. A line that would read as a markdown heading (`#`, `##`, ...)
+/// is escaped with `\` so a note can never open a new section or entry; parsing removes it again.
 fn escape_body(body: &str) -> Vec<String> {
     body.trim_end()
         .lines()
@@ -283,22 +289,6 @@ pub fn read_doc(path: &Path) -> Result<SessionDoc> {
 mod tests {
     use super::*;
 
-    /// The document layer's whole reading, as `parse` did before it split off the frontmatter.
-    fn parse_whole(text: &str) -> Result<SessionFile> {
-        let path = Path::new("s.md");
-        let d = Document::parse(text);
-        let fm = doc::session::frontmatter(path, &d)?;
-        let body = d
-            .body_lines()
-            .map(|(_, l)| doc::line_text(l).to_string())
-            .collect();
-        Ok(SessionFile {
-            fm,
-            body,
-            style: d.style(),
-        })
-    }
-
     #[test]
     fn parse_reads_what_the_whole_document_reads() {
         let base = "---\ntype: session\nid: 20260101-000000\ntitle: t\nstatus: active\n---\n";
@@ -322,7 +312,7 @@ mod tests {
                     let path = Path::new("s.md");
                     let (a, b) = (
                         SessionFile::parse(path, &text).unwrap(),
-                        parse_whole(&text).unwrap(),
+                        SessionFile::parse_whole(path, &text).unwrap(),
                     );
                     assert_eq!(a.body, b.body, "{text:?}");
                     assert_eq!(a.style, b.style, "{text:?}");
