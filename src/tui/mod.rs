@@ -37,8 +37,6 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use crossterm::event::{Event, EventStream, KeyEventKind};
 use futures::StreamExt;
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
 use serde::Deserialize;
 use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
 use tokio::task::JoinHandle;
@@ -208,8 +206,7 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
     terminal::install_panic_hook();
     terminal::enter(app.sh.mouse).context("setting up the terminal")?;
     let _guard = terminal::Guard;
-    let mut term = Terminal::new(CrosstermBackend::new(std::io::stdout()))?;
-    term.clear()?;
+    let mut term = terminal::fresh()?;
     let size = term.size()?;
     app.update(Action::Resize(size.width, size.height));
 
@@ -284,7 +281,7 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
                         terminal::restore();
                         let r = open_editor(&path, line);
                         terminal::enter(app.sh.mouse)?;
-                        term.clear()?;
+                        term = terminal::fresh()?;
                         events = spawn_events(tx.clone());
                         if let Err(e) = r {
                             app.update(Action::Msg(Msg::Done {
@@ -299,7 +296,7 @@ async fn event_loop(mut app: App, cwd: PathBuf, auto_pull: bool) -> Result<()> {
                     Effect::Suspend => {
                         stop_events(events).await;
                         terminal::suspend(app.sh.mouse)?;
-                        term.clear()?;
+                        term = terminal::fresh()?;
                         events = spawn_events(tx.clone());
                         app.dirty = true;
                     }

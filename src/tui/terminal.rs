@@ -10,9 +10,11 @@ use crossterm::event::{
     EnableFocusChange, EnableMouseCapture,
 };
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    Clear, ClearType, EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
+use ratatui::Terminal;
+use ratatui::backend::CrosstermBackend;
 
 /// True while the terminal is in cockpit mode (so restore runs once, and the panic hook knows).
 static ACTIVE: AtomicBool = AtomicBool::new(false);
@@ -33,6 +35,19 @@ pub fn enter(mouse: bool) -> io::Result<()> {
         execute!(out, EnableMouseCapture)?;
     }
     Ok(())
+}
+
+/// The cockpit's terminal handle.
+pub type Term = Terminal<CrosstermBackend<io::Stdout>>;
+
+/// A blank screen and a terminal handle that redraws every cell on its next draw — at start,
+/// after `$EDITOR` and after `fg`. Not ratatui's `Terminal::clear`: it asks the terminal for the
+/// cursor position first, and a reply that is slow (a terminal just handed back by an editor) or
+/// never comes ended the cockpit with "the cursor position could not be read". A full-screen
+/// cockpit positions the cursor on every draw, so there is nothing to preserve.
+pub fn fresh() -> io::Result<Term> {
+    execute!(io::stdout(), Clear(ClearType::All))?;
+    Terminal::new(CrosstermBackend::new(io::stdout()))
 }
 
 /// Leave cockpit mode; safe to call more than once and from the panic hook.
