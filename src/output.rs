@@ -26,8 +26,11 @@ impl Ctx {
     pub fn emit<T: Serialize>(&self, value: &T, human: impl FnOnce(&T) -> String) {
         let mut out = std::io::stdout().lock();
         if self.json {
-            let _ = serde_json::to_writer_pretty(&mut out, value);
-            let _ = writeln!(out);
+            // Rendered whole, then written at once: stdout is line-buffered, and pretty JSON
+            // written straight to it cost one write(2) per line (hundreds for a scry answer).
+            let mut text = serde_json::to_vec_pretty(value).unwrap_or_default();
+            text.push(b'\n');
+            let _ = out.write_all(&text);
         } else {
             let text = human(value);
             if !text.is_empty() {

@@ -183,6 +183,23 @@ fn embedder_matches_python_reference() {
         }
     }
     assert!(worst < 1e-5, "max abs difference {worst}");
+    // The daemon's query embedder keeps the weights dequantized (constant folding on): the
+    // same vectors.
+    let mut q =
+        patina::scry::Embedder::load_with(&verified, 1, patina::scry::embed::Weights::Dequantized)
+            .unwrap();
+    for (s, g) in sentences.iter().zip(&got) {
+        let v = q.embed(&[s]).unwrap().pop().unwrap();
+        let d = v
+            .iter()
+            .zip(g)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            d < 1e-5,
+            "the query embedder's vector of {s:?} differs by {d}"
+        );
+    }
     // Length-sorted token-budget batches: with a budget of one 256-token row every text of
     // the reference runs in other company (and the longest alone); still the same vectors.
     e.set_token_budget(256);

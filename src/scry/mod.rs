@@ -20,6 +20,7 @@ mod corpus;
 pub mod embed;
 mod hybrid;
 mod index;
+mod joined;
 mod lexical;
 pub mod model;
 mod results;
@@ -392,6 +393,8 @@ enum ModelSlot {
 struct ProjectState {
     generation: Mutex<Option<Arc<index::Generation>>>,
     vectors: Mutex<Option<Arc<vectors::VectorSet>>>,
+    /// The last join of the two snapshots above (joined.rs).
+    joined: Mutex<Option<Arc<joined::Joined>>>,
     /// Serialises loading from disk inside this process (queries never wait on a build for it).
     loading: Mutex<()>,
 }
@@ -443,12 +446,15 @@ impl Scry {
             _ => {}
         }
         let started = Instant::now();
-        match Embedder::load(1, self.opts.allow_unpinned) {
+        match Embedder::load_for_queries(self.opts.allow_unpinned) {
             Ok(e) => {
                 tracing::info!(
                     ms = started.elapsed().as_millis() as u64,
                     "embedding model loaded (queries)"
                 );
+                // Loading parses the model file and folds its weights: give back the
+                // transient copies (tens of MB), keep the session.
+                embed::release_freed_memory();
                 let e = Arc::new(Mutex::new(e));
                 *slot = ModelSlot::Ready(e.clone());
                 Ok(e)
@@ -590,11 +596,10 @@ impl Scry {
     }
 
     fn publish_generation(&self, project: &Project, g: Arc<index::Generation>) {
-        *self
-            .state(project)
-            .generation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(g);
+        let st = self.state(project);
+        *st.generation.lock().unwrap_or_else(|p| p.into_inner()) = Some(g);
+        // The join holds the old generation: let it go now, not at the next query.
+        *st.joined.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 
     /// The vectors embedded so far for the engine's model, brought up to date with the log
@@ -629,6 +634,25 @@ impl Scry {
                 Some(base)
             }
         }
+    }
+
+    /// The generation joined with the vectors: reused while neither snapshot changed.
+    fn joined(
+        &self,
+        project: &Project,
+        g: &Arc<index::Generation>,
+        set: Option<Arc<vectors::VectorSet>>,
+    ) -> Arc<joined::Joined> {
+        let st = self.state(project);
+        let mut slot = st.joined.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(j) = slot.as_ref()
+            && j.is_of(g, set.as_ref())
+        {
+            return j.clone();
+        }
+        let j = Arc::new(joined::Joined::new(g.clone(), set));
+        *slot = Some(j.clone());
+        j
     }
 
     /// The lexical phase: bring the chunks and the lexical index up to date and publish the
@@ -680,7 +704,7 @@ impl Scry {
     /// How much of the current generation has vectors (`None` without an index).
     pub fn coverage(&self, project: &Project) -> Option<Coverage> {
         let g = self.generation(project).ok().flatten()?;
-        Some(g.coverage(self.vectors(project).as_deref()))
+        Some(self.joined(project, &g, self.vectors(project)).coverage)
     }
 
     /// The embedding phase: embed the chunks of the current generation that have no vector, in
@@ -869,9 +893,9 @@ impl Scry {
                 self.build_generation(project, true)?
             }
         };
-        let set = self.vectors(project);
-        let coverage = g.coverage(set.as_deref());
-        let src = self.sources(&g, set.as_deref(), &coverage, q, limit.max(50));
+        let joined = self.joined(project, &g, self.vectors(project));
+        let coverage = joined.coverage;
+        let src = self.sources(&g, &joined, &coverage, q, limit.max(50));
         let (semantic, lexical, errors) = (src.semantic, src.lexical, src.errors);
         let mode = if semantic.is_some() {
             "hybrid"
@@ -909,7 +933,7 @@ impl Scry {
     fn sources(
         &self,
         g: &index::Generation,
-        set: Option<&vectors::VectorSet>,
+        joined: &joined::Joined,
         coverage: &Coverage,
         q: &Query,
         pool: usize,
@@ -919,7 +943,7 @@ impl Scry {
         let semantic = if coverage.embedded == 0 {
             None
         } else {
-            match self.semantic(g, set, q, pool) {
+            match self.semantic(joined, q, pool) {
                 Ok(list) => Some(hybrid::rank_scored(list, pool, doc_id)),
                 Err(message) => {
                     errors.push(SourceError {
@@ -993,9 +1017,9 @@ impl Scry {
         let g = self
             .generation(project)?
             .ok_or_else(|| Error::not_found("no index; run `patina index`"))?;
-        let set = self.vectors(project);
-        let coverage = g.coverage(set.as_deref());
-        let src = self.sources(&g, set.as_deref(), &coverage, q, pool);
+        let joined = self.joined(project, &g, self.vectors(project));
+        let coverage = joined.coverage;
+        let src = self.sources(&g, &joined, &coverage, q, pool);
         let fused = fuse(
             &g,
             src.semantic.as_deref(),
@@ -1029,12 +1053,12 @@ impl Scry {
     /// Cosine top `pool` over the embedded chunks, restricted to the requested kinds.
     fn semantic(
         &self,
-        g: &index::Generation,
-        set: Option<&vectors::VectorSet>,
+        joined: &joined::Joined,
         q: &Query,
         pool: usize,
     ) -> std::result::Result<Vec<(usize, f32)>, String> {
-        let set = set
+        let set = joined
+            .vectors()
             .filter(|s| !s.is_empty())
             .ok_or("no vectors for this model")?;
         let emb = self.embedder()?;
@@ -1048,23 +1072,7 @@ impl Scry {
                 .pop()
                 .ok_or("the model returned no vector")?
         };
-        let mut seen = vec![false; g.chunks.len()];
-        let mut scored: Vec<(usize, f32)> = vec![];
-        for (h, v) in set.rows() {
-            let ords = g.ords_of(h);
-            if ords.is_empty() {
-                continue;
-            }
-            let mut score = None;
-            for &o in ords {
-                if seen[o] || !(q.kinds.is_empty() || q.kinds.contains(&g.chunks[o].kind)) {
-                    continue;
-                }
-                seen[o] = true;
-                let s = *score.get_or_insert_with(|| embed::dot(&qv, v));
-                scored.push((o, s));
-            }
-        }
+        let mut scored = joined.cosines(&qv, &q.kinds);
         if scored.len() > pool {
             scored.select_nth_unstable_by(pool, |a, b| {
                 b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Equal)

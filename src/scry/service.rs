@@ -401,6 +401,9 @@ fn refresher(engine: Arc<Scry>, embed: Arc<EmbedQueue>, t: Arc<Tracked>) {
         }
         t.cv.notify_all();
         drop(s);
+        // The round's transient heap (the gathered corpus, tantivy's writer buffers) goes back
+        // to the system instead of staying in the daemon's idle RSS.
+        super::embed::release_freed_memory();
         // Watch what the corpus reads now (new directories included).
         if !watch_failed {
             let ok = match watcher.as_mut() {
@@ -484,6 +487,8 @@ fn finish(
 /// The one embedding worker: projects in the order their rounds asked, one at a time, with a
 /// build embedder loaded for the busy period and dropped when the queue is empty.
 fn embed_worker(engine: Arc<Scry>, q: Arc<EmbedQueue>) {
+    // Before the build model (and its thread pool) exists: queries come first.
+    super::embed::deprioritize_this_thread();
     let mut emb: Option<Embedder> = None;
     loop {
         let next = {

@@ -133,6 +133,24 @@ impl VectorSet {
             .flat_map(move |b| b.hashes.iter().zip(b.data.chunks_exact(d.max(1))))
     }
 
+    /// Every row's key with where its floats are (block, row within the block), in log order.
+    pub(crate) fn row_positions(&self) -> impl Iterator<Item = (u32, u32, &ChunkHash)> {
+        self.blocks.iter().enumerate().flat_map(|(b, block)| {
+            block
+                .hashes
+                .iter()
+                .enumerate()
+                .map(move |(i, h)| (b as u32, i as u32, h))
+        })
+    }
+
+    /// The floats of the row at a position [`row_positions`](Self::row_positions) gave.
+    pub(crate) fn vector_at(&self, block: u32, row: u32) -> &[f32] {
+        let d = self.dims;
+        let at = row as usize * d;
+        &self.blocks[block as usize].data[at..at + d]
+    }
+
     pub fn hashes(&self) -> HashSet<ChunkHash> {
         self.rows().map(|(h, _)| *h).collect()
     }
