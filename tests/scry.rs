@@ -375,6 +375,96 @@ fn model_pull_installs_verified_files() {
     assert!(debris.is_empty(), "{debris:?}");
 }
 
+/// A refresh whose sources are the index's own stops before chunking (the manifest's
+/// `sources_digest`, coverage from `hashes-<gen>.bin`); every change to what it reads is still
+/// seen: a same-size edit, a new commit, the `[scry]` config, a lost hashes file.
+#[test]
+fn unchanged_sources_stop_before_chunking_and_every_change_is_still_seen() {
+    let Some(m) = require_model() else { return };
+    let env = Env::new();
+    let p = fixture(&env);
+    let index = p.join(".patina/local/index");
+    let manifest = || -> Value {
+        serde_json::from_str(&std::fs::read_to_string(index.join("manifest.json")).unwrap())
+            .unwrap()
+    };
+    let hashes_file = || {
+        index.join(format!(
+            "hashes-{}.bin",
+            manifest()["generation"].as_str().unwrap()
+        ))
+    };
+    let first = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(first["changed"], true, "{first}");
+    let digest = manifest()["sources_digest"].as_str().unwrap().to_string();
+    assert_eq!(
+        std::fs::metadata(hashes_file()).unwrap().len(),
+        32 * first["chunks"].as_u64().unwrap()
+    );
+    let again = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(
+        (again["changed"].as_bool(), again["model_loaded"].as_bool()),
+        (Some(false), Some(false)),
+        "{again}"
+    );
+    assert_eq!(again["coverage"], first["coverage"], "{again}");
+
+    // Same size, same second: only the bytes differ.
+    std::fs::write(
+        p.join("colors.py"),
+        "# Palette helpers: zebracorn is a unique marker word.\ndef palette():\n    return ['tael', 'amber']\n",
+    )
+    .unwrap();
+    let edited = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(edited["changed"], true, "{edited}");
+    assert_ne!(manifest()["sources_digest"].as_str().unwrap(), digest);
+    let a = run_json(&env, &p, Some(&m), &["scry", "tael", "--kind", "code"]);
+    assert_eq!(
+        paths(&a).first().map(String::as_str),
+        Some("colors.py"),
+        "{a}"
+    );
+
+    // A commit that touches no file is still a new source.
+    env.git(
+        &p,
+        &[
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "Record the quokkafrond decision",
+        ],
+    );
+    let r = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(r["changed"], true, "{r}");
+    let a = run_json(
+        &env,
+        &p,
+        Some(&m),
+        &["scry", "quokkafrond", "--kind", "commit"],
+    );
+    assert!(!paths(&a).is_empty(), "{a}");
+
+    // The `[scry]` config is part of the sources.
+    let cfg = p.join(".patina/config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("exclude = []"), "{text}");
+    let text = text.replacen("exclude = []", "exclude = [\"colors.py\"]", 1);
+    std::fs::write(&cfg, text).unwrap();
+    let r = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(r["changed"], true, "{r}");
+    let a = run_json(&env, &p, Some(&m), &["scry", "tael zebracorn palette"]);
+    assert!(!paths(&a).contains(&"colors.py".to_string()), "{a}");
+
+    // Without its hashes file an unchanged index is still answered (chunked once) and the
+    // file is written again.
+    std::fs::remove_file(hashes_file()).unwrap();
+    let r = run_json(&env, &p, Some(&m), &["index"]);
+    assert_eq!(r["changed"], false, "{r}");
+    assert!(hashes_file().is_file());
+}
+
 #[test]
 fn incremental_index_reembeds_only_changed_chunks_and_drops_deleted_files() {
     let Some(m) = require_model() else { return };

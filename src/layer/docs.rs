@@ -9,26 +9,34 @@ use crate::doc;
 use crate::project::Project;
 
 pub(crate) fn documents(project: &Project) -> Result<Vec<LayerDoc>> {
+    document_files(project)?
+        .into_iter()
+        .map(|(kind, path)| read_doc(kind, &path))
+        .collect()
+}
+
+/// Every layer document's kind and path, in [`documents`]' order, without reading them.
+pub(crate) fn document_files(project: &Project) -> Result<Vec<(DocKind, PathBuf)>> {
     let beliefs_dir = project.beliefs_dir();
     let mut out = Vec::new();
     for path in markdown_files(&project.core_dir(), None)? {
-        out.push(read_doc(DocKind::Core, &path)?);
+        out.push((DocKind::Core, path));
     }
     for path in markdown_files(&project.surface_dir(), Some(&beliefs_dir))? {
-        out.push(read_doc(DocKind::Surface, &path)?);
+        out.push((DocKind::Surface, path));
     }
     let mut beliefs: Vec<PathBuf> = list_dir_md(&beliefs_dir)?;
     beliefs.sort();
     for path in beliefs {
-        out.push(read_doc(DocKind::Belief, &path)?);
+        out.push((DocKind::Belief, path));
     }
     // The sessions archive may live under layer/ (0.11 layout) — never under core/surface.
     let sessions_dir = project.sessions_dir();
     for entry in doc::archive::list(&sessions_dir)? {
-        out.push(read_doc(DocKind::Session, &entry.path)?);
+        out.push((DocKind::Session, entry.path));
     }
     for path in other_layer_files(project, &sessions_dir)? {
-        out.push(read_doc(DocKind::Layer, &path)?);
+        out.push((DocKind::Layer, path));
     }
     Ok(out)
 }
@@ -116,11 +124,15 @@ pub(crate) fn active_session_id(project: &Project) -> Option<String> {
 
 fn read_doc(kind: DocKind, path: &Path) -> Result<LayerDoc> {
     let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let text = String::from_utf8_lossy(&text);
+    Ok(describe(kind, path, &String::from_utf8_lossy(&text)))
+}
+
+/// The id and title of the document `text` read from `path`.
+pub(crate) fn describe(kind: DocKind, path: &Path, text: &str) -> LayerDoc {
     if path.extension().is_some_and(|e| e == "toml") {
-        return Ok(toml_doc(kind, path, &text));
+        return toml_doc(kind, path, text);
     }
-    Ok(layer_doc(kind, path, &text))
+    layer_doc(kind, path, text)
 }
 
 /// A TOML work item: its `id` and `title` keys (top level, or in the first table that has

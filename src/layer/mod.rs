@@ -74,6 +74,17 @@ pub fn documents(project: &Project) -> Result<Vec<LayerDoc>> {
     docs::documents(project)
 }
 
+/// Every layer document's kind and path, in [`documents`]' order, without reading them (for
+/// callers that read the files themselves; [`describe`] gives each one's id and title).
+pub fn document_files(project: &Project) -> Result<Vec<(DocKind, std::path::PathBuf)>> {
+    docs::document_files(project)
+}
+
+/// The id and title of the document `text` read from `path`, as [`documents`] lists them.
+pub fn describe(kind: DocKind, path: &std::path::Path, text: &str) -> LayerDoc {
+    docs::describe(kind, path, text)
+}
+
 /// Known link targets (belief ids, `session-<id>`, layer doc ids) matching `prefix`, best first:
 /// ids that start with it (case-insensitive) before ids that merely contain it; then shorter ids
 /// first; then beliefs, core, surface, sessions; sessions newest first, others alphabetically.

@@ -84,94 +84,208 @@ impl Chunk {
     }
 }
 
+/// Bump when chunking changes what the same files produce, so that an index whose sources are
+/// unchanged is still rebuilt by a binary that cuts them differently.
+const CHUNKING_REVISION: u32 = 1;
+
 /// Gather every chunk of the project, sorted by doc_id.
 pub fn gather(project: &Project) -> Result<Vec<Chunk>> {
-    let cfg: ScryConfig = project.config().section("scry")?;
-    // Source files (tree-sitter parses: on a real project the larger half of the work) are
-    // chunked on a second thread while this one reads the layer and the history (a first
-    // lexical build of 20.6k chunks: 1.07 → 0.96 s with the other changes of e70da2e, at load
-    // 3.4).
-    let (knowledge, code) = std::thread::scope(|s| {
-        let code = (cfg.code != Some(false)).then(|| {
-            s.spawn(|| {
-                let mut out = vec![];
-                code_chunks(project, &cfg, &mut out).map(|()| out)
-            })
-        });
-        let knowledge = knowledge_chunks(project, &cfg);
-        let code = match code {
-            Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            None => Ok(vec![]),
-        };
-        (knowledge, code)
-    });
-    let mut chunks = knowledge?;
-    chunks.extend(code?);
-    chunks.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
-    chunks.dedup_by(|a, b| a.doc_id == b.doc_id);
-    Ok(chunks)
+    Ok(Sources::read(project)?.chunks())
 }
 
-/// The layer's documents, the active session and the commit messages.
-fn knowledge_chunks(project: &Project, cfg: &ScryConfig) -> Result<Vec<Chunk>> {
-    let root = project.root();
-    let mut chunks = vec![];
-    let mut seen_paths: HashSet<PathBuf> = HashSet::new();
-    // A vault value pasted into a note or a layer document must not reach an index file or a
-    // search result: documents are redacted by the values' keyed fingerprints before chunking
-    // (whatever the daemon holds). An unreadable fingerprint file fails the refresh.
-    let known = crate::secrets::Fingerprints::load()?;
-    let redacted = |text: String| match &known {
-        Some(f) => f.redact(&text).0,
-        None => text,
-    };
+/// Everything the corpus is made of, read from the work tree and git but not chunked yet, with
+/// a digest of all of it. A refresh whose digest is the index's own stops here: reading and
+/// hashing is a tenth of chunking (tree-sitter parses, markdown sections), so an unchanged
+/// project costs about what `sha256sum` over its files does.
+pub(crate) struct Sources {
+    docs: Vec<DocSource>,
+    /// The active session: (path from the root, text).
+    active: Option<(String, String)>,
+    /// (sha, message), newest first.
+    commits: Vec<(String, String)>,
+    /// Source files: (path from the root, text), sorted by path.
+    code: Vec<(String, String)>,
+    known: Option<crate::secrets::Fingerprints>,
+    /// SHA-256 (hex) over the chunking revision, the `[scry]` config, the known secret
+    /// fingerprints and every input above.
+    pub digest: String,
+}
 
-    for doc in layer::documents(project)? {
-        let abs = if doc.path.is_absolute() {
-            doc.path.clone()
+struct DocSource {
+    kind: DocKind,
+    path: PathBuf,
+    rel: String,
+    text: String,
+}
+
+impl Sources {
+    pub fn read(project: &Project) -> Result<Sources> {
+        let cfg: ScryConfig = project.config().section("scry")?;
+        // A vault value pasted into a note or a layer document must not reach an index file or
+        // a search result: documents are redacted by the values' keyed fingerprints before
+        // chunking (whatever the daemon holds). An unreadable fingerprint file fails the refresh.
+        let known = crate::secrets::Fingerprints::load()?;
+        // Source files are walked and read on a second thread while this one reads the layer
+        // and the history.
+        let (knowledge, code) = std::thread::scope(|s| {
+            let code = (cfg.code != Some(false)).then(|| s.spawn(|| code_sources(project, &cfg)));
+            let knowledge = knowledge_sources(project, &cfg);
+            let code = match code {
+                Some(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+                None => Ok(vec![]),
+            };
+            (knowledge, code)
+        });
+        let (docs, active, commits) = knowledge?;
+        let code = code?;
+        let mut h = Sha256::new();
+        let mut field = |tag: u8, bytes: &[u8]| {
+            h.update([tag]);
+            h.update((bytes.len() as u64).to_le_bytes());
+            h.update(bytes);
+        };
+        field(0, &CHUNKING_REVISION.to_le_bytes());
+        field(1, format!("{cfg:?}").as_bytes());
+        field(2, &known.as_ref().map(|k| k.digest()).unwrap_or_default());
+        for d in &docs {
+            field(3, d.rel.as_bytes());
+            field(4, &[d.kind as u8]);
+            field(5, d.text.as_bytes());
+        }
+        if let Some((rel, text)) = &active {
+            field(8, rel.as_bytes());
+            field(9, text.as_bytes());
+        }
+        for (sha, message) in &commits {
+            field(10, sha.as_bytes());
+            field(11, message.as_bytes());
+        }
+        for (rel, text) in &code {
+            field(12, rel.as_bytes());
+            field(13, text.as_bytes());
+        }
+        Ok(Sources {
+            docs,
+            active,
+            commits,
+            code,
+            known,
+            digest: hex::encode(h.finalize()),
+        })
+    }
+
+    /// Cut everything into chunks, sorted by doc_id. Source files (tree-sitter parses: on a
+    /// real project the larger half of the work) are chunked on a second thread (a first
+    /// lexical build of 20.6k chunks: 1.07 → 0.96 s with the other changes of e70da2e).
+    pub fn chunks(&self) -> Vec<Chunk> {
+        let (mut chunks, code) = std::thread::scope(|s| {
+            let code = s.spawn(|| {
+                let mut out = vec![];
+                for (rel, text) in &self.code {
+                    source_chunks(rel, text, &mut out);
+                }
+                out
+            });
+            let knowledge = self.knowledge_chunks();
+            let code = code.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (knowledge, code)
+        });
+        chunks.extend(code);
+        chunks.sort_by(|a, b| a.doc_id.cmp(&b.doc_id));
+        chunks.dedup_by(|a, b| a.doc_id == b.doc_id);
+        chunks
+    }
+
+    fn redacted(&self, text: &str) -> String {
+        match &self.known {
+            Some(f) => f.redact(text).0,
+            None => text.to_string(),
+        }
+    }
+
+    /// The layer's documents, the active session and the commit messages.
+    fn knowledge_chunks(&self) -> Vec<Chunk> {
+        let mut chunks = vec![];
+        for d in &self.docs {
+            let text = self.redacted(&d.text);
+            // Id and title from the text as read (the layer's own rule), not a second read.
+            let doc = layer::describe(d.kind, &d.path, &d.text);
+            match d.kind {
+                DocKind::Session => {
+                    let id = doc.id.strip_prefix("session-").unwrap_or(&doc.id);
+                    session_chunks(&d.rel, id, &text, &mut chunks)
+                }
+                DocKind::Belief => belief_chunk(&d.rel, &doc.id, &text, &mut chunks),
+                // Work items and slates outside core/surface may be TOML.
+                DocKind::Layer if d.rel.ends_with(".toml") => {
+                    toml_chunks(&d.rel, &text, &mut chunks)
+                }
+                DocKind::Core | DocKind::Surface | DocKind::Layer => {
+                    layer_chunks(&d.rel, &doc.title, &text, &mut chunks)
+                }
+            }
+        }
+        // The active session is knowledge too.
+        if let Some((rel, text)) = &self.active {
+            let text = self.redacted(text);
+            let head = doc::header::read(
+                doc::header::Kind::Session,
+                Path::new(rel),
+                &doc::Document::parse(&text),
+            );
+            session_chunks(rel, &head.id, &text, &mut chunks);
+        }
+        for (sha, message) in &self.commits {
+            commit_chunks(sha, &self.redacted(message), &mut chunks);
+        }
+        chunks
+    }
+}
+
+type KnowledgeSources = (
+    Vec<DocSource>,
+    Option<(String, String)>,
+    Vec<(String, String)>,
+);
+
+/// The layer's documents, the active session and the commit messages, as read.
+fn knowledge_sources(project: &Project, cfg: &ScryConfig) -> Result<KnowledgeSources> {
+    let root = project.root();
+    let mut docs = vec![];
+    let mut seen_paths: HashSet<PathBuf> = HashSet::new();
+    for (kind, path) in layer::document_files(project)? {
+        let abs = if path.is_absolute() {
+            path.clone()
         } else {
-            root.join(&doc.path)
+            root.join(&path)
         };
         if !seen_paths.insert(abs.clone()) {
             continue;
         }
-        let Ok(text) = std::fs::read_to_string(&abs) else {
+        // An unreadable layer file fails the refresh, naming it; one that is not UTF-8 is
+        // listed by the layer but not indexed.
+        let bytes = std::fs::read(&abs).with_context(|| format!("reading {}", abs.display()))?;
+        let Ok(text) = String::from_utf8(bytes) else {
             continue;
         };
-        let text = redacted(text);
-        let rel = rel_path(root, &abs);
-        match doc.kind {
-            DocKind::Session => {
-                let id = doc.id.strip_prefix("session-").unwrap_or(&doc.id);
-                session_chunks(&rel, id, &text, &mut chunks)
-            }
-            DocKind::Belief => belief_chunk(&rel, &doc.id, &text, &mut chunks),
-            // Work items and slates outside core/surface may be TOML.
-            DocKind::Layer if rel.ends_with(".toml") => toml_chunks(&rel, &text, &mut chunks),
-            DocKind::Core | DocKind::Surface | DocKind::Layer => {
-                layer_chunks(&rel, &doc.title, &text, &mut chunks)
-            }
-        }
+        docs.push(DocSource {
+            kind,
+            path,
+            rel: rel_path(root, &abs),
+            text,
+        });
     }
-    // The active session is knowledge too.
-    let active = project.active_session_path();
-    if let Ok((text, _)) = crate::store::read_text_torn(&active) {
-        let text = redacted(text);
-        let head = doc::header::read(
-            doc::header::Kind::Session,
-            &active,
-            &doc::Document::parse(&text),
-        );
-        session_chunks(&rel_path(root, &active), &head.id, &text, &mut chunks);
-    }
-
-    commit_chunks(
-        project,
-        cfg.max_commits.unwrap_or(5000),
-        &redacted,
-        &mut chunks,
-    )?;
-    Ok(chunks)
+    let active_path = project.active_session_path();
+    let active = crate::store::read_text_torn(&active_path)
+        .ok()
+        .map(|(text, _)| (rel_path(root, &active_path), text));
+    let max = cfg.max_commits.unwrap_or(5000);
+    let commits = if max == 0 {
+        vec![]
+    } else {
+        crate::git::recent_messages(root, max)?
+    };
+    Ok((docs, active, commits))
 }
 
 fn rel_path(root: &Path, p: &Path) -> String {
@@ -361,43 +475,31 @@ fn toml_title(text: &str) -> Option<String> {
 }
 
 /// Commit messages as chunks, each first passed through `redacted` (vault values out).
-fn commit_chunks(
-    project: &Project,
-    max: usize,
-    redacted: &dyn Fn(String) -> String,
-    out: &mut Vec<Chunk>,
-) -> Result<()> {
-    if max == 0 {
-        return Ok(());
+fn commit_chunks(sha: &str, message: &str, out: &mut Vec<Chunk>) {
+    let subject = message.lines().next().unwrap_or("").trim().to_string();
+    let short = crate::git::short(sha).to_string();
+    // Long messages (a merge summary, a release note) are split by paragraph like text.
+    let lines: Vec<&str> = message.lines().collect();
+    let title_tokens = chunk::estimate_tokens(&subject) + 8;
+    for (n, p) in chunk::split(&lines, Shape::Text, title_tokens)
+        .into_iter()
+        .enumerate()
+    {
+        let doc_id = if n == 0 {
+            format!("commit:{sha}")
+        } else {
+            format!("commit:{sha}:{n}")
+        };
+        let (span, text) = trimmed(&p, 0);
+        out.push(Chunk::new(
+            doc_id,
+            Kind::Commit,
+            short.clone(),
+            subject.clone(),
+            span,
+            text,
+        ));
     }
-    for (sha, message) in crate::git::recent_messages(project.root(), max)? {
-        let message = redacted(message);
-        let subject = message.lines().next().unwrap_or("").trim().to_string();
-        let short = crate::git::short(&sha).to_string();
-        // Long messages (a merge summary, a release note) are split by paragraph like text.
-        let lines: Vec<&str> = message.lines().collect();
-        let title_tokens = chunk::estimate_tokens(&subject) + 8;
-        for (n, p) in chunk::split(&lines, Shape::Text, title_tokens)
-            .into_iter()
-            .enumerate()
-        {
-            let doc_id = if n == 0 {
-                format!("commit:{sha}")
-            } else {
-                format!("commit:{sha}:{n}")
-            };
-            let (span, text) = trimmed(&p, 0);
-            out.push(Chunk::new(
-                doc_id,
-                Kind::Commit,
-                short.clone(),
-                subject.clone(),
-                span,
-                text,
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// Source files nobody searches for knowledge, left out unless `[scry] include` names them:
@@ -526,7 +628,8 @@ fn matcher(root: &Path, globs: &[String]) -> Result<Option<Gitignore>> {
     ))
 }
 
-fn code_chunks(project: &Project, cfg: &ScryConfig, out: &mut Vec<Chunk>) -> Result<()> {
+/// The source files to index, read: (path from the root, text), sorted by path.
+fn code_sources(project: &Project, cfg: &ScryConfig) -> Result<Vec<(String, String)>> {
     let root = project.root();
     let exclude = matcher(root, &cfg.exclude)?;
     let include = matcher(root, &cfg.include)?;
@@ -563,6 +666,7 @@ fn code_chunks(project: &Project, cfg: &ScryConfig, out: &mut Vec<Chunk>) -> Res
     }
     files.sort();
     files.dedup();
+    let mut out = Vec::with_capacity(files.len());
     for path in files {
         if let Some(ex) = &exclude
             && ex.matched_path_or_any_parents(&path, false).is_ignore()
@@ -592,9 +696,9 @@ fn code_chunks(project: &Project, cfg: &ScryConfig, out: &mut Vec<Chunk>) -> Res
             tracing::debug!(path = %rel, why, "not indexed");
             continue;
         }
-        source_chunks(&rel, &text, out);
+        out.push((rel, text));
     }
-    Ok(())
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -40,6 +40,14 @@ pub struct IndexManifest {
     pub chunks_bytes: u64,
     pub chunks_sha256: String,
     pub by_kind: BTreeMap<String, usize>,
+    /// Digest of everything the corpus was cut from (`corpus::Sources`): a refresh that reads
+    /// the same stops before chunking. Absent in indexes written before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sources_digest: Option<String>,
+    /// SHA-256 of `hashes-<generation>.bin` (every chunk's text hash, in chunk order), which
+    /// answers coverage for an unchanged corpus without loading the chunks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hashes_sha256: Option<String>,
 }
 
 /// Progress of a build, for bars and `GET /api/index`.
@@ -186,6 +194,40 @@ fn lexical_dir(dir: &Path) -> PathBuf {
     dir.join("lexical")
 }
 
+fn hashes_path(dir: &Path, generation: &str) -> PathBuf {
+    dir.join(format!("hashes-{generation}.bin"))
+}
+
+/// Write the chunks' text hashes beside their generation; returns the file's SHA-256.
+fn write_hashes(dir: &Path, generation: &str, chunks: &[Chunk]) -> Result<String> {
+    let mut bytes = Vec::with_capacity(chunks.len() * 32);
+    for c in chunks {
+        bytes.extend_from_slice(&vectors::parse_hash(&c.hash).unwrap_or([0; 32]));
+    }
+    write_synced(&hashes_path(dir, generation), &bytes)?;
+    Ok(sha256(&bytes))
+}
+
+/// The hashes file of `m`'s generation, when it is there and matches the manifest.
+fn read_hashes(dir: &Path, m: &IndexManifest) -> Option<CorpusHashes> {
+    let want = m.hashes_sha256.as_deref()?;
+    let bytes = std::fs::read(hashes_path(dir, &m.generation)).ok()?;
+    if bytes.len() != m.chunks * 32 || sha256(&bytes) != want {
+        return None;
+    }
+    let mut counts: HashMap<ChunkHash, usize> = HashMap::with_capacity(m.chunks);
+    for h in bytes.chunks_exact(32) {
+        let h: ChunkHash = h.try_into().ok()?;
+        if h != [0; 32] {
+            *counts.entry(h).or_default() += 1;
+        }
+    }
+    Some(CorpusHashes {
+        counts,
+        total: m.chunks,
+    })
+}
+
 fn chunks_path(dir: &Path, generation: &str) -> PathBuf {
     dir.join(format!("chunks-{generation}.json"))
 }
@@ -318,6 +360,13 @@ impl CorpusHashes {
         }
     }
 
+    fn of_generation(g: &Generation) -> CorpusHashes {
+        CorpusHashes {
+            counts: g.by_hash.iter().map(|(h, o)| (*h, o.len())).collect(),
+            total: g.chunks.len(),
+        }
+    }
+
     /// How many of the corpus's chunks have a vector in `set`.
     pub fn coverage(&self, set: Option<&VectorSet>) -> Coverage {
         let mut seen = HashSet::new();
@@ -360,21 +409,57 @@ pub fn refresh_lexical(
     store::private_dir(&project.local_dir())?;
     store::private_dir(&dir)?;
     let _lock = store::FileLock::acquire(&lock_path(project))?;
-    let chunks = corpus::gather(project)?;
+    let sources = corpus::Sources::read(project)?;
+    let on_disk = read_manifest(&dir);
+    // The same sources as the current generation: nothing to chunk, compare or write. Coverage
+    // comes from the generation in memory, else from its hashes file.
+    if !rebuild
+        && let Ok(Some(m)) = &on_disk
+        && m.sources_digest.as_deref() == Some(sources.digest.as_str())
+        && looks_intact(&dir, m)
+    {
+        let generation = current
+            .clone()
+            .filter(|c| c.manifest.generation == m.generation);
+        let hashes = match &generation {
+            Some(g) => Some(CorpusHashes::of_generation(g)),
+            None => read_hashes(&dir, m),
+        };
+        if let Some(hashes) = hashes {
+            return Ok(LexicalRound {
+                generation,
+                hashes,
+                by_kind: m.by_kind.clone(),
+                changed: false,
+                removed: 0,
+                rebuilt_because: None,
+            });
+        }
+    }
+    let chunks = sources.chunks();
     let digest = corpus_digest(&chunks);
     let mut by_kind: BTreeMap<String, usize> = BTreeMap::new();
     for c in &chunks {
         *by_kind.entry(c.kind.as_str().to_string()).or_default() += 1;
     }
 
-    let on_disk = read_manifest(&dir);
-    // Nothing changed: answer from the manifest (and a check that its files are all there)
-    // without reading the old generation.
+    // The chunks did not change (the sources did only where chunking ignores it, or the index
+    // predates the sources digest): answer from the manifest without reading the old
+    // generation, and record the sources so that the next refresh stops before chunking.
     if !rebuild
         && let Ok(Some(m)) = &on_disk
         && m.corpus_digest == digest
         && looks_intact(&dir, m)
     {
+        let mut m = m.clone();
+        m.sources_digest = Some(sources.digest.clone());
+        m.hashes_sha256 = Some(write_hashes(&dir, &m.generation, &chunks)?);
+        store::atomic_write(
+            &manifest_path(&dir),
+            serde_json::to_string_pretty(&m)?.as_bytes(),
+            store::PRIVATE_FILE,
+        )?;
+        // The generation in memory keeps its manifest: same generation, same chunks.
         let generation = current.filter(|c| c.manifest.generation == m.generation);
         return Ok(LexicalRound {
             generation,
@@ -455,6 +540,7 @@ pub fn refresh_lexical(
     let chunk_bytes = serde_json::to_vec(&chunks)?;
     let cpath = chunks_path(&dir, &generation);
     write_synced(&cpath, &chunk_bytes)?;
+    let hashes_sha256 = write_hashes(&dir, &generation, &chunks)?;
     if let Err(e) = lexical.update(&remove, &add, &generation) {
         let _ = std::fs::remove_file(&cpath);
         return Err(e);
@@ -468,6 +554,8 @@ pub fn refresh_lexical(
         chunks_bytes: chunk_bytes.len() as u64,
         chunks_sha256: sha256(&chunk_bytes),
         by_kind: by_kind.clone(),
+        sources_digest: Some(sources.digest.clone()),
+        hashes_sha256: Some(hashes_sha256),
     };
     store::atomic_write(
         &manifest_path(&dir),
@@ -475,11 +563,15 @@ pub fn refresh_lexical(
         store::PRIVATE_FILE,
     )?;
     // Older chunk files (and schema-3 generation directories) go only after the switch.
-    let keep = format!("chunks-{generation}.json");
+    let keep = [
+        format!("chunks-{generation}.json"),
+        format!("hashes-{generation}.bin"),
+    ];
     if let Ok(rd) = std::fs::read_dir(&dir) {
         for e in rd.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name.starts_with("chunks-") && name != keep {
+            if (name.starts_with("chunks-") || name.starts_with("hashes-")) && !keep.contains(&name)
+            {
                 let _ = std::fs::remove_file(e.path());
             } else if name.starts_with("gen-") {
                 let _ = std::fs::remove_dir_all(e.path());

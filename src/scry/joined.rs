@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use super::Coverage;
+use super::Kind;
 use super::embed::dot;
 use super::index::Generation;
 use super::vectors::VectorSet;
-use crate::proto::scry::Kind;
 
 pub(crate) struct Joined {
     generation: Arc<Generation>,

@@ -597,9 +597,15 @@ impl Scry {
 
     fn publish_generation(&self, project: &Project, g: Arc<index::Generation>) {
         let st = self.state(project);
-        *st.generation.lock().unwrap_or_else(|p| p.into_inner()) = Some(g);
+        let old = st
+            .generation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .replace(g.clone());
         // The join holds the old generation: let it go now, not at the next query.
-        *st.joined.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        if !old.is_some_and(|o| Arc::ptr_eq(&o, &g)) {
+            *st.joined.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
     }
 
     /// The vectors embedded so far for the engine's model, brought up to date with the log

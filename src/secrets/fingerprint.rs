@@ -304,6 +304,21 @@ impl Fingerprints {
         self.by_mac.is_empty()
     }
 
+    /// A digest of what [`redact`](Self::redact) would replace (the keyed MACs and the names
+    /// they stand for, never a value): text redacted under the same digest redacts the same.
+    pub fn digest(&self) -> Vec<u8> {
+        use sha2::Digest;
+        let mut entries: Vec<(&[u8; 32], &String)> = self.by_mac.iter().collect();
+        entries.sort();
+        let mut h = Sha256::new();
+        for (mac, name) in entries {
+            h.update(mac);
+            h.update(name.as_bytes());
+            h.update([0]);
+        }
+        h.finalize().to_vec()
+    }
+
     /// `text` with every recorded value replaced by `[redacted: NAME]`, and the names hit (one per
     /// replacement, in order).
     pub fn redact(&self, text: &str) -> (String, Vec<String>) {
