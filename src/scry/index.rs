@@ -131,23 +131,6 @@ impl Generation {
         self.by_hash.contains_key(hash)
     }
 
-    /// How many chunks have a vector in `set`.
-    pub fn coverage(&self, set: Option<&VectorSet>) -> Coverage {
-        let mut covered = vec![false; self.chunks.len()];
-        let mut n = 0;
-        if let Some(set) = set {
-            for (h, _) in set.rows() {
-                for &o in self.ords_of(h) {
-                    if !covered[o] {
-                        covered[o] = true;
-                        n += 1;
-                    }
-                }
-            }
-        }
-        Coverage::new(n, self.chunks.len())
-    }
-
     /// The chunks without a vector, one per distinct text, in embedding priority order: beliefs,
     /// layer docs, sessions (newest first), commits, code.
     pub fn missing(&self, known: &HashSet<ChunkHash>) -> Vec<usize> {

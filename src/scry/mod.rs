@@ -901,7 +901,7 @@ impl Scry {
         };
         let joined = self.joined(project, &g, self.vectors(project));
         let coverage = joined.coverage;
-        let src = self.sources(&g, &joined, &coverage, q, limit.max(50));
+        let src = self.sources(&g, &joined, q, limit.max(50));
         let (semantic, lexical, errors) = (src.semantic, src.lexical, src.errors);
         let mode = if semantic.is_some() {
             "hybrid"
@@ -940,10 +940,10 @@ impl Scry {
         &self,
         g: &index::Generation,
         joined: &joined::Joined,
-        coverage: &Coverage,
         q: &Query,
         pool: usize,
     ) -> SourceLists {
+        let coverage = &joined.coverage;
         let mut errors = vec![];
         let doc_id = |o: usize| g.chunks[o].doc_id.as_str();
         let semantic = if coverage.embedded == 0 {
@@ -1024,8 +1024,7 @@ impl Scry {
             .generation(project)?
             .ok_or_else(|| Error::not_found("no index; run `patina index`"))?;
         let joined = self.joined(project, &g, self.vectors(project));
-        let coverage = joined.coverage;
-        let src = self.sources(&g, &joined, &coverage, q, pool);
+        let src = self.sources(&g, &joined, q, pool);
         let fused = fuse(
             &g,
             src.semantic.as_deref(),
@@ -1108,7 +1107,7 @@ impl Scry {
             file: file.to_path_buf(),
             exported,
             model_hash: set.model_hash.clone(),
-            coverage: g.coverage(Some(&set)),
+            coverage: self.joined(project, &g, Some(set.clone())).coverage,
         })
     }
 
